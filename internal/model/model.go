@@ -3,6 +3,8 @@
 // management API returns them.
 package model
 
+import "encoding/json"
+
 // EndpointConfiguration says how an API is reached (EDGE, REGIONAL, PRIVATE).
 type EndpointConfiguration struct {
 	Types          []string `json:"types,omitempty"`
@@ -26,6 +28,9 @@ type RestApi struct {
 	Tags                      map[string]string      `json:"tags,omitempty"`
 	DisableExecuteApiEndpoint bool                   `json:"disableExecuteApiEndpoint"`
 	RootResourceID            string                 `json:"rootResourceId"`
+	ApiStatus                 string                 `json:"apiStatus,omitempty"`
+	EndpointAccessMode        string                 `json:"endpointAccessMode,omitempty"`
+	SecurityPolicy            string                 `json:"securityPolicy,omitempty"`
 }
 
 // Resource is one path node of an API. Methods are kept inside the resource
@@ -82,6 +87,8 @@ type Integration struct {
 	CacheKeyParameters   []string                        `json:"cacheKeyParameters"`
 	IntegrationResponses map[string]*IntegrationResponse `json:"integrationResponses,omitempty"`
 	TLSConfig            *TLSConfig                      `json:"tlsConfig,omitempty"`
+	IntegrationTarget    string                          `json:"integrationTarget,omitempty"`
+	ResponseTransferMode string                          `json:"responseTransferMode,omitempty"`
 }
 
 // IntegrationResponse maps a backend answer to a method response.
@@ -150,6 +157,7 @@ type Stage struct {
 	AccessLogSettings    *AccessLogSettings        `json:"accessLogSettings,omitempty"`
 	TracingEnabled       bool                      `json:"tracingEnabled"`
 	WebACLArn            string                    `json:"webAclArn,omitempty"`
+	CanarySettings       json.RawMessage           `json:"canarySettings,omitempty"`
 	Tags                 map[string]string         `json:"tags,omitempty"`
 	CreatedDate          int64                     `json:"createdDate"`
 	LastUpdatedDate      int64                     `json:"lastUpdatedDate"`

@@ -1,0 +1,233 @@
+// Package control is the management API of apigw: the apigateway service's
+// REST-JSON operations, with AWS's paths, shapes, status codes and errors.
+// Authentication happens before a request gets here.
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/apigw/apigw/internal/store"
+)
+
+// MaxBodyBytes bounds a management request body.
+const MaxBodyBytes = 10 << 20
+
+// API serves the apigateway management operations.
+type API struct {
+	Store     store.Store
+	AccountID string
+	Region    string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Log receives internal errors; nil means slog.Default().
+	Log *slog.Logger
+
+	mux *http.ServeMux
+}
+
+// handlerFunc is the shape of every operation: it returns the status and the
+// value to encode as JSON (nil for no body), or an error.
+type handlerFunc func(r *http.Request, body []byte) (int, any, error)
+
+func (a *API) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *API) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.Default()
+}
+
+// Handler returns the HTTP handler of the API. It is built once.
+func (a *API) Handler() http.Handler {
+	if a.mux != nil {
+		return a.mux
+	}
+	mux := http.NewServeMux()
+	h := func(pattern string, f handlerFunc) { mux.Handle(pattern, a.wrap(f)) }
+
+	h("POST /restapis", a.createRestApi)
+	h("GET /restapis", a.getRestApis)
+	h("GET /restapis/{api}", a.getRestApi)
+	h("PATCH /restapis/{api}", a.updateRestApi)
+	h("DELETE /restapis/{api}", a.deleteRestApi)
+
+	h("GET /restapis/{api}/resources", a.getResources)
+	h("POST /restapis/{api}/resources/{res}", a.createResource)
+	h("GET /restapis/{api}/resources/{res}", a.getResource)
+	h("PATCH /restapis/{api}/resources/{res}", a.updateResource)
+	h("DELETE /restapis/{api}/resources/{res}", a.deleteResource)
+
+	h("PUT /restapis/{api}/resources/{res}/methods/{method}", a.putMethod)
+	h("GET /restapis/{api}/resources/{res}/methods/{method}", a.getMethod)
+	h("PATCH /restapis/{api}/resources/{res}/methods/{method}", a.updateMethod)
+	h("DELETE /restapis/{api}/resources/{res}/methods/{method}", a.deleteMethod)
+
+	h("PUT /restapis/{api}/resources/{res}/methods/{method}/responses/{status}", a.putMethodResponse)
+	h("GET /restapis/{api}/resources/{res}/methods/{method}/responses/{status}", a.getMethodResponse)
+	h("PATCH /restapis/{api}/resources/{res}/methods/{method}/responses/{status}", a.updateMethodResponse)
+	h("DELETE /restapis/{api}/resources/{res}/methods/{method}/responses/{status}", a.deleteMethodResponse)
+
+	h("PUT /restapis/{api}/resources/{res}/methods/{method}/integration", a.putIntegration)
+	h("GET /restapis/{api}/resources/{res}/methods/{method}/integration", a.getIntegration)
+	h("PATCH /restapis/{api}/resources/{res}/methods/{method}/integration", a.updateIntegration)
+	h("DELETE /restapis/{api}/resources/{res}/methods/{method}/integration", a.deleteIntegration)
+
+	h("PUT /restapis/{api}/resources/{res}/methods/{method}/integration/responses/{status}", a.putIntegrationResponse)
+	h("GET /restapis/{api}/resources/{res}/methods/{method}/integration/responses/{status}", a.getIntegrationResponse)
+	h("PATCH /restapis/{api}/resources/{res}/methods/{method}/integration/responses/{status}", a.updateIntegrationResponse)
+	h("DELETE /restapis/{api}/resources/{res}/methods/{method}/integration/responses/{status}", a.deleteIntegrationResponse)
+
+	h("POST /restapis/{api}/deployments", a.createDeployment)
+	h("GET /restapis/{api}/deployments", a.getDeployments)
+	h("GET /restapis/{api}/deployments/{dep}", a.getDeployment)
+	h("PATCH /restapis/{api}/deployments/{dep}", a.updateDeployment)
+	h("DELETE /restapis/{api}/deployments/{dep}", a.deleteDeployment)
+
+	h("POST /restapis/{api}/stages", a.createStage)
+	h("GET /restapis/{api}/stages", a.getStages)
+	h("GET /restapis/{api}/stages/{stage}", a.getStage)
+	h("PATCH /restapis/{api}/stages/{stage}", a.updateStage)
+	h("DELETE /restapis/{api}/stages/{stage}", a.deleteStage)
+
+	mux.Handle("/", a.wrap(func(r *http.Request, _ []byte) (int, any, error) {
+		return 0, nil, &Error{http.StatusNotFound, "NotFoundException", fmt.Sprintf("Unknown operation: %s %s", r.Method, r.URL.Path)}
+	}))
+	a.mux = mux
+	return mux
+}
+
+func (a *API) wrap(f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				WriteError(w, &Error{http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "Request body too large"})
+				return
+			}
+			WriteError(w, badRequest("Could not read request body"))
+			return
+		}
+		status, v, err := f(r, body)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				a.log().ErrorContext(r.Context(), "management operation failed", "method", r.Method, "path", r.URL.Path, "err", err)
+				e = &Error{http.StatusInternalServerError, "InternalFailure", "Internal server error"}
+			}
+			WriteError(w, e)
+			return
+		}
+		writeJSON(w, status, v)
+	})
+}
+
+// WriteError writes e in AWS's REST-JSON error shape.
+func WriteError(w http.ResponseWriter, e *Error) {
+	w.Header().Set("x-amzn-ErrorType", e.Type)
+	writeJSON(w, e.Status, map[string]string{"message": e.Message})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	if v == nil {
+		w.WriteHeader(status)
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"message":"Internal server error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// page is a list response: {"item": [...], "position": "..."}.
+type page struct {
+	Item     any    `json:"item"`
+	Position string `json:"position,omitempty"`
+}
+
+// paginate applies limit and position to items sorted by key. The position
+// is the key of the last item returned.
+func paginate[T any](r *http.Request, items []T, key func(T) string) (page, error) {
+	limit := 25
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			return page{}, badRequest("Invalid limit: must be between 1 and 500")
+		}
+		limit = n
+	}
+	sort.Slice(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
+	start := 0
+	if pos := r.URL.Query().Get("position"); pos != "" {
+		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > pos })
+	}
+	end := min(start+limit, len(items))
+	p := page{Item: items[start:end]}
+	if end < len(items) && end > start {
+		p.Position = key(items[end-1])
+	}
+	if end <= start {
+		p.Item = []T{}
+	}
+	return p, nil
+}
+
+// getJSON reads one record into v; a missing record gives notFoundErr.
+func getJSON(ctx context.Context, r store.Reader, kind, key string, v any, notFoundErr error) error {
+	b, err := r.Get(ctx, kind, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFoundErr
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("control: decode %s %s: %w", kind, key, err)
+	}
+	return nil
+}
+
+func putJSON(ctx context.Context, tx store.Tx, kind, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("control: encode %s %s: %w", kind, key, err)
+	}
+	return tx.Put(ctx, kind, key, b)
+}
+
+// listJSON decodes every record of kind under prefix.
+func listJSON[T any](ctx context.Context, r store.Reader, kind, prefix string) ([]*T, error) {
+	items, err := r.List(ctx, kind, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, 0, len(items))
+	for _, it := range items {
+		v := new(T)
+		if err := json.Unmarshal(it.Value, v); err != nil {
+			return nil, fmt.Errorf("control: decode %s %s: %w", kind, it.Key, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

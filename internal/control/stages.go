@@ -1,0 +1,304 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/store"
+)
+
+func newStage(name, deploymentID string, now int64) *model.Stage {
+	return &model.Stage{
+		StageName:          name,
+		DeploymentID:       deploymentID,
+		CacheClusterStatus: "NOT_AVAILABLE",
+		MethodSettings:     map[string]*model.MethodSetting{},
+		CreatedDate:        now,
+		LastUpdatedDate:    now,
+	}
+}
+
+func (a *API) createStage(r *http.Request, body []byte) (int, any, error) {
+	var in struct {
+		StageName            string            `json:"stageName"`
+		DeploymentID         string            `json:"deploymentId"`
+		Description          string            `json:"description"`
+		CacheClusterEnabled  bool              `json:"cacheClusterEnabled"`
+		CacheClusterSize     string            `json:"cacheClusterSize"`
+		Variables            map[string]string `json:"variables"`
+		DocumentationVersion string            `json:"documentationVersion"`
+		CanarySettings       json.RawMessage   `json:"canarySettings"`
+		TracingEnabled       bool              `json:"tracingEnabled"`
+		Tags                 map[string]string `json:"tags"`
+	}
+	if err := decodeJSON(body, &in); err != nil {
+		return 0, nil, err
+	}
+	if err := validateStageName(in.StageName); err != nil {
+		return 0, nil, err
+	}
+	if err := validateVariables(in.Variables); err != nil {
+		return 0, nil, err
+	}
+	ctx := r.Context()
+	apiID := r.PathValue("api")
+	st := newStage(in.StageName, in.DeploymentID, a.now().Unix())
+	st.Description = in.Description
+	st.CacheClusterEnabled = in.CacheClusterEnabled
+	st.CacheClusterSize = in.CacheClusterSize
+	st.Variables = in.Variables
+	st.DocumentationVersion = in.DocumentationVersion
+	st.CanarySettings = in.CanarySettings
+	st.TracingEnabled = in.TracingEnabled
+	st.Tags = in.Tags
+	err := a.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := a.loadDeployment(ctx, tx, apiID, in.DeploymentID); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(st)
+		err := tx.Create(ctx, model.KindStage, model.ChildKey(apiID, st.StageName), b)
+		if err == store.ErrExists {
+			return conflict("Stage already exists")
+		}
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, st, nil
+}
+
+func (a *API) loadStage(ctx context.Context, rd store.Reader, apiID, name string) (*model.Stage, error) {
+	if _, err := a.loadRestApi(ctx, rd, apiID); err != nil {
+		return nil, err
+	}
+	st := new(model.Stage)
+	if err := getJSON(ctx, rd, model.KindStage, model.ChildKey(apiID, name), st, errNoStage); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (a *API) getStage(r *http.Request, _ []byte) (int, any, error) {
+	st, err := a.loadStage(r.Context(), a.Store, r.PathValue("api"), r.PathValue("stage"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, st, nil
+}
+
+func (a *API) getStages(r *http.Request, _ []byte) (int, any, error) {
+	ctx := r.Context()
+	apiID := r.PathValue("api")
+	if _, err := a.loadRestApi(ctx, a.Store, apiID); err != nil {
+		return 0, nil, err
+	}
+	stages, err := listJSON[model.Stage](ctx, a.Store, model.KindStage, model.ApiPrefix(apiID))
+	if err != nil {
+		return 0, nil, err
+	}
+	if dep := r.URL.Query().Get("deploymentId"); dep != "" {
+		kept := stages[:0]
+		for _, st := range stages {
+			if st.DeploymentID == dep {
+				kept = append(kept, st)
+			}
+		}
+		stages = kept
+	}
+	// GetStages is not paginated on AWS: every stage in one answer.
+	return http.StatusOK, map[string]any{"item": stages}, nil
+}
+
+func (a *API) updateStage(r *http.Request, body []byte) (int, any, error) {
+	ops, err := ParsePatch(body, "updateStageInput")
+	if err != nil {
+		return 0, nil, err
+	}
+	ctx := r.Context()
+	apiID, name := r.PathValue("api"), r.PathValue("stage")
+	var st *model.Stage
+	err = a.Store.Update(ctx, func(tx store.Tx) error {
+		if st, err = a.loadStage(ctx, tx, apiID, name); err != nil {
+			return err
+		}
+		for _, op := range ops {
+			if err := patchStage(st, op); err != nil {
+				return err
+			}
+		}
+		if err := validateVariables(st.Variables); err != nil {
+			return err
+		}
+		if _, err := a.loadDeployment(ctx, tx, apiID, st.DeploymentID); err != nil {
+			return err
+		}
+		st.LastUpdatedDate = a.now().Unix()
+		return putJSON(ctx, tx, model.KindStage, model.ChildKey(apiID, name), st)
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, st, nil
+}
+
+func patchStage(st *model.Stage, op PatchOp) error {
+	s := op.Segs
+	switch len(s) {
+	case 1:
+		switch s[0] {
+		case "description":
+			return patchString(op, &st.Description)
+		case "deploymentId":
+			if op.Op != "replace" {
+				return errPatchPath(op)
+			}
+			return patchString(op, &st.DeploymentID)
+		case "cacheClusterEnabled":
+			return patchBool(op, &st.CacheClusterEnabled)
+		case "cacheClusterSize":
+			return patchString(op, &st.CacheClusterSize)
+		case "tracingEnabled":
+			return patchBool(op, &st.TracingEnabled)
+		case "clientCertificateId":
+			return patchString(op, &st.ClientCertificateID)
+		case "documentationVersion":
+			return patchString(op, &st.DocumentationVersion)
+		case "webAclArn":
+			return patchString(op, &st.WebACLArn)
+		case "accessLogSettings":
+			if op.Op == "remove" {
+				st.AccessLogSettings = nil
+				return nil
+			}
+		}
+	case 2:
+		switch s[0] {
+		case "variables":
+			return patchMap(op, &st.Variables, s[1])
+		case "accessLogSettings":
+			if st.AccessLogSettings == nil {
+				st.AccessLogSettings = &model.AccessLogSettings{}
+			}
+			switch s[1] {
+			case "format":
+				return patchString(op, &st.AccessLogSettings.Format)
+			case "destinationArn":
+				return patchString(op, &st.AccessLogSettings.DestinationArn)
+			}
+		}
+		// "/{resourcePath}/{METHOD}" with op remove drops a method setting.
+		if op.Op == "remove" {
+			key, ok := methodSettingKey(s[0], s[1])
+			if !ok {
+				return errPatchPath(op)
+			}
+			delete(st.MethodSettings, key)
+			return nil
+		}
+	case 4:
+		key, ok := methodSettingKey(s[0], s[1])
+		if !ok {
+			return errPatchPath(op)
+		}
+		if st.MethodSettings == nil {
+			st.MethodSettings = map[string]*model.MethodSetting{}
+		}
+		ms := st.MethodSettings[key]
+		if ms == nil {
+			ms = DefaultMethodSetting()
+		}
+		if err := patchMethodSetting(ms, op, s[2]+"/"+s[3]); err != nil {
+			return err
+		}
+		st.MethodSettings[key] = ms
+		return nil
+	}
+	return errPatchPath(op)
+}
+
+// methodSettingKey builds the methodSettings key from a patch path's
+// resource path and method: "*/*", or the resource path still escaped as in
+// the patch path ("~1pets/GET"), as AWS keys it.
+func methodSettingKey(resourcePath, method string) (string, bool) {
+	if resourcePath == "*" && method == "*" {
+		return "*/*", true
+	}
+	if !strings.HasPrefix(resourcePath, "/") || (!httpMethods[method] && method != "*") {
+		return "", false
+	}
+	return EscapePatchSeg(resourcePath) + "/" + method, true
+}
+
+// DefaultMethodSetting is what a methodSettings entry holds before any of
+// its fields is set: the account's throttle and AWS's cache defaults.
+func DefaultMethodSetting() *model.MethodSetting {
+	return &model.MethodSetting{
+		ThrottlingBurstLimit:                   5000,
+		ThrottlingRateLimit:                    10000,
+		CacheTtlInSeconds:                      300,
+		RequireAuthorizationForCacheControl:    true,
+		UnauthorizedCacheControlHeaderStrategy: "SUCCEED_WITH_RESPONSE_HEADER",
+	}
+}
+
+func patchMethodSetting(ms *model.MethodSetting, op PatchOp, setting string) error {
+	if op.Op != "replace" {
+		return errPatchPath(op)
+	}
+	switch setting {
+	case "metrics/enabled":
+		return patchBool(op, &ms.MetricsEnabled)
+	case "logging/loglevel":
+		switch op.value() {
+		case "OFF", "ERROR", "INFO":
+		default:
+			return badRequest("Invalid logging level specified: %s. Valid values are OFF, ERROR and INFO", op.value())
+		}
+		return patchString(op, &ms.LoggingLevel)
+	case "logging/dataTrace":
+		return patchBool(op, &ms.DataTraceEnabled)
+	case "throttling/burstLimit":
+		var n int64
+		if err := patchInt(op, &n); err != nil {
+			return err
+		}
+		ms.ThrottlingBurstLimit = n
+		return nil
+	case "throttling/rateLimit":
+		return patchFloat(op, &ms.ThrottlingRateLimit)
+	case "caching/enabled":
+		return patchBool(op, &ms.CachingEnabled)
+	case "caching/ttlInSeconds":
+		return patchInt(op, &ms.CacheTtlInSeconds)
+	case "caching/dataEncrypted":
+		return patchBool(op, &ms.CacheDataEncrypted)
+	case "caching/requireAuthorizationForCacheControl":
+		return patchBool(op, &ms.RequireAuthorizationForCacheControl)
+	case "caching/unauthorizedCacheControlHeaderStrategy":
+		return patchString(op, &ms.UnauthorizedCacheControlHeaderStrategy)
+	}
+	return errPatchPath(op)
+}
+
+func (a *API) deleteStage(r *http.Request, _ []byte) (int, any, error) {
+	ctx := r.Context()
+	apiID, name := r.PathValue("api"), r.PathValue("stage")
+	err := a.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := a.loadRestApi(ctx, tx, apiID); err != nil {
+			return err
+		}
+		err := tx.Delete(ctx, model.KindStage, model.ChildKey(apiID, name))
+		if err == store.ErrNotFound {
+			return errNoStage
+		}
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, nil, nil
+}

@@ -1,0 +1,111 @@
+// Package fault holds the data plane's gateway responses: typed errors that
+// pipeline steps return and one function that renders them, with the
+// statuses, headers and texts of Amazon API Gateway.
+package fault
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// Type names a gateway response type (AWS's GatewayResponseType).
+type Type string
+
+// The gateway response types apigw produces.
+const (
+	MissingAuthenticationToken Type = "MISSING_AUTHENTICATION_TOKEN"
+	InvalidAPIKey              Type = "INVALID_API_KEY"
+	AccessDenied               Type = "ACCESS_DENIED"
+	InvalidSignature           Type = "INVALID_SIGNATURE"
+	ExpiredToken               Type = "EXPIRED_TOKEN"
+	Unauthorized               Type = "UNAUTHORIZED"
+	Throttled                  Type = "THROTTLED"
+	QuotaExceeded              Type = "QUOTA_EXCEEDED"
+	BadRequestBody             Type = "BAD_REQUEST_BODY"
+	BadRequestParameters       Type = "BAD_REQUEST_PARAMETERS"
+	RequestTooLarge            Type = "REQUEST_TOO_LARGE"
+	IntegrationTimeout         Type = "INTEGRATION_TIMEOUT"
+	IntegrationFailure         Type = "INTEGRATION_FAILURE"
+	APIConfigurationError      Type = "API_CONFIGURATION_ERROR"
+	AuthorizerFailure          Type = "AUTHORIZER_FAILURE"
+	ResourceNotFound           Type = "RESOURCE_NOT_FOUND"
+	Default4XX                 Type = "DEFAULT_4XX"
+	Default5XX                 Type = "DEFAULT_5XX"
+)
+
+// Error is a gateway response. Steps of the pipeline return it; Write
+// renders it.
+type Error struct {
+	Type      Type
+	Status    int
+	ErrorType string // x-amzn-ErrorType
+	Message   string
+	// MessageKey is the body's key: "message", or "Message" for IAM denials.
+	MessageKey string
+	// Header holds extra response headers (Retry-After, WWW-Authenticate).
+	Header http.Header
+	// Cause is the underlying error, for logs only; never sent.
+	Cause error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return string(e.Type) + ": " + e.Message + ": " + e.Cause.Error()
+	}
+	return string(e.Type) + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Common gateway responses.
+var (
+	ErrMissingAuthenticationToken = &Error{Type: MissingAuthenticationToken, Status: 403, ErrorType: "MissingAuthenticationTokenException", Message: "Missing Authentication Token"}
+	ErrForbidden                  = &Error{Type: Default4XX, Status: 403, ErrorType: "ForbiddenException", Message: "Forbidden"}
+	ErrInvalidAPIKey              = &Error{Type: InvalidAPIKey, Status: 403, ErrorType: "ForbiddenException", Message: "Forbidden"}
+	ErrRequestTooLarge            = &Error{Type: RequestTooLarge, Status: 413, ErrorType: "RequestEntityTooLargeException", Message: "Request Too Long"}
+	ErrIntegrationTimeout         = &Error{Type: IntegrationTimeout, Status: 504, ErrorType: "InternalServerErrorException", Message: "Endpoint request timed out"}
+	ErrThrottled                  = &Error{Type: Throttled, Status: 429, ErrorType: "TooManyRequestsException", Message: "Too Many Requests"}
+	ErrQuotaExceeded              = &Error{Type: QuotaExceeded, Status: 429, ErrorType: "LimitExceededException", Message: "Limit Exceeded"}
+)
+
+// IntegrationFailureErr reports a backend that could not be reached or answered
+// badly; cause goes to the log only.
+func IntegrationFailureErr(cause error) *Error {
+	return &Error{Type: IntegrationFailure, Status: 502, ErrorType: "InternalServerErrorException", Message: "Internal server error", Cause: cause}
+}
+
+// ConfigurationError reports an API whose configuration cannot serve the
+// request (AWS: "Execution failed due to configuration error").
+func ConfigurationError(cause error) *Error {
+	return &Error{Type: APIConfigurationError, Status: 500, ErrorType: "InternalServerErrorException", Message: "Internal server error", Cause: cause}
+}
+
+// Write renders err. A non-*Error becomes a 500.
+func Write(w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Type: Default5XX, Status: 500, ErrorType: "InternalServerErrorException", Message: "Internal server error", Cause: err}
+	}
+	h := w.Header()
+	for k, v := range e.Header {
+		h[k] = v
+	}
+	key := e.MessageKey
+	if key == "" {
+		key = "message"
+	}
+	msg, _ := json.Marshal(e.Message)
+	body := make([]byte, 0, len(key)+len(msg)+6)
+	body = append(body, `{"`...)
+	body = append(body, key...)
+	body = append(body, `":`...)
+	body = append(body, msg...)
+	body = append(body, '}')
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("x-amzn-ErrorType", e.ErrorType)
+	w.WriteHeader(e.Status)
+	w.Write(body)
+}

@@ -1,0 +1,220 @@
+// Package gateway is the data plane: it resolves a request to an API stage,
+// routes it, runs the pipeline and renders gateway responses.
+//
+// The pipeline, in AWS's order (each step returns a *fault.Error or nil):
+//
+//  1. resolve: host or /_aws/execute-api prefix → API → stage
+//  2. route: literal > {param} > {proxy+}; method > ANY
+//  3. authorize: resource policy, then the method's authorization type
+//  4. meter: API key, usage plan throttle and quota, stage and account throttles
+//  5. integrate: parameter mapping, then the integration call
+package gateway
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/gateway/route"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/store"
+)
+
+// MaxPayloadBytes is API Gateway's request payload limit.
+const MaxPayloadBytes = 10 << 20
+
+// PathPrefix is the path-style way of reaching a stage:
+// /_aws/execute-api/{apiId}/{stage}/{path}.
+const PathPrefix = "/_aws/execute-api/"
+
+// Gateway serves invocations of deployed stages.
+type Gateway struct {
+	Store       store.Store
+	Region      string
+	AccountID   string
+	Integration integration.Options
+	// PollInterval is how often changes by other processes are looked for;
+	// 0 means one second.
+	PollInterval time.Duration
+	Log          *slog.Logger
+
+	state    atomic.Pointer[state]
+	syncMu   sync.Mutex
+	compiled map[string]*Deployment // guarded by syncMu
+	params   sync.Pool
+}
+
+// New returns a Gateway with an empty state; call Sync or Run to load it.
+func New(s store.Store) *Gateway {
+	g := &Gateway{Store: s}
+	g.state.Store(&state{})
+	return g
+}
+
+func (g *Gateway) log() *slog.Logger {
+	if g.Log != nil {
+		return g.Log
+	}
+	return slog.Default()
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var ids [3]string
+	newIDs(&ids)
+	h := w.Header()
+	h["X-Amzn-Requestid"] = []string{ids[0]}
+	h["X-Amz-Apigw-Id"] = []string{ids[1]}
+	h["X-Amzn-Trace-Id"] = []string{ids[2]}
+	if err := g.serve(w, r, &ids); err != nil {
+		var fe *fault.Error
+		if !errors.As(err, &fe) || fe.Status >= 500 {
+			g.log().Warn("invocation failed", "requestId", ids[0], "method", r.Method, "host", r.Host, "path", r.URL.Path, "err", err)
+		}
+		fault.Write(w, err)
+	}
+}
+
+// resolve finds the API id, stage name and the path below the stage.
+func resolve(r *http.Request) (apiID, stage, path string, ok bool) {
+	p := r.URL.EscapedPath()
+	host := r.Host
+	if i := strings.Index(host, ".execute-api."); i > 0 {
+		apiID = host[:i]
+	} else if rest, found := strings.CutPrefix(p, PathPrefix); found {
+		apiID, p, _ = strings.Cut(rest, "/")
+		p = "/" + p
+	} else {
+		return "", "", "", false
+	}
+	// Extra slashes right after the host are tolerated, as on AWS.
+	p = strings.TrimLeft(p, "/")
+	stage, path, _ = strings.Cut(p, "/")
+	return apiID, stage, "/" + path, apiID != "" && stage != ""
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) error {
+	// 1. Resolve.
+	apiID, stageName, path, ok := resolve(r)
+	if !ok {
+		return fault.ErrForbidden
+	}
+	st := g.state.Load().apis[apiID][stageName]
+	if st == nil {
+		return fault.ErrForbidden
+	}
+
+	// 2. Route.
+	params, _ := g.params.Get().(*route.Params)
+	if params == nil {
+		params = new(route.Params)
+	}
+	defer func() { params.Reset(); g.params.Put(params) }()
+	rt, _, status := st.Tree.Match(r.Method, path, params)
+	if status != route.Matched {
+		return fault.ErrMissingAuthenticationToken
+	}
+
+	// 3. Authorize. Only NONE is served so far; other types fail closed.
+	switch rt.Method.AuthorizationType {
+	case "NONE", "":
+	default:
+		return fault.ConfigurationError(errors.New("authorization type " + rt.Method.AuthorizationType + " is not supported yet"))
+	}
+
+	// 4. Meter. Without API keys and usage plans, a method that requires a
+	// key admits nobody, as AWS does for a key that is in no plan.
+	if rt.Method.ApiKeyRequired {
+		return fault.ErrInvalidAPIKey
+	}
+
+	// 5. Integrate.
+	if r.ContentLength > MaxPayloadBytes {
+		return fault.ErrRequestTooLarge
+	}
+	if r.ContentLength < 0 {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxPayloadBytes)
+	}
+	if rt.CompileErr != nil {
+		return fault.ConfigurationError(rt.CompileErr)
+	}
+	c := &integration.Call{
+		W:            w,
+		R:            r,
+		RequestID:    ids[0],
+		TraceID:      ids[2],
+		APIID:        apiID,
+		Stage:        stageName,
+		StageVars:    st.Vars,
+		ResourceID:   rt.ResourceID,
+		ResourcePath: rt.ResourcePath,
+		Path:         path,
+		HTTPMethod:   r.Method,
+		Params:       params,
+		SourceIP:     sourceIP(r),
+		ListenerPort: listenerPort(r),
+	}
+	return rt.Integration.Invoke(c)
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func listenerPort(r *http.Request) string {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
+		return strconv.Itoa(a.Port)
+	}
+	return ""
+}
+
+// newIDs fills the request id (a UUID), the x-amz-apigw-id and the
+// X-Amzn-Trace-Id of one request.
+func newIDs(ids *[3]string) {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var u [36]byte
+	hex.Encode(u[0:8], b[0:4])
+	u[8] = '-'
+	hex.Encode(u[9:13], b[4:6])
+	u[13] = '-'
+	hex.Encode(u[14:18], b[6:8])
+	u[18] = '-'
+	hex.Encode(u[19:23], b[8:10])
+	u[23] = '-'
+	hex.Encode(u[24:], b[10:])
+	ids[0] = string(u[:])
+
+	var a [11]byte
+	binary.LittleEndian.PutUint64(a[:8], rand.Uint64())
+	x := rand.Uint32()
+	a[8], a[9], a[10] = byte(x), byte(x>>8), byte(x>>16)
+	ids[1] = base64.URLEncoding.EncodeToString(a[:])
+
+	var t [40]byte
+	copy(t[:], "Root=1-")
+	var ts [4]byte
+	binary.BigEndian.PutUint32(ts[:], uint32(time.Now().Unix()))
+	hex.Encode(t[7:15], ts[:])
+	t[15] = '-'
+	hex.Encode(t[16:], b[4:16])
+	ids[2] = string(t[:])
+}

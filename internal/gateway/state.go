@@ -1,0 +1,193 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/gateway/route"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/model"
+)
+
+// state is what the data plane serves from: every deployed stage, compiled.
+// It is immutable; a change builds a new state and swaps it in, so requests
+// in flight finish on the state they started with.
+type state struct {
+	rev  int64
+	apis map[string]map[string]*Stage // apiID → stage name → stage
+}
+
+// Stage is one stage of one API, ready to serve.
+type Stage struct {
+	APIID string
+	Name  string
+	Vars  map[string]string
+	Stage *model.Stage
+	*Deployment
+}
+
+// Deployment is a compiled snapshot, shared by the stages that use it.
+type Deployment struct {
+	ID   string
+	Api  *model.RestApi
+	Tree *route.Tree[*Route]
+}
+
+// Route is one method of one resource.
+type Route struct {
+	ResourceID   string
+	ResourcePath string
+	Method       *model.Method
+	Integration  *integration.Integration
+	// CompileErr is set when the integration could not be compiled; calling
+	// the method then answers with a configuration error, as AWS does.
+	CompileErr error
+}
+
+// compile builds the routing tree of a snapshot.
+func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
+	var b route.Builder[*Route]
+	for _, res := range snap.Resources {
+		for name, m := range res.ResourceMethods {
+			rt := &Route{ResourceID: res.ID, ResourcePath: res.Path, Method: m}
+			if m.MethodIntegration == nil {
+				rt.CompileErr = errors.New("no integration defined for method")
+			} else if ig, err := integration.Compile(m.MethodIntegration, g.Integration); err != nil {
+				rt.CompileErr = err
+			} else {
+				rt.Integration = ig
+			}
+			if err := b.Add(res.Path, name, rt); err != nil {
+				g.log().Warn("route not added", "api", snap.Api.ID, "deployment", snap.DeploymentID, "path", res.Path, "method", name, "err", err)
+			}
+		}
+	}
+	api := snap.Api
+	return &Deployment{ID: snap.DeploymentID, Api: &api, Tree: b.Compile()}
+}
+
+// Sync brings the served state up to date with the store. It is safe to
+// call from several goroutines; Run calls it on every change.
+func (g *Gateway) Sync(ctx context.Context) error {
+	g.syncMu.Lock()
+	defer g.syncMu.Unlock()
+	cur := g.state.Load()
+	changes, rev, err := g.Store.Changes(ctx, cur.rev)
+	if err != nil {
+		return err
+	}
+	if rev == cur.rev && cur.apis != nil {
+		return nil
+	}
+	var apiIDs map[string]bool // nil: reload everything
+	if cur.apis != nil {
+		apiIDs = map[string]bool{}
+		for _, c := range changes {
+			switch c.Kind {
+			case model.KindStage, model.KindSnapshot, model.KindRestApi:
+				id, _, _ := strings.Cut(c.Key, "/")
+				apiIDs[id] = true
+			}
+		}
+	}
+	next := &state{rev: rev, apis: make(map[string]map[string]*Stage, len(cur.apis))}
+	for id, stages := range cur.apis {
+		if apiIDs != nil && !apiIDs[id] {
+			next.apis[id] = stages
+		}
+	}
+	var prefix []string
+	if apiIDs == nil {
+		prefix = []string{""}
+	} else {
+		for id := range apiIDs {
+			prefix = append(prefix, model.ApiPrefix(id))
+		}
+	}
+	for _, p := range prefix {
+		items, err := g.Store.List(ctx, model.KindStage, p)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			st := new(model.Stage)
+			if err := json.Unmarshal(it.Value, st); err != nil {
+				return fmt.Errorf("gateway: decode stage %s: %w", it.Key, err)
+			}
+			apiID, _, _ := strings.Cut(it.Key, "/")
+			dep, err := g.deployment(ctx, apiID, st.DeploymentID)
+			if err != nil {
+				g.log().Error("stage not served", "api", apiID, "stage", st.StageName, "err", err)
+				continue
+			}
+			if next.apis[apiID] == nil {
+				next.apis[apiID] = map[string]*Stage{}
+			}
+			next.apis[apiID][st.StageName] = &Stage{APIID: apiID, Name: st.StageName, Vars: st.Variables, Stage: st, Deployment: dep}
+		}
+	}
+	// Forget compiled deployments no stage uses any more.
+	used := map[string]bool{}
+	for apiID, stages := range next.apis {
+		for _, st := range stages {
+			used[model.ChildKey(apiID, st.ID)] = true
+		}
+	}
+	for k := range g.compiled {
+		if !used[k] {
+			delete(g.compiled, k)
+		}
+	}
+	g.state.Store(next)
+	return nil
+}
+
+// deployment returns the compiled snapshot, compiling it on first use.
+// Snapshots never change, so a compiled one is reused by every stage.
+func (g *Gateway) deployment(ctx context.Context, apiID, depID string) (*Deployment, error) {
+	key := model.ChildKey(apiID, depID)
+	if d := g.compiled[key]; d != nil {
+		return d, nil
+	}
+	b, err := g.Store.Get(ctx, model.KindSnapshot, key)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: snapshot %s: %w", key, err)
+	}
+	snap := new(model.Snapshot)
+	if err := json.Unmarshal(b, snap); err != nil {
+		return nil, fmt.Errorf("gateway: decode snapshot %s: %w", key, err)
+	}
+	d := g.compile(snap)
+	if g.compiled == nil {
+		g.compiled = map[string]*Deployment{}
+	}
+	g.compiled[key] = d
+	return d, nil
+}
+
+// Run keeps the state in sync until ctx ends: at once on a commit made in
+// this process, and every PollInterval for commits made by other nodes.
+func (g *Gateway) Run(ctx context.Context) error {
+	every := g.PollInterval
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		changed := g.Store.Changed()
+		if err := g.Sync(ctx); err != nil && ctx.Err() == nil {
+			g.log().Error("data plane sync failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,231 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/model"
+)
+
+// Options are what compiled integrations share: the connection pools.
+type Options struct {
+	// Transport calls HTTP backends; nil means DefaultTransport.
+	Transport http.RoundTripper
+	// InsecureTransport is used when tlsConfig.insecureSkipVerification is
+	// set; nil means one without certificate checks derived from DefaultTransport.
+	InsecureTransport http.RoundTripper
+}
+
+// Integration is a method's integration compiled for one deployment.
+type Integration struct {
+	Type       string
+	httpMethod string // "" means the client's method (ANY)
+	uri        []uriPart
+	mappings   []mapping
+	timeout    time.Duration
+	responses  []*response // with a selection pattern, in a stable order
+	fallback   *response   // the response without a selection pattern
+	templates  map[string]string
+	transport  http.RoundTripper
+}
+
+// response is a compiled integration response.
+type response struct {
+	status   int
+	pattern  *regexp.Regexp
+	headers  []headerMapping
+	template map[string]string
+}
+
+type headerMapping struct {
+	name string
+	src  source
+}
+
+// Compile prepares in for invocation. Errors are configuration errors: they
+// are reported when the method is called, as AWS does.
+func Compile(in *model.Integration, opts Options) (*Integration, error) {
+	ig := &Integration{
+		Type:      in.Type,
+		timeout:   time.Duration(in.TimeoutInMillis) * time.Millisecond,
+		templates: in.RequestTemplates,
+		transport: opts.Transport,
+	}
+	if ig.timeout <= 0 {
+		ig.timeout = 29 * time.Second
+	}
+	if ig.transport == nil {
+		ig.transport = DefaultTransport
+	}
+	if in.TLSConfig != nil && in.TLSConfig.InsecureSkipVerification {
+		ig.transport = opts.InsecureTransport
+		if ig.transport == nil {
+			ig.transport = InsecureTransport
+		}
+	}
+	if in.HTTPMethod != "ANY" {
+		ig.httpMethod = in.HTTPMethod
+	}
+	var err error
+	switch in.Type {
+	case "HTTP", "HTTP_PROXY":
+		if ig.uri, err = parseURI(in.URI); err != nil {
+			return nil, err
+		}
+	case "MOCK":
+	default:
+		return nil, fmt.Errorf("integration type %s is not supported yet", in.Type)
+	}
+	if ig.mappings, err = parseRequestMappings(in.RequestParameters); err != nil {
+		return nil, err
+	}
+	for _, code := range sortedKeys(in.IntegrationResponses) {
+		ir := in.IntegrationResponses[code]
+		r, err := compileResponse(ir)
+		if err != nil {
+			return nil, err
+		}
+		if ir.SelectionPattern == "" {
+			ig.fallback = r
+		} else {
+			ig.responses = append(ig.responses, r)
+		}
+	}
+	return ig, nil
+}
+
+func compileResponse(ir *model.IntegrationResponse) (*response, error) {
+	r := &response{template: ir.ResponseTemplates}
+	if _, err := fmt.Sscan(ir.StatusCode, &r.status); err != nil || r.status < 100 || r.status > 599 {
+		return nil, fmt.Errorf("invalid integration response status %q", ir.StatusCode)
+	}
+	if ir.SelectionPattern != "" {
+		// AWS matches the whole string, as Java's String.matches does.
+		re, err := regexp.Compile(`^(?:` + ir.SelectionPattern + `)$`)
+		if err != nil {
+			return nil, fmt.Errorf("invalid selection pattern %q: %w", ir.SelectionPattern, err)
+		}
+		r.pattern = re
+	}
+	for _, k := range sortedKeys(ir.ResponseParameters) {
+		name, ok := strings.CutPrefix(k, "method.response.header.")
+		if !ok {
+			return nil, fmt.Errorf("invalid response mapping target %q", k)
+		}
+		src, err := parseSource(ir.ResponseParameters[k], true)
+		if err != nil {
+			return nil, err
+		}
+		r.headers = append(r.headers, headerMapping{name, src})
+	}
+	return r, nil
+}
+
+// selectResponse picks the integration response for a backend status (or
+// a MOCK's statusCode): the first pattern that matches, else the default.
+func (ig *Integration) selectResponse(key string) *response {
+	for _, r := range ig.responses {
+		if r.pattern.MatchString(key) {
+			return r
+		}
+	}
+	return ig.fallback
+}
+
+// uriPart is a piece of an integration URI: literal text, a stage
+// variable, or a path parameter placeholder.
+type uriPart struct {
+	kind uint8 // 0 literal, 1 stage variable, 2 path parameter
+	text string
+}
+
+func parseURI(s string) ([]uriPart, error) {
+	var parts []uriPart
+	for s != "" {
+		i := strings.IndexAny(s, "${")
+		if i < 0 {
+			parts = append(parts, uriPart{0, s})
+			break
+		}
+		if i > 0 {
+			parts = append(parts, uriPart{0, s[:i]})
+			s = s[i:]
+		}
+		switch {
+		case strings.HasPrefix(s, "${stageVariables."):
+			end := strings.IndexByte(s, '}')
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated stage variable in URI")
+			}
+			parts = append(parts, uriPart{1, s[len("${stageVariables."):end]})
+			s = s[end+1:]
+		case s[0] == '{':
+			end := strings.IndexByte(s, '}')
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated path parameter in URI")
+			}
+			parts = append(parts, uriPart{2, s[1:end]})
+			s = s[end+1:]
+		default:
+			parts = append(parts, uriPart{0, s[:1]})
+			s = s[1:]
+		}
+	}
+	return parts, nil
+}
+
+// renderURI substitutes stage variables and mapped path parameters.
+// Unmapped placeholders stay as written, as on AWS.
+func renderURI(parts []uriPart, vars map[string]string, pathParams map[string]string) (*url.URL, error) {
+	var b strings.Builder
+	for _, p := range parts {
+		switch p.kind {
+		case 0:
+			b.WriteString(p.text)
+		case 1:
+			b.WriteString(vars[p.text])
+		case 2:
+			v, ok := pathParams[p.text]
+			if !ok {
+				b.WriteString("%7B" + p.text + "%7D")
+				continue
+			}
+			b.WriteString(escapePath(v))
+		}
+	}
+	u, err := url.Parse(b.String())
+	if err != nil {
+		return nil, fmt.Errorf("integration URI %q: %w", b.String(), err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("invalid HTTP endpoint %q", b.String())
+	}
+	return u, nil
+}
+
+// escapePath escapes each segment of a path parameter value, keeping the
+// slashes of a greedy ({proxy+}) value.
+func escapePath(v string) string {
+	if !strings.Contains(v, "/") {
+		return url.PathEscape(v)
+	}
+	segs := strings.Split(v, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

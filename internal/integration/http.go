@@ -1,0 +1,291 @@
+package integration
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apigw/apigw/internal/gateway/fault"
+)
+
+// DefaultTransport is the connection pool for HTTP backends: sized for a
+// gateway (many idle connections per backend), HTTP/2 where offered.
+var DefaultTransport http.RoundTripper = newTransport(false)
+
+// InsecureTransport is DefaultTransport without certificate verification,
+// for integrations with tlsConfig.insecureSkipVerification.
+var InsecureTransport http.RoundTripper = newTransport(true)
+
+func newTransport(insecure bool) *http.Transport {
+	return &http.Transport{
+		Proxy: nil, // a gateway calls its backends directly
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // opted in per integration
+	}
+}
+
+// Hop-by-hop headers, never forwarded (RFC 9110 section 7.6.1).
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+func removeHopHeaders(h http.Header) {
+	for _, f := range h["Connection"] {
+		for _, name := range strings.Split(f, ",") {
+			if name = textproto.TrimString(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+}
+
+// Response headers the gateway owns; a backend's own values are kept under
+// x-amzn-Remapped-{name}, as AWS does.
+var gatewayHeaders = map[string]bool{"X-Amzn-Requestid": true, "X-Amz-Apigw-Id": true, "Date": true, "X-Amzn-Trace-Id": true}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// Invoke runs the integration for c and writes the response, or returns a
+// gateway error before anything was written.
+func (ig *Integration) Invoke(c *Call) error {
+	switch ig.Type {
+	case "HTTP_PROXY", "HTTP":
+		return ig.invokeHTTP(c)
+	case "MOCK":
+		return ig.invokeMock(c)
+	}
+	return fault.ConfigurationError(errors.New("unsupported integration type " + ig.Type))
+}
+
+func (ig *Integration) invokeHTTP(c *Call) error {
+	proxy := ig.Type == "HTTP_PROXY"
+	pathParams := map[string]string{}
+	query := map[string][]string{}
+	header := http.Header{}
+	if proxy {
+		// A proxy integration passes the client's query and headers through.
+		for k, v := range c.R.URL.Query() {
+			query[k] = v
+		}
+		for k, v := range c.R.Header {
+			header[k] = v
+		}
+		removeHopHeaders(header)
+		header.Del("Host")
+	}
+	for _, m := range ig.mappings {
+		vs := m.src.values(c, nil)
+		if len(vs) == 0 {
+			continue
+		}
+		switch m.dst {
+		case dstPath:
+			pathParams[m.name] = vs[0]
+		case dstQuery:
+			query[m.name] = vs[len(vs)-1:]
+		case dstMultiQuery:
+			query[m.name] = vs
+		case dstHeader:
+			header[http.CanonicalHeaderKey(m.name)] = vs[len(vs)-1:]
+		case dstMultiHeader:
+			header[http.CanonicalHeaderKey(m.name)] = vs
+		}
+	}
+	u, err := renderURI(ig.uri, c.StageVars, pathParams)
+	if err != nil {
+		return fault.ConfigurationError(err)
+	}
+	if len(query) > 0 {
+		q := u.Query()
+		for k, v := range query {
+			q[k] = v
+		}
+		u.RawQuery = q.Encode()
+	}
+	method := ig.httpMethod
+	if method == "" {
+		method = c.R.Method
+	}
+
+	ctx, cancel := context.WithCancel(c.R.Context())
+	defer cancel()
+	var timedOut bool
+	timer := time.AfterFunc(ig.timeout, func() { timedOut = true; cancel() })
+
+	var body io.Reader
+	if c.R.ContentLength != 0 {
+		body = c.R.Body
+	}
+	out, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		timer.Stop()
+		return fault.ConfigurationError(err)
+	}
+	out.ContentLength = c.R.ContentLength
+	out.Header = header
+	if proxy {
+		header.Set("X-Amzn-Apigateway-Api-Id", c.APIID)
+		if c.TraceID != "" {
+			header.Set("X-Amzn-Trace-Id", c.TraceID)
+		}
+		if port := c.ListenerPort; port != "" {
+			header.Set("X-Forwarded-Port", port)
+		}
+		if c.R.TLS != nil {
+			header.Set("X-Forwarded-Proto", "https")
+		} else {
+			header.Set("X-Forwarded-Proto", "http")
+		}
+	} else {
+		if ct := c.R.Header.Get("Content-Type"); ct != "" && header.Get("Content-Type") == "" {
+			header.Set("Content-Type", ct)
+		}
+		if header.Get("User-Agent") == "" {
+			header.Set("User-Agent", "AmazonAPIGateway_"+c.APIID)
+		}
+		if header.Get("Accept") == "" {
+			header.Set("Accept", "application/json")
+		}
+	}
+	if c.SourceIP != "" {
+		if prior := c.R.Header.Values("X-Forwarded-For"); proxy && len(prior) > 0 {
+			header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+c.SourceIP)
+		} else {
+			header.Set("X-Forwarded-For", c.SourceIP)
+		}
+	}
+	if _, ok := header["User-Agent"]; !ok {
+		header["User-Agent"] = []string{""} // do not add Go's default
+	}
+	resp, err := ig.transport.RoundTrip(out)
+	if !timer.Stop() && timedOut {
+		if err == nil {
+			resp.Body.Close()
+		}
+		return fault.ErrIntegrationTimeout
+	}
+	if err != nil {
+		if c.R.Context().Err() != nil {
+			return fault.IntegrationFailureErr(c.R.Context().Err())
+		}
+		return fault.IntegrationFailureErr(err)
+	}
+	defer resp.Body.Close()
+
+	if proxy {
+		h := c.W.Header()
+		removeHopHeaders(resp.Header)
+		for k, v := range resp.Header {
+			if gatewayHeaders[k] {
+				h["X-Amzn-Remapped-"+k] = v
+				continue
+			}
+			h[k] = v
+		}
+		c.W.WriteHeader(resp.StatusCode)
+		copyBody(c.W, resp.Body, resp.ContentLength < 0)
+		return nil
+	}
+
+	sel := ig.selectResponse(itoa3(resp.StatusCode))
+	if sel == nil {
+		return fault.ConfigurationError(errors.New("no integration response matches status " + itoa3(resp.StatusCode)))
+	}
+	h := c.W.Header()
+	sel.writeHeaders(c, h, resp.Header)
+	if tpl, ct, ok := sel.pickTemplate(c); ok {
+		if h.Get("Content-Type") == "" {
+			h.Set("Content-Type", ct)
+		}
+		c.W.WriteHeader(sel.status)
+		io.WriteString(c.W, tpl)
+		return nil
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	c.W.WriteHeader(sel.status)
+	copyBody(c.W, resp.Body, resp.ContentLength < 0)
+	return nil
+}
+
+// copyBody streams src to w, flushing each chunk when the length is
+// unknown so that streamed answers reach the client as they come.
+func copyBody(w http.ResponseWriter, src io.Reader, flush bool) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	rc := http.NewResponseController(w)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if flush {
+				rc.Flush()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (r *response) writeHeaders(c *Call, h http.Header, backend http.Header) {
+	for _, hm := range r.headers {
+		if vs := hm.src.values(c, backend); len(vs) > 0 {
+			h[http.CanonicalHeaderKey(hm.name)] = vs
+		}
+	}
+}
+
+// pickTemplate returns the response template for the client's Accept
+// content type, else application/json's, else the only one.
+func (r *response) pickTemplate(c *Call) (string, string, bool) {
+	if len(r.template) == 0 {
+		return "", "", false
+	}
+	if accept := c.R.Header.Get("Accept"); accept != "" {
+		for _, part := range strings.Split(accept, ",") {
+			ct, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if t, ok := r.template[ct]; ok {
+				return t, ct, true
+			}
+		}
+	}
+	if t, ok := r.template["application/json"]; ok {
+		return t, "application/json", true
+	}
+	for ct, t := range r.template {
+		return t, ct, true
+	}
+	return "", "", false
+}
+
+func itoa3(n int) string {
+	if n < 100 || n > 999 {
+		return "000"
+	}
+	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}

@@ -1,0 +1,166 @@
+package integration
+
+import (
+	"fmt"
+	"strings"
+)
+
+// sourceKind says where a mapped value comes from.
+type sourceKind uint8
+
+const (
+	srcLiteral sourceKind = iota
+	srcPath
+	srcQuery
+	srcMultiQuery
+	srcHeader
+	srcMultiHeader
+	srcStageVar
+	srcContext
+	srcIntegrationHeader      // integration.response.header.X (responses only)
+	srcIntegrationMultiHeader // integration.response.multivalueheader.X
+)
+
+// source is a compiled mapping expression's right-hand side.
+type source struct {
+	kind sourceKind
+	name string // parameter name, or the literal's value
+}
+
+type sourcePrefix struct {
+	prefix string
+	kind   sourceKind
+}
+
+var requestSources = []sourcePrefix{
+	{"method.request.path.", srcPath},
+	{"method.request.querystring.", srcQuery},
+	{"method.request.multivaluequerystring.", srcMultiQuery},
+	{"method.request.header.", srcHeader},
+	{"method.request.multivalueheader.", srcMultiHeader},
+	{"stageVariables.", srcStageVar},
+	{"context.", srcContext},
+}
+
+var responseSources = append(append([]sourcePrefix{}, requestSources...),
+	sourcePrefix{"integration.response.header.", srcIntegrationHeader},
+	sourcePrefix{"integration.response.multivalueheader.", srcIntegrationMultiHeader},
+)
+
+// parseSource compiles a mapping expression: 'literal', method.request.*,
+// stageVariables.*, context.*, and, when response is set,
+// integration.response.header.* and integration.response.multivalueheader.*.
+func parseSource(expr string, response bool) (source, error) {
+	if len(expr) >= 2 && expr[0] == '\'' && expr[len(expr)-1] == '\'' {
+		return source{srcLiteral, expr[1 : len(expr)-1]}, nil
+	}
+	prefixes := requestSources
+	if response {
+		prefixes = responseSources
+	}
+	for _, p := range prefixes {
+		if name, ok := strings.CutPrefix(expr, p.prefix); ok && name != "" {
+			return source{p.kind, name}, nil
+		}
+	}
+	return source{}, fmt.Errorf("unsupported mapping expression %q", expr)
+}
+
+// values evaluates s for a call; resp is the backend's response header when
+// mapping a response.
+func (s source) values(c *Call, resp map[string][]string) []string {
+	switch s.kind {
+	case srcLiteral:
+		return []string{s.name}
+	case srcPath:
+		if v, ok := c.Params.Get(s.name); ok {
+			return []string{v}
+		}
+	case srcQuery:
+		if vs := c.queryValues(s.name); len(vs) > 0 {
+			return []string{lastValue(vs)}
+		}
+	case srcMultiQuery:
+		return c.queryValues(s.name)
+	case srcHeader:
+		if vs := c.headerValues(s.name); len(vs) > 0 {
+			return []string{lastValue(vs)}
+		}
+	case srcMultiHeader:
+		return c.headerValues(s.name)
+	case srcStageVar:
+		if v, ok := c.StageVars[s.name]; ok {
+			return []string{v}
+		}
+	case srcContext:
+		if v := c.contextValue(s.name); v != "" {
+			return []string{v}
+		}
+	case srcIntegrationHeader:
+		if vs := headerValues(resp, s.name); len(vs) > 0 {
+			return []string{lastValue(vs)}
+		}
+	case srcIntegrationMultiHeader:
+		return headerValues(resp, s.name)
+	}
+	return nil
+}
+
+func headerValues(h map[string][]string, name string) []string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// targetKind says where a mapped value goes in the integration request.
+type targetKind uint8
+
+const (
+	dstPath targetKind = iota
+	dstQuery
+	dstMultiQuery
+	dstHeader
+	dstMultiHeader
+)
+
+// mapping is one compiled integration.request.* = source entry.
+type mapping struct {
+	dst  targetKind
+	name string
+	src  source
+}
+
+func parseRequestMappings(m map[string]string) ([]mapping, error) {
+	out := make([]mapping, 0, len(m))
+	for k, v := range m {
+		rest, ok := strings.CutPrefix(k, "integration.request.")
+		if !ok {
+			return nil, fmt.Errorf("invalid mapping target %q", k)
+		}
+		loc, name, _ := strings.Cut(rest, ".")
+		var dst targetKind
+		switch loc {
+		case "path":
+			dst = dstPath
+		case "querystring":
+			dst = dstQuery
+		case "multivaluequerystring":
+			dst = dstMultiQuery
+		case "header":
+			dst = dstHeader
+		case "multivalueheader":
+			dst = dstMultiHeader
+		default:
+			return nil, fmt.Errorf("invalid mapping target %q", k)
+		}
+		src, err := parseSource(v, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mapping{dst, name, src})
+	}
+	return out, nil
+}

@@ -1,0 +1,298 @@
+// Package server assembles apigw: the store, the management API on the
+// admin listener, the data plane on the data listener, and their lifecycle.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/control"
+	"github.com/apigw/apigw/internal/gateway"
+	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/sigv4"
+	"github.com/apigw/apigw/internal/store"
+	"github.com/apigw/apigw/internal/store/sqlite"
+)
+
+// Config is what `apigw serve` is told.
+type Config struct {
+	DataDir     string
+	Listen      string
+	AdminListen string
+	Region      string
+	// Store is "sqlite" (the default: {DataDir}/apigw.db).
+	Store string
+	// RootAccessKeyID and RootSecretAccessKey, when set, are the root
+	// credentials; otherwise they are generated on first start.
+	RootAccessKeyID     string
+	RootSecretAccessKey string
+	// ShutdownTimeout bounds how long requests in flight may take to finish
+	// at shutdown; 0 means 30 seconds.
+	ShutdownTimeout time.Duration
+	// Out receives the one-time announcement of generated credentials.
+	Out io.Writer
+	Log *slog.Logger
+}
+
+// Server is a running apigw.
+type Server struct {
+	cfg       Config
+	Store     store.Store
+	AccountID string
+	Root      RootCredentials
+	Gateway   *gateway.Gateway
+	Control   *control.API
+
+	dataLn, adminLn net.Listener
+	verifier        *sigv4.Verifier
+}
+
+// RootCredentials are the root principal's access key.
+type RootCredentials struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+}
+
+// New opens the store, settles the account and root credentials, and binds
+// both listeners (so their addresses are known before Run).
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	var st store.Store
+	switch {
+	case cfg.Store == "" || cfg.Store == "sqlite":
+		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "apigw.db"))
+		if err != nil {
+			return nil, err
+		}
+		st = s
+	default:
+		return nil, fmt.Errorf("store %q is not supported (use sqlite)", cfg.Store)
+	}
+	s := &Server{cfg: cfg, Store: st}
+	if err := s.settle(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log}
+	s.Gateway = gateway.New(st)
+	s.Gateway.Region, s.Gateway.AccountID, s.Gateway.Log = cfg.Region, s.AccountID, cfg.Log
+	if err := s.Gateway.Sync(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.verifier = &sigv4.Verifier{Lookup: s.lookupKey}
+	var err error
+	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("data listener: %w", err)
+	}
+	if s.adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+		s.dataLn.Close()
+		st.Close()
+		return nil, fmt.Errorf("admin listener: %w", err)
+	}
+	return s, nil
+}
+
+// DataAddr is the data listener's address.
+func (s *Server) DataAddr() string { return s.dataLn.Addr().String() }
+
+// AdminAddr is the admin listener's address.
+func (s *Server) AdminAddr() string { return s.adminLn.Addr().String() }
+
+// settle loads or creates the account id and the root credentials.
+func (s *Server) settle(ctx context.Context) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(ctx, model.KindMeta, "account")
+		switch {
+		case err == nil:
+			s.AccountID = string(b)
+		case errors.Is(err, store.ErrNotFound):
+			s.AccountID = randomDigits(12)
+			if err := tx.Put(ctx, model.KindMeta, "account", []byte(s.AccountID)); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		if s.cfg.RootAccessKeyID != "" || s.cfg.RootSecretAccessKey != "" {
+			if s.cfg.RootAccessKeyID == "" || s.cfg.RootSecretAccessKey == "" {
+				return errors.New("set both APIGW_ROOT_ACCESS_KEY_ID and APIGW_ROOT_SECRET_ACCESS_KEY, or neither")
+			}
+			s.Root = RootCredentials{s.cfg.RootAccessKeyID, s.cfg.RootSecretAccessKey}
+			return nil
+		}
+		b, err = tx.Get(ctx, model.KindMeta, "root")
+		if err == nil {
+			return json.Unmarshal(b, &s.Root)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		s.Root = RootCredentials{AccessKeyID: "AKIA" + randomFrom(16, upperDigits), SecretAccessKey: randomFrom(40, secretChars)}
+		b, _ = json.Marshal(s.Root)
+		if err := tx.Put(ctx, model.KindMeta, "root", b); err != nil {
+			return err
+		}
+		return s.announce()
+	})
+	if err != nil {
+		return fmt.Errorf("settle account: %w", err)
+	}
+	return nil
+}
+
+// announce prints freshly generated root credentials once and writes them
+// as an AWS shared-credentials file (profile apigw) and config file.
+func (s *Server) announce() error {
+	creds := fmt.Sprintf("[apigw]\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = %s\n",
+		s.Root.AccessKeyID, s.Root.SecretAccessKey, s.cfg.Region)
+	path := filepath.Join(s.cfg.DataDir, "credentials")
+	if err := os.WriteFile(path, []byte(creds), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	conf := fmt.Sprintf("[profile apigw]\nregion = %s\noutput = json\n", s.cfg.Region)
+	if err := os.WriteFile(filepath.Join(s.cfg.DataDir, "config"), []byte(conf), 0o600); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	fmt.Fprintf(s.cfg.Out, "apigw: generated root credentials (shown once, also in %s):\n  access key id:     %s\n  secret access key: %s\n",
+		path, s.Root.AccessKeyID, s.Root.SecretAccessKey)
+	return nil
+}
+
+const (
+	upperDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+)
+
+func randomFrom(n int, alphabet string) string {
+	b := make([]byte, n)
+	max := big.NewInt(int64(len(alphabet)))
+	for i := range b {
+		k, _ := rand.Int(rand.Reader, max)
+		b[i] = alphabet[k.Int64()]
+	}
+	return string(b)
+}
+
+func randomDigits(n int) string {
+	s := randomFrom(n, "0123456789")
+	if s[0] == '0' {
+		s = "1" + s[1:]
+	}
+	return s
+}
+
+func (s *Server) lookupKey(_ context.Context, id string) (sigv4.Credential, error) {
+	if id == s.Root.AccessKeyID {
+		return sigv4.Credential{AccessKeyID: id, SecretAccessKey: s.Root.SecretAccessKey, Principal: "root"}, nil
+	}
+	return sigv4.Credential{}, sigv4.ErrUnknownKey
+}
+
+// Run serves both listeners until ctx ends, then shuts down gracefully:
+// listeners close at once, requests in flight finish.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.Store.Close()
+	data := &http.Server{
+		Handler:           s.Gateway,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+	}
+	admin := &http.Server{
+		Handler:           s.AdminHandler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+	}
+	syncCtx, stopSync := context.WithCancel(context.Background())
+	defer stopSync()
+	go s.Gateway.Run(syncCtx)
+
+	errc := make(chan error, 2)
+	go func() { errc <- data.Serve(s.dataLn) }()
+	go func() { errc <- admin.Serve(s.adminLn) }()
+	s.cfg.Log.Info("apigw serving", "data", s.DataAddr(), "admin", s.AdminAddr(), "region", s.cfg.Region, "account", s.AccountID)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := errors.Join(data.Shutdown(shutCtx), admin.Shutdown(shutCtx))
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return err
+}
+
+// AdminHandler serves the admin listener: health, and the AWS-compatible
+// services chosen by the service name of the request's SigV4 scope.
+func (s *Server) AdminHandler() http.Handler {
+	apigw := s.Control.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/_apigw/health" {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"ok"}`)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, control.MaxBodyBytes))
+		if err != nil {
+			control.WriteError(w, &control.Error{Status: http.StatusRequestEntityTooLarge, Type: "RequestEntityTooLargeException", Message: "Request body too large"})
+			return
+		}
+		if !sigv4.Present(r) {
+			control.WriteError(w, &control.Error{Status: http.StatusForbidden, Type: "MissingAuthenticationTokenException", Message: "Missing Authentication Token"})
+			return
+		}
+		res, err := s.verifier.Verify(r.Context(), r, body)
+		if err != nil {
+			var se *sigv4.Error
+			if errors.As(err, &se) {
+				control.WriteError(w, &control.Error{Status: se.Status, Type: se.Code, Message: se.Message})
+				return
+			}
+			s.cfg.Log.Error("signature verification failed", "err", err)
+			control.WriteError(w, &control.Error{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: "Internal server error"})
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		switch strings.ToLower(res.Service) {
+		case "apigateway":
+			apigw.ServeHTTP(w, r)
+		default:
+			control.WriteError(w, &control.Error{Status: http.StatusBadRequest, Type: "UnknownServiceException",
+				Message: fmt.Sprintf("apigw does not serve the %q service on this endpoint", res.Service)})
+		}
+	})
+}

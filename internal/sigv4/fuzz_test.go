@@ -1,0 +1,69 @@
+package sigv4
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzVerify feeds arbitrary Authorization headers, query strings and paths
+// to Verify, Present and ParseScope. None may panic, every failure must be an
+// *Error, and nothing but the genuine signature may verify.
+func FuzzVerify(f *testing.F) {
+	seed := sdkCase{method: "GET", path: "/prod/items", query: "a=b%20c&x=%2F"}.request(f, testHost)
+	sdkSign(f, seed, "", creds(false), testNow)
+	f.Add(seed.Header.Get("Authorization"), seed.URL.RawQuery, "/prod/items")
+
+	pre := sdkPresign(f, sdkCase{method: "GET", path: "/prod/items", query: "a=b%20c"}.request(f, testHost), "", "", creds(true), testNow, 300)
+	f.Add("", pre.URL.RawQuery, "/prod/items")
+
+	f.Add("AWS4-HMAC-SHA256 Credential=a/b/c/d/e, SignedHeaders=host, Signature=00", "X-Amz-Algorithm=x", "//a/../..")
+	f.Add("AWS4-HMAC-SHA256", "X-Amz-Signature&X-Amz-Expires=-9&%", "/%zz/%")
+	f.Add("Bearer ,,, = ==", "X-Amz-Credential=%2F%2F%2F%2F&X-Amz-Date=20260314T150926Z&X-Amz-Expires=1", "")
+	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260314/us-east-1/execute-api/aws4_request, SignedHeaders=;;HOST;;, Signature=zz", "", "/ሴ")
+
+	lookup := func(_ context.Context, id string) (Credential, error) {
+		if id == "" {
+			return Credential{}, ErrUnknownKey
+		}
+		return Credential{AccessKeyID: id, SecretAccessKey: "secret-" + id}, nil
+	}
+	v := &Verifier{Lookup: lookup, Now: func() time.Time { return testNow }}
+	genuineAuth := seed.Header.Get("Authorization")
+	genuineSig := genuineAuth[strings.LastIndex(genuineAuth, "=")+1:]
+
+	f.Fuzz(func(t *testing.T, authz, query, path string) {
+		if path == "" || path[0] != '/' {
+			path = "/" + path
+		}
+		uri := path
+		if query != "" {
+			uri += "?" + query
+		}
+		r := &http.Request{
+			Method:     "GET",
+			RequestURI: uri,
+			URL:        &url.URL{Path: path, RawQuery: query},
+			Host:       testHost,
+			Header:     http.Header{"X-Amz-Date": {"20260314T150926Z"}},
+		}
+		if authz != "" {
+			r.Header.Set("Authorization", authz)
+		}
+		res, err := v.Verify(context.Background(), r, nil)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("non-*Error failure: %v", err)
+			}
+		} else if res == nil {
+			t.Fatal("nil result without error")
+		} else if !strings.Contains(authz, genuineSig) && !strings.Contains(query, "X-Amz-Signature") {
+			t.Fatalf("verified without a signature: %q %q %q", authz, query, path)
+		}
+		_ = Present(r)
+		_, _ = ParseScope(r)
+	})
+}
