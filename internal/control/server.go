@@ -30,6 +30,9 @@ type API struct {
 	Now func() time.Time
 	// Log receives internal errors; nil means slog.Default().
 	Log *slog.Logger
+	// Committed, if set, runs after a successful change and before its
+	// response is sent (the server uses it to make the change live at once).
+	Committed func(ctx context.Context)
 
 	mux *http.ServeMux
 }
@@ -124,6 +127,9 @@ func (a *API) wrap(f handlerFunc) http.Handler {
 			return
 		}
 		status, v, err := f(r, body)
+		if err == nil && r.Method != http.MethodGet && a.Committed != nil {
+			a.Committed(r.Context())
+		}
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {

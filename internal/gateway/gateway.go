@@ -218,3 +218,8 @@ func newIDs(ids *[3]string) {
 	hex.Encode(t[16:], b[4:16])
 	ids[2] = string(t[:])
 }
+
+// Stage returns the stage being served, or nil.
+func (g *Gateway) Stage(apiID, name string) *Stage {
+	return g.state.Load().apis[apiID][name]
+}

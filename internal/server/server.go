@@ -103,6 +103,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log}
 	s.Gateway = gateway.New(st)
 	s.Gateway.Region, s.Gateway.AccountID, s.Gateway.Log = cfg.Region, s.AccountID, cfg.Log
+	// A change made through this node is served by it before the change's
+	// response is sent: read-your-writes for deployments and stages.
+	s.Control.Committed = func(ctx context.Context) {
+		if err := s.Gateway.Sync(ctx); err != nil {
+			cfg.Log.Error("data plane sync after a change failed", "err", err)
+		}
+	}
 	if err := s.Gateway.Sync(ctx); err != nil {
 		st.Close()
 		return nil, err

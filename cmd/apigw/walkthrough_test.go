@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// readmeBlocks returns the README's code blocks whose info string is
+// "sh walkthrough": the commands a user types, run here as written.
+func readmeBlocks(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var blocks []string
+	var cur *strings.Builder
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case cur == nil && strings.TrimSpace(line) == "```sh walkthrough":
+			cur = &strings.Builder{}
+		case cur != nil && strings.TrimSpace(line) == "```":
+			blocks = append(blocks, cur.String())
+			cur = nil
+		case cur != nil:
+			cur.WriteString(line + "\n")
+		}
+	}
+	if len(blocks) == 0 {
+		t.Fatal("README.md has no ```sh walkthrough block")
+	}
+	return blocks
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func build(t *testing.T, pkg, out string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = "../.."
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not up: %v", url, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReadmeWalkthrough runs the README's AWS CLI walk-through against a
+// real apigw binary and the README's backend, on free ports.
+func TestReadmeWalkthrough(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the AWS CLI (aws) is not installed; skipping the README walk-through")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed; skipping the README walk-through")
+	}
+	blocks := readmeBlocks(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "apigw")
+	backendBin := filepath.Join(dir, "backend")
+	build(t, "./cmd/apigw", bin)
+	build(t, "./bench/backend", backendBin)
+
+	data, admin, backendAddr := freePort(t), freePort(t), freePort(t)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER="}
+	if pe := os.Getenv("PYENV_ROOT"); pe != "" {
+		env = append(env, "PYENV_ROOT="+pe)
+	}
+
+	backend := exec.Command(backendBin, "-listen", backendAddr)
+	if err := backend.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { backend.Process.Kill(); backend.Wait() })
+
+	var serveOut bytes.Buffer
+	serve := exec.Command(bin, "serve", "--listen", data, "--admin-listen", admin)
+	serve.Dir = dir
+	serve.Env = env
+	serve.Stdout, serve.Stderr = &serveOut, &serveOut
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- serve.Wait() }()
+	t.Cleanup(func() { serve.Process.Kill() })
+	waitHTTP(t, "http://"+admin+"/_apigw/health")
+	waitHTTP(t, "http://"+backendAddr+"/small")
+
+	if _, err := os.Stat(filepath.Join(dir, "apigw-data", "credentials")); err != nil {
+		t.Fatalf("first start did not write apigw-data/credentials: %v\n%s", err, serveOut.String())
+	}
+	if !strings.Contains(serveOut.String(), "generated root credentials") {
+		t.Errorf("first start did not announce the generated credentials:\n%s", serveOut.String())
+	}
+
+	dataPort := data[strings.LastIndexByte(data, ':')+1:]
+	for i, script := range blocks {
+		script = strings.NewReplacer(
+			"127.0.0.1:8081", admin,
+			"127.0.0.1:8080", data,
+			"localhost:8080", "localhost:"+dataPort,
+			"127.0.0.1:9000", backendAddr,
+		).Replace(script)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
+		cmd.Dir = dir
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("walk-through block %d failed: %v\n%s\n--- apigw:\n%s", i, err, out, serveOut.String())
+		}
+		got := string(out)
+		if n := strings.Count(got, `"path":"/echo"`); n != 2 {
+			t.Fatalf("walk-through: want 2 answers from the backend's /echo, got %d:\n%s", n, got)
+		}
+		if !strings.Contains(got, `"method":"GET"`) {
+			t.Fatalf("walk-through: backend did not see a GET:\n%s", got)
+		}
+	}
+
+	// SIGTERM: apigw shuts down cleanly and exits 0.
+	serve.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("apigw exited with %v after SIGTERM\n%s", err, serveOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("apigw did not exit within 30s of SIGTERM")
+	}
+}
