@@ -203,18 +203,46 @@ func normalizePath(p string) string {
 // URI-encoded once more, '/' excepted — the "double encoding" the AWS SDKs
 // apply with DisableURIPathEscaping=false.
 //
-// singleEncode (S3): the path is percent-decoded and encoded once.
+// singleEncode (S3): the path is encoded once: percent escapes already on
+// the wire are kept (upper-cased; those of unreserved characters decoded) and
+// other bytes are encoded.
 func canonicalURI(raw string, normalize, singleEncode bool) string {
 	p := raw
-	if singleEncode {
-		p = unescape(p, false)
-	}
 	if normalize {
 		p = normalizePath(p)
 	} else if p == "" {
 		p = "/"
 	}
+	if singleEncode {
+		return encodeOnce(p)
+	}
 	return uriEncode(p, true)
+}
+
+func encodeOnce(p string) string {
+	b := make([]byte, 0, len(p)+8)
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '%' && i+2 < len(p) {
+			hi, ok1 := unhex(p[i+1])
+			lo, ok2 := unhex(p[i+2])
+			if ok1 && ok2 {
+				if d := hi<<4 | lo; unreserved(d) {
+					b = append(b, d)
+				} else {
+					b = append(b, '%', upperHex[hi], upperHex[lo])
+				}
+				i += 2
+				continue
+			}
+		}
+		if unreserved(c) || c == '/' {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+		}
+	}
+	return string(b)
 }
 
 // canonicalQuery encodes and sorts params (by encoded key, then encoded

@@ -295,6 +295,7 @@ func TestCanonicalPieces(t *testing.T) {
 			{"/a b/ሴ", true, false, "/a%20b/%E1%88%B4"},
 			{"/a%2Fb", true, false, "/a%252Fb"},
 			{"/a%2Fb", true, true, "/a%2Fb"},
+			{"/a%2fb%7e%41 c/ü", false, true, "/a%2Fb~A%20c/%C3%BC"},
 			{"/a+b!$'()*,;=:@", true, false, "/a%2Bb%21%24%27%28%29%2A%2C%3B%3D%3A%40"},
 			{"//a/./b/../c", false, false, "//a/./b/../c"},
 			{"//a/./b/../c", true, false, "/a/c"},

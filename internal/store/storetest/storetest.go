@@ -134,7 +134,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Errorf("change %+v: rev %d, want %d (one transaction, one revision)", c, c.Rev, rev)
 			}
 		}
-		if len(got) != 2 || got["a"] != true || got["b"] != false {
+		if len(got) != 2 || !got["a"] || got["b"] {
 			t.Fatalf("Changes = %+v, want a deleted and b written", changes)
 		}
 		again, rev2, err := s.Changes(ctx, rev)
