@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"sort"
@@ -319,15 +318,6 @@ func (a *API) editResource(r *http.Request, fn func(res *model.Resource) (any, e
 		return putJSON(ctx, tx, model.KindResource, model.ChildKey(apiID, resID), res)
 	})
 	return out, err
-}
-
-// deepCopy returns a copy of v that shares nothing with it, so a response
-// can be encoded after the record moved on.
-func deepCopy[T any](v *T) *T {
-	b, _ := json.Marshal(v)
-	out := new(T)
-	json.Unmarshal(b, out)
-	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -19,7 +19,7 @@ var statusCodeRE = regexp.MustCompile(`"statusCode"\s*:\s*"?([0-9]{3})"?`)
 func (ig *Integration) invokeMock(c *Call) error {
 	tpl, ok := ig.requestTemplate(c)
 	if !ok {
-		return fault.ConfigurationError(errors.New("Unable to parse statusCode. It should be an integer that is defined in the request template."))
+		return fault.ConfigurationError(errors.New("unable to parse statusCode: it should be an integer defined in the request template"))
 	}
 	var status string
 	{

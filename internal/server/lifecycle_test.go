@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+
+	"github.com/apigw/apigw/internal/apigwtest"
+)
+
+// TestShutdownFinishesRequestsInFlight stops apigw while a request waits on
+// its backend: the request still completes, and new connections are refused.
+func TestShutdownFinishesRequestsInFlight(t *testing.T) {
+	ctx := context.Background()
+	arrived := make(chan struct{})
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+		io.WriteString(w, "finished")
+	}))
+	t.Cleanup(srv.Close)
+	backend := srv.URL
+
+	in := apigwtest.Start(t)
+	c := in.Client
+	api, err := c.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("shutdown")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String("slow")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"),
+		Type: "HTTP_PROXY", IntegrationHttpMethod: aws.String("GET"), Uri: aws.String(backend + "/slow")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("dev")}); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(in.InvokeURL(*api.Id, "dev", "/slow"))
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{resp.StatusCode, string(b), err}
+	}()
+	<-arrived
+
+	stopped := make(chan struct{})
+	go func() { in.Stop(t); close(stopped) }()
+
+	// The listener closes at once: a new connection is refused while the
+	// first request is still in flight.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tr := &http.Transport{DisableKeepAlives: true}
+		resp, err := (&http.Client{Transport: tr, Timeout: time.Second}).Get(in.InvokeURL(*api.Id, "dev", "/slow"))
+		if err != nil {
+			break
+		}
+		resp.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("data listener still accepts connections during shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case <-stopped:
+		t.Fatal("shutdown completed while a request was in flight")
+	default:
+	}
+	close(release)
+	r := <-done
+	if r.err != nil || r.status != 200 || r.body != "finished" {
+		t.Fatalf("request in flight: status %d body %q err %v; want 200 finished", r.status, r.body, r.err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(20 * time.Second):
+		t.Fatal("shutdown did not complete after the last request finished")
+	}
+}
