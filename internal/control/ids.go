@@ -6,17 +6,21 @@ const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 // newID returns n random lowercase alphanumerics, the shape of AWS's REST
 // API, resource and deployment ids.
-func newID(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	for i := range b {
-		// 252 = 7*36: reject bytes past it to keep the draw uniform.
-		for b[i] >= 252 {
-			var one [1]byte
-			rand.Read(one[:])
-			b[i] = one[0]
+func newID(n int) string { return randomString(n, idAlphabet) }
+
+// randomString draws n characters uniformly from alphabet (at most 256).
+func randomString(n int, alphabet string) string {
+	// Reject bytes past the largest multiple of len(alphabet) to stay uniform.
+	limit := 256 - 256%len(alphabet)
+	out := make([]byte, 0, n)
+	var buf [64]byte
+	for len(out) < n {
+		rand.Read(buf[:])
+		for _, c := range buf {
+			if int(c) < limit && len(out) < n {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
 		}
-		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
 	}
-	return string(b)
+	return string(out)
 }

@@ -33,6 +33,8 @@ type API struct {
 	// Committed, if set, runs after a successful change and before its
 	// response is sent (the server uses it to make the change live at once).
 	Committed func(ctx context.Context)
+	// Meter reports and adjusts quota usage; nil reports none.
+	Meter Meter
 
 	mux *http.ServeMux
 }
@@ -106,6 +108,24 @@ func (a *API) Handler() http.Handler {
 	h("GET /restapis/{api}/stages/{stage}", a.getStage)
 	h("PATCH /restapis/{api}/stages/{stage}", a.updateStage)
 	h("DELETE /restapis/{api}/stages/{stage}", a.deleteStage)
+
+	h("POST /apikeys", a.createApiKey)
+	h("GET /apikeys", a.getApiKeys)
+	h("GET /apikeys/{key}", a.getApiKey)
+	h("PATCH /apikeys/{key}", a.updateApiKey)
+	h("DELETE /apikeys/{key}", a.deleteApiKey)
+
+	h("POST /usageplans", a.createUsagePlan)
+	h("GET /usageplans", a.getUsagePlans)
+	h("GET /usageplans/{plan}", a.getUsagePlan)
+	h("PATCH /usageplans/{plan}", a.updateUsagePlan)
+	h("DELETE /usageplans/{plan}", a.deleteUsagePlan)
+	h("POST /usageplans/{plan}/keys", a.createUsagePlanKey)
+	h("GET /usageplans/{plan}/keys", a.getUsagePlanKeys)
+	h("GET /usageplans/{plan}/keys/{key}", a.getUsagePlanKey)
+	h("DELETE /usageplans/{plan}/keys/{key}", a.deleteUsagePlanKey)
+	h("GET /usageplans/{plan}/usage", a.getUsage)
+	h("PATCH /usageplans/{plan}/keys/{key}/usage", a.updateUsage)
 
 	mux.Handle("/", a.wrap(func(r *http.Request, _ []byte) (int, any, error) {
 		return 0, nil, &Error{http.StatusNotFound, "NotFoundException", fmt.Sprintf("Unknown operation: %s %s", r.Method, r.URL.Path)}
