@@ -89,7 +89,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // resolve finds the API id, stage name and the path below the stage.
 func resolve(r *http.Request) (apiID, stage, path string, ok bool) {
 	p := r.URL.EscapedPath()
-	host := r.Host
+	// Host names are case-insensitive and API ids are lower case.
+	host := strings.ToLower(r.Host)
 	if i := strings.Index(host, ".execute-api."); i > 0 {
 		apiID = host[:i]
 	} else if rest, found := strings.CutPrefix(p, PathPrefix); found {

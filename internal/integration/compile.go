@@ -179,8 +179,9 @@ func parseURI(s string) ([]uriPart, error) {
 	return parts, nil
 }
 
-// renderURI substitutes stage variables and mapped path parameters.
-// Unmapped placeholders stay as written, as on AWS.
+// renderURI substitutes stage variables and mapped path parameters, whose
+// values are already escaped. Unmapped placeholders stay as written, as on
+// AWS.
 func renderURI(parts []uriPart, vars map[string]string, pathParams map[string]string) (*url.URL, error) {
 	var b strings.Builder
 	for _, p := range parts {
@@ -195,7 +196,7 @@ func renderURI(parts []uriPart, vars map[string]string, pathParams map[string]st
 				b.WriteString("%7B" + p.text + "%7D")
 				continue
 			}
-			b.WriteString(escapePath(v))
+			b.WriteString(v)
 		}
 	}
 	u, err := url.Parse(b.String())
@@ -217,6 +218,22 @@ func escapePath(v string) string {
 	segs := strings.Split(v, "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// escapeRawPath normalises a still-encoded path value segment by segment:
+// each segment is decoded and escaped again, so that %2F inside a segment
+// stays %2F. A segment with a malformed escape is kept as it came.
+func escapeRawPath(raw string) string {
+	if strings.IndexByte(raw, '%') < 0 {
+		return escapePath(raw)
+	}
+	segs := strings.Split(raw, "/")
+	for i, s := range segs {
+		if d, err := url.PathUnescape(s); err == nil {
+			segs[i] = url.PathEscape(d)
+		}
 	}
 	return strings.Join(segs, "/")
 }

@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apigw/apigw/internal/gateway/fault"
@@ -36,7 +38,10 @@ func newTransport(insecure bool) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // opted in per integration
+		// Pass the client's Accept-Encoding and the backend's encoding
+		// through untouched instead of negotiating gzip on our own.
+		DisableCompression: true,
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // opted in per integration
 	}
 }
 
@@ -80,18 +85,18 @@ func (ig *Integration) Invoke(c *Call) error {
 func (ig *Integration) invokeHTTP(c *Call) error {
 	proxy := ig.Type == "HTTP_PROXY"
 	pathParams := map[string]string{}
-	query := map[string][]string{}
+	var query url.Values // mapped query parameters
 	header := http.Header{}
 	if proxy {
-		// A proxy integration passes the client's query and headers through.
-		for k, v := range c.R.URL.Query() {
-			query[k] = v
-		}
+		// A proxy integration passes the client's headers through (the query
+		// string too, below).
 		for k, v := range c.R.Header {
 			header[k] = v
 		}
 		removeHopHeaders(header)
 		header.Del("Host")
+		// AWS answers 100-continue itself and does not forward Expect.
+		header.Del("Expect")
 	}
 	for _, m := range ig.mappings {
 		vs := m.src.values(c, nil)
@@ -100,10 +105,16 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		}
 		switch m.dst {
 		case dstPath:
-			pathParams[m.name] = vs[0]
+			pathParams[m.name] = pathValue(c, m.src, vs[0])
 		case dstQuery:
+			if query == nil {
+				query = url.Values{}
+			}
 			query[m.name] = vs[len(vs)-1:]
 		case dstMultiQuery:
+			if query == nil {
+				query = url.Values{}
+			}
 			query[m.name] = vs
 		case dstHeader:
 			header[http.CanonicalHeaderKey(m.name)] = vs[len(vs)-1:]
@@ -115,8 +126,17 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	if err != nil {
 		return fault.ConfigurationError(err)
 	}
-	if len(query) > 0 {
+	switch {
+	case len(query) == 0 && proxy:
+		// The client's query string goes through as sent, byte for byte.
+		u.RawQuery = joinQuery(u.RawQuery, c.R.URL.RawQuery)
+	case len(query) > 0:
 		q := u.Query()
+		if proxy {
+			for k, v := range c.R.URL.Query() {
+				q[k] = v
+			}
+		}
 		for k, v := range query {
 			q[k] = v
 		}
@@ -129,12 +149,14 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 
 	ctx, cancel := context.WithCancel(c.R.Context())
 	defer cancel()
-	var timedOut bool
-	timer := time.AfterFunc(ig.timeout, func() { timedOut = true; cancel() })
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
 
 	var body io.Reader
+	var limited *limitedBody
 	if c.R.ContentLength != 0 {
-		body = c.R.Body
+		limited = &limitedBody{r: c.R.Body}
+		body = limited
 	}
 	out, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
@@ -178,11 +200,16 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		header["User-Agent"] = []string{""} // do not add Go's default
 	}
 	resp, err := ig.transport.RoundTrip(out)
-	if !timer.Stop() && timedOut {
+	if !timer.Stop() && timedOut.Load() {
 		if err == nil {
 			resp.Body.Close()
 		}
 		return fault.ErrIntegrationTimeout
+	}
+	if err != nil && limited != nil && limited.tooLarge.Load() {
+		// A body of unknown length went over the payload limit while it
+		// was streamed to the backend.
+		return fault.ErrRequestTooLarge
 	}
 	if err != nil {
 		if c.R.Context().Err() != nil {
@@ -227,6 +254,48 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	c.W.WriteHeader(sel.status)
 	copyBody(c.W, resp.Body, resp.ContentLength < 0)
 	return nil
+}
+
+// limitedBody is the client's body on its way to the backend. It notes
+// when the gateway's payload limit (an http.MaxBytesReader) cut it short, so
+// that the failed call is reported as a 413, not as a backend failure.
+type limitedBody struct {
+	r        io.Reader
+	tooLarge atomic.Bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			b.tooLarge.Store(true)
+		}
+	}
+	return n, err
+}
+
+// pathValue is the escaped text that replaces a {name} placeholder of the
+// integration URI. A value mapped from a path parameter keeps the client's
+// encoding of each segment, so an escaped slash (%2F) stays one and does not
+// become a separator; other values are escaped segment by segment.
+func pathValue(c *Call, src source, decoded string) string {
+	if src.kind == srcPath {
+		if raw, ok := c.Params.GetRaw(src.name); ok {
+			return escapeRawPath(raw)
+		}
+	}
+	return escapePath(decoded)
+}
+
+func joinQuery(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "&" + b
 }
 
 // copyBody streams src to w, flushing each chunk when the length is
