@@ -43,5 +43,5 @@ var (
 	errNoIntegration         = notFound("Invalid Integration identifier specified")
 	errNoIntegrationResponse = notFound("Invalid Response status code specified")
 	errNoDeployment          = notFound("Invalid Deployment identifier specified")
-	errNoStage               = notFound("Invalid Stage identifier specified")
+	errNoStage               = notFound("Invalid stage identifier specified") // lowercase, as AWS writes it
 )

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -26,7 +27,7 @@ func validateMethod(m *model.Method) error {
 	case "NONE", "AWS_IAM":
 	case "CUSTOM", "COGNITO_USER_POOLS":
 		if m.AuthorizerID == "" {
-			return badRequest("Invalid authorizer ID specified. Setting the authorization type to %s requires a valid authorizer.", m.AuthorizationType)
+			return badRequest("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.")
 		}
 	case "":
 		return badRequest("Invalid authorization type specified. Valid values are NONE, AWS_IAM, CUSTOM and COGNITO_USER_POOLS")
@@ -160,18 +161,32 @@ func (a *API) updateMethod(r *http.Request, body []byte) (int, any, error) {
 func patchMethod(m *model.Method, op PatchOp) error {
 	s := op.Segs
 	if len(s) == 1 {
+		// A method's single-valued fields take replace only.
+		var dst *string
 		switch s[0] {
 		case "authorizationType":
-			return patchString(op, &m.AuthorizationType)
+			dst = &m.AuthorizationType
 		case "authorizerId":
-			return patchString(op, &m.AuthorizerID)
-		case "apiKeyRequired":
-			return patchBool(op, &m.ApiKeyRequired)
+			dst = &m.AuthorizerID
 		case "operationName":
-			return patchString(op, &m.OperationName)
+			dst = &m.OperationName
 		case "requestValidatorId":
-			return patchString(op, &m.RequestValidatorID)
+			dst = &m.RequestValidatorID
+		case "apiKeyRequired":
+			if op.Op != "replace" {
+				return errReplaceOnly
+			}
+			// AWS reads anything but "true" as false.
+			m.ApiKeyRequired = strings.EqualFold(op.value(), "true")
+			return nil
+		default:
+			return errPatchPath(op)
 		}
+		if op.Op != "replace" {
+			return errReplaceOnly
+		}
+		*dst = op.value()
+		return nil
 	}
 	if len(s) == 2 {
 		switch s[0] {
@@ -231,12 +246,30 @@ func (a *API) readMethod(r *http.Request) (*model.Method, error) {
 	return findMethod(res, name)
 }
 
-func statusCode(r *http.Request) (string, error) {
+// statusCodeViolation is AWS's constraint violation text for a status code
+// in the request path that is not [1-5]\d\d, or "" when it is fine.
+func statusCodeViolation(r *http.Request) string {
 	s := r.PathValue("status")
-	if !statusCodeRE.MatchString(s) {
-		return "", badRequest("Invalid response status code specified")
+	if statusCodeRE.MatchString(s) {
+		return ""
 	}
-	return s, nil
+	return fmt.Sprintf(`Value '%s' at 'statusCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [1-5]\d\d`, s)
+}
+
+func statusCode(r *http.Request) (string, error) {
+	if v := statusCodeViolation(r); v != "" {
+		return "", validationErrors([]string{v})
+	}
+	return r.PathValue("status"), nil
+}
+
+// parseResponsePatch parses the PATCH body of a method or integration
+// response; a bad status code is reported with bad ops.
+func parseResponsePatch(r *http.Request, body []byte, input string) ([]PatchOp, error) {
+	if v := statusCodeViolation(r); v != "" {
+		return parsePatch(body, input, v)
+	}
+	return parsePatch(body, input)
 }
 
 // Method responses.
@@ -280,6 +313,9 @@ func validateResponseParams(p map[string]bool) error {
 }
 
 func (a *API) getMethodResponse(r *http.Request, _ []byte) (int, any, error) {
+	if _, err := statusCode(r); err != nil {
+		return 0, nil, err
+	}
 	m, err := a.readMethod(r)
 	if err != nil {
 		return 0, nil, err
@@ -292,7 +328,7 @@ func (a *API) getMethodResponse(r *http.Request, _ []byte) (int, any, error) {
 }
 
 func (a *API) updateMethodResponse(r *http.Request, body []byte) (int, any, error) {
-	ops, err := ParsePatch(body, "updateMethodResponseInput")
+	ops, err := parseResponsePatch(r, body, "updateMethodResponseInput")
 	if err != nil {
 		return 0, nil, err
 	}
@@ -324,6 +360,9 @@ func (a *API) updateMethodResponse(r *http.Request, body []byte) (int, any, erro
 }
 
 func (a *API) deleteMethodResponse(r *http.Request, _ []byte) (int, any, error) {
+	if _, err := statusCode(r); err != nil {
+		return 0, nil, err
+	}
 	_, err := a.editMethod(r, func(m *model.Method) (any, error) {
 		code := r.PathValue("status")
 		if m.MethodResponses[code] == nil {
@@ -625,6 +664,9 @@ func (a *API) putIntegrationResponse(r *http.Request, body []byte) (int, any, er
 }
 
 func (a *API) getIntegrationResponse(r *http.Request, _ []byte) (int, any, error) {
+	if _, err := statusCode(r); err != nil {
+		return 0, nil, err
+	}
 	m, err := a.readMethod(r)
 	if err != nil {
 		return 0, nil, err
@@ -640,7 +682,7 @@ func (a *API) getIntegrationResponse(r *http.Request, _ []byte) (int, any, error
 }
 
 func (a *API) updateIntegrationResponse(r *http.Request, body []byte) (int, any, error) {
-	ops, err := ParsePatch(body, "updateIntegrationResponseInput")
+	ops, err := parseResponsePatch(r, body, "updateIntegrationResponseInput")
 	if err != nil {
 		return 0, nil, err
 	}
@@ -680,9 +722,19 @@ func (a *API) updateIntegrationResponse(r *http.Request, body []byte) (int, any,
 }
 
 func (a *API) deleteIntegrationResponse(r *http.Request, _ []byte) (int, any, error) {
-	_, err := a.editMethod(r, func(m *model.Method) (any, error) {
-		code := r.PathValue("status")
-		if m.MethodIntegration == nil || m.MethodIntegration.IntegrationResponses[code] == nil {
+	code, err := statusCode(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	// AWS answers an unknown or invalid method here as an unknown
+	// integration.
+	name := r.PathValue("method")
+	_, err = a.editResource(r, func(res *model.Resource) (any, error) {
+		m := res.ResourceMethods[name]
+		if m == nil || m.MethodIntegration == nil {
+			return nil, errNoIntegration
+		}
+		if m.MethodIntegration.IntegrationResponses[code] == nil {
 			return nil, errNoIntegrationResponse
 		}
 		delete(m.MethodIntegration.IntegrationResponses, code)

@@ -28,14 +28,20 @@ type PatchOp struct {
 // path may name is checked by the resource that applies it.
 // input names the operation's input in error texts ("updateRestApiInput").
 func ParsePatch(body []byte, input string) ([]PatchOp, error) {
+	return parsePatch(body, input)
+}
+
+// parsePatch is ParsePatch with more constraint violations of the request
+// (a bad status code in the path, say), reported with the ops' own in one
+// ValidationException as AWS does.
+func parsePatch(body []byte, input string, violations ...string) ([]PatchOp, error) {
 	var req struct {
 		PatchOperations []PatchOp `json:"patchOperations"`
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, nil
-	}
-	if err := decodeJSON(body, &req); err != nil {
-		return nil, err
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeJSON(body, &req); err != nil {
+			return nil, err
+		}
 	}
 	var bad []string
 	for i, op := range req.PatchOperations {
@@ -45,12 +51,9 @@ func ParsePatch(body []byte, input string) ([]PatchOp, error) {
 			bad = append(bad, fmt.Sprintf("Value '%s' at '%s.patchOperations.%d.member.op' failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]", op.Op, input, i+1))
 		}
 	}
-	switch len(bad) {
-	case 0:
-	case 1:
-		return nil, validation("1 validation error detected: %s", bad[0])
-	default:
-		return nil, validation("%d validation errors detected: %s", len(bad), strings.Join(bad, "; "))
+	bad = append(bad, violations...)
+	if err := validationErrors(bad); err != nil {
+		return nil, err
 	}
 	for i := range req.PatchOperations {
 		op := &req.PatchOperations[i]
@@ -61,6 +64,19 @@ func ParsePatch(body []byte, input string) ([]PatchOp, error) {
 		op.Segs = segs
 	}
 	return req.PatchOperations, nil
+}
+
+// validationErrors is AWS's ValidationException for constraint violations,
+// or nil when there are none.
+func validationErrors(bad []string) error {
+	switch len(bad) {
+	case 0:
+		return nil
+	case 1:
+		return validation("1 validation error detected: %s", bad[0])
+	default:
+		return validation("%d validation errors detected: %s", len(bad), strings.Join(bad, "; "))
+	}
 }
 
 // SplitPatchPath splits a JSON-pointer-like patch path into unescaped
@@ -113,6 +129,10 @@ func unescapeSeg(s string) (string, error) {
 func EscapePatchSeg(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
+
+// errReplaceOnly is AWS's answer to an op other than replace on a field
+// that only takes replace.
+var errReplaceOnly = badRequest("Invalid patch operation specified. Must be one of: [replace]")
 
 // errPatchPath is AWS's answer to a path the resource does not have.
 func errPatchPath(op PatchOp) *Error {

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"sort"
@@ -58,7 +59,7 @@ func (t *apiTree) checkSibling(parentID, pathPart, selfID string) error {
 		return errNoResource
 	}
 	if strings.HasSuffix(parent.PathPart, "+}") {
-		return badRequest("Cannot create a child of a resource with a greedy path variable: %s", parent.Path)
+		return badRequest("Cannot create a child of a resource with a greedy path variable: %s", parent.PathPart)
 	}
 	isVar := strings.HasPrefix(pathPart, "{")
 	for _, sib := range t.children(parentID) {
@@ -149,8 +150,14 @@ func (a *API) getResources(r *http.Request, _ []byte) (int, any, error) {
 	return http.StatusOK, p, nil
 }
 
+// loadResource reads one resource. An unknown API is an unknown resource
+// here, as AWS answers for resource, method and integration calls.
 func (a *API) loadResource(ctx context.Context, rd store.Reader, apiID, resID string) (*model.Resource, error) {
 	if _, err := a.loadRestApi(ctx, rd, apiID); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Status == http.StatusNotFound {
+			return nil, errNoResource
+		}
 		return nil, err
 	}
 	res := new(model.Resource)

@@ -3,7 +3,10 @@ package control
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/apigw/apigw/internal/model"
@@ -44,12 +47,56 @@ func validateRestApi(api *model.RestApi) error {
 		if len(ec.VpcEndpointIds) > 0 && ec.Types[0] != "PRIVATE" {
 			return badRequest("VPC endpoint IDs are only allowed for PRIVATE APIs")
 		}
+		if ec.Types[0] == "PRIVATE" && ec.IPAddressType == "ipv4" {
+			return badRequest("Only dualstack ipAddressType is supported for Private APIs.")
+		}
 	}
 	if api.MinimumCompressionSize != nil && (*api.MinimumCompressionSize < 0 || *api.MinimumCompressionSize > 10485760) {
 		return badRequest("Invalid minimum compression size, must be between 0 and 10485760")
 	}
 	if api.Policy != "" && !json.Valid([]byte(api.Policy)) {
 		return badRequest("Invalid policy document. Please check the policy syntax and try again.")
+	}
+	return nil
+}
+
+// defaultEndpointConfiguration checks a new API's endpoint configuration
+// with AWS's texts and fills in AWS's defaults: EDGE, and the IP address
+// type (dualstack for PRIVATE APIs, ipv4 otherwise).
+func defaultEndpointConfiguration(api *model.RestApi) error {
+	ec := api.EndpointConfiguration
+	if ec == nil {
+		ec = &model.EndpointConfiguration{}
+		api.EndpointConfiguration = ec
+	}
+	var bad []string
+	for _, t := range ec.Types {
+		if !endpointTypes[t] {
+			bad = append(bad, fmt.Sprintf("Value '[%s]' at 'createRestApiInput.endpointConfiguration.types' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [PRIVATE, EDGE, REGIONAL]]", strings.Join(ec.Types, ", ")))
+			break
+		}
+	}
+	switch ec.IPAddressType {
+	case "", "ipv4", "dualstack":
+	default:
+		bad = append(bad, fmt.Sprintf("Value '%s' at 'createRestApiInput.endpointConfiguration.ipAddressType' failed to satisfy constraint: Member must satisfy enum value set: [ipv4, dualstack]", ec.IPAddressType))
+	}
+	if err := validationErrors(bad); err != nil {
+		return err
+	}
+	switch {
+	case ec.Types == nil:
+		ec.Types = []string{"EDGE"}
+	case len(ec.Types) == 0:
+		return badRequest("REGIONAL Configuration and EDGE Configuration cannot be both DISABLED.")
+	case len(ec.Types) > 1:
+		return badRequest("Cannot create an api with multiple Endpoint Types.")
+	}
+	if ec.IPAddressType == "" {
+		ec.IPAddressType = "ipv4"
+		if ec.Types[0] == "PRIVATE" {
+			ec.IPAddressType = "dualstack"
+		}
 	}
 	return nil
 }
@@ -80,8 +127,8 @@ func (a *API) createRestApi(r *http.Request, body []byte) (int, any, error) {
 	if api.ApiKeySource == "" {
 		api.ApiKeySource = "HEADER"
 	}
-	if api.EndpointConfiguration == nil {
-		api.EndpointConfiguration = &model.EndpointConfiguration{Types: []string{"EDGE"}}
+	if err := defaultEndpointConfiguration(api); err != nil {
+		return 0, nil, err
 	}
 	if err := validateRestApi(api); err != nil {
 		return 0, nil, err
@@ -210,23 +257,59 @@ func patchRestApi(api *model.RestApi, op PatchOp) error {
 	case len(s) == 1 && s[0] == "disableExecuteApiEndpoint":
 		return patchBool(op, &api.DisableExecuteApiEndpoint)
 	case len(s) == 1 && s[0] == "minimumCompressionSize":
-		if op.Op == "remove" || (op.Op == "replace" && op.value() == "") {
+		// AWS takes replace only; an empty or missing value turns
+		// compression off.
+		if op.Op != "replace" {
+			return errReplaceOnly
+		}
+		if op.value() == "" {
 			api.MinimumCompressionSize = nil
 			return nil
 		}
-		var n int64
-		if err := patchInt(op, &n); err != nil {
-			return err
+		n, err := strconv.ParseInt(op.value(), 10, 64)
+		if err != nil {
+			return badRequest("Invalid minimum compression size, must be between 0 and 10485760")
 		}
 		api.MinimumCompressionSize = &n
 		return nil
 	case len(s) == 2 && s[0] == "binaryMediaTypes":
+		if op.Op == "replace" {
+			// AWS removes the old value and appends the new one.
+			if !slices.Contains(api.BinaryMediaTypes, s[1]) {
+				return badRequest("Invalid patch path '%s': no such value", op.Path)
+			}
+			api.BinaryMediaTypes = slices.DeleteFunc(api.BinaryMediaTypes, func(v string) bool { return v == s[1] })
+			add := op
+			add.Op = "add"
+			return patchList(add, &api.BinaryMediaTypes, op.value())
+		}
 		return patchList(op, &api.BinaryMediaTypes, s[1])
 	case len(s) == 3 && s[0] == "endpointConfiguration" && s[1] == "types" && op.Op == "replace":
+		if !endpointTypes[op.value()] {
+			return badRequest("Invalid EndpointTypes specified. Valid options are REGIONAL,EDGE,PRIVATE")
+		}
 		if api.EndpointConfiguration == nil {
 			api.EndpointConfiguration = &model.EndpointConfiguration{}
 		}
 		api.EndpointConfiguration.Types = []string{op.value()}
+		// A private API is dualstack only.
+		if op.value() == "PRIVATE" {
+			api.EndpointConfiguration.IPAddressType = "dualstack"
+		}
+		return nil
+	case len(s) == 2 && s[0] == "endpointConfiguration" && s[1] == "ipAddressType":
+		if op.Op != "replace" {
+			return errReplaceOnly
+		}
+		switch op.value() {
+		case "ipv4", "dualstack":
+		default:
+			return badRequest("ipAddressType must be either ipv4 or dualstack.")
+		}
+		if api.EndpointConfiguration == nil {
+			api.EndpointConfiguration = &model.EndpointConfiguration{Types: []string{"EDGE"}}
+		}
+		api.EndpointConfiguration.IPAddressType = op.value()
 		return nil
 	case len(s) == 2 && s[0] == "endpointConfiguration" && s[1] == "vpcEndpointIds":
 		if api.EndpointConfiguration == nil {

@@ -194,7 +194,7 @@ func patchStage(st *model.Stage, op PatchOp) error {
 		if op.Op == "remove" {
 			key, ok := methodSettingKey(s[0], s[1])
 			if !ok {
-				return errPatchPath(op)
+				return errStagePath(op)
 			}
 			delete(st.MethodSettings, key)
 			return nil
@@ -202,7 +202,7 @@ func patchStage(st *model.Stage, op PatchOp) error {
 	case 4:
 		key, ok := methodSettingKey(s[0], s[1])
 		if !ok {
-			return errPatchPath(op)
+			return errStagePath(op)
 		}
 		if st.MethodSettings == nil {
 			st.MethodSettings = map[string]*model.MethodSetting{}
@@ -217,7 +217,27 @@ func patchStage(st *model.Stage, op PatchOp) error {
 		st.MethodSettings[key] = ms
 		return nil
 	}
-	return errPatchPath(op)
+	return errStagePath(op)
+}
+
+// stagePaths is the list AWS gives when a stage patch path is unknown, with
+// AWS's own joins (some entries run together or are joined by a space).
+const stagePaths = "[/deploymentId, /description, /cacheClusterEnabled, /cacheClusterSize, /clientCertificateId, " +
+	"/accessLogSettings, /accessLogSettings/destinationArn, /accessLogSettings/format, " +
+	"/{resourcePath}/{httpMethod}/metrics/enabled, /{resourcePath}/{httpMethod}/logging/dataTrace, " +
+	"/{resourcePath}/{httpMethod}/logging/loglevel, " +
+	"/{resourcePath}/{httpMethod}/throttling/burstLimit/{resourcePath}/{httpMethod}/throttling/rateLimit/{resourcePath}/{httpMethod}/caching/ttlInSeconds, " +
+	"/{resourcePath}/{httpMethod}/caching/enabled, /{resourcePath}/{httpMethod}/caching/dataEncrypted, " +
+	"/{resourcePath}/{httpMethod}/caching/requireAuthorizationForCacheControl, " +
+	"/{resourcePath}/{httpMethod}/caching/unauthorizedCacheControlHeaderStrategy, " +
+	"/*/*/metrics/enabled, /*/*/logging/dataTrace, /*/*/logging/loglevel, " +
+	"/*/*/throttling/burstLimit /*/*/throttling/rateLimit /*/*/caching/ttlInSeconds, " +
+	"/*/*/caching/enabled, /*/*/caching/dataEncrypted, /*/*/caching/requireAuthorizationForCacheControl, " +
+	"/*/*/caching/unauthorizedCacheControlHeaderStrategy, /variables/{variable_name}, /tracingEnabled]"
+
+// errStagePath is AWS's answer to a stage patch path it does not know.
+func errStagePath(op PatchOp) *Error {
+	return badRequest("Invalid method setting path: %s. Must be one of: %s", op.Path, stagePaths)
 }
 
 // methodSettingKey builds the methodSettings key from a patch path's
@@ -281,7 +301,7 @@ func patchMethodSetting(ms *model.MethodSetting, op PatchOp, setting string) err
 	case "caching/unauthorizedCacheControlHeaderStrategy":
 		return patchString(op, &ms.UnauthorizedCacheControlHeaderStrategy)
 	}
-	return errPatchPath(op)
+	return errStagePath(op)
 }
 
 func (a *API) deleteStage(r *http.Request, _ []byte) (int, any, error) {

@@ -28,6 +28,7 @@ import (
 	"github.com/apigw/apigw/internal/gateway/fault"
 	"github.com/apigw/apigw/internal/gateway/route"
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -48,6 +49,13 @@ type Gateway struct {
 	// 0 means one second.
 	PollInterval time.Duration
 	Log          *slog.Logger
+	// Limiter meters requests (throttles and quotas); nil admits everything
+	// and refuses methods that require an API key.
+	Limiter limit.Limiter
+	// AccountRate and AccountBurst are the account-wide throttle; 0 means
+	// AWS's defaults (10000 requests/s, burst 5000).
+	AccountRate  float64
+	AccountBurst int64
 
 	state    atomic.Pointer[state]
 	syncMu   sync.Mutex
@@ -111,7 +119,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 	if !ok {
 		return fault.ErrForbidden
 	}
-	st := g.state.Load().apis[apiID][stageName]
+	s := g.state.Load()
+	st := s.apis[apiID][stageName]
 	if st == nil {
 		return fault.ErrForbidden
 	}
@@ -134,10 +143,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 		return fault.ConfigurationError(errors.New("authorization type " + rt.Method.AuthorizationType + " is not supported yet"))
 	}
 
-	// 4. Meter. Without API keys and usage plans, a method that requires a
-	// key admits nobody, as AWS does for a key that is in no plan.
-	if rt.Method.ApiKeyRequired {
-		return fault.ErrInvalidAPIKey
+	// 4. Meter.
+	var ident Identity
+	if err := g.meter(r.Context(), r, s, st, rt, &ident); err != nil {
+		return err
 	}
 
 	// 5. Integrate.
@@ -165,6 +174,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 		Params:       params,
 		SourceIP:     sourceIP(r),
 		ListenerPort: listenerPort(r),
+		APIKey:       ident.APIKey,
+		APIKeyID:     ident.APIKeyID,
 	}
 	return rt.Integration.Invoke(c)
 }

@@ -19,6 +19,7 @@ import (
 type state struct {
 	rev  int64
 	apis map[string]map[string]*Stage // apiID → stage name → stage
+	keys *keyring
 }
 
 // Stage is one stage of one API, ready to serve.
@@ -28,21 +29,25 @@ type Stage struct {
 	Vars  map[string]string
 	Stage *model.Stage
 	*Deployment
+	throttles map[*Route]*stageThrottle
 }
 
 // Deployment is a compiled snapshot, shared by the stages that use it.
 type Deployment struct {
-	ID   string
-	Api  *model.RestApi
-	Tree *route.Tree[*Route]
+	ID     string
+	Api    *model.RestApi
+	Tree   *route.Tree[*Route]
+	Routes []*Route
 }
 
 // Route is one method of one resource.
 type Route struct {
 	ResourceID   string
 	ResourcePath string
-	Method       *model.Method
-	Integration  *integration.Integration
+	// MethodPath is "{resourcePath}/{METHOD}", how usage plans name a method.
+	MethodPath  string
+	Method      *model.Method
+	Integration *integration.Integration
 	// CompileErr is set when the integration could not be compiled; calling
 	// the method then answers with a configuration error, as AWS does.
 	CompileErr error
@@ -51,9 +56,11 @@ type Route struct {
 // compile builds the routing tree of a snapshot.
 func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 	var b route.Builder[*Route]
+	var routes []*Route
 	for _, res := range snap.Resources {
 		for name, m := range res.ResourceMethods {
-			rt := &Route{ResourceID: res.ID, ResourcePath: res.Path, Method: m}
+			rt := &Route{ResourceID: res.ID, ResourcePath: res.Path, MethodPath: res.Path + "/" + name, Method: m}
+			routes = append(routes, rt)
 			if m.MethodIntegration == nil {
 				rt.CompileErr = errors.New("no integration defined for method")
 			} else if ig, err := integration.Compile(m.MethodIntegration, g.Integration); err != nil {
@@ -67,7 +74,7 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 		}
 	}
 	api := snap.Api
-	return &Deployment{ID: snap.DeploymentID, Api: &api, Tree: b.Compile()}
+	return &Deployment{ID: snap.DeploymentID, Api: &api, Tree: b.Compile(), Routes: routes}
 }
 
 // Sync brings the served state up to date with the store. It is safe to
@@ -84,6 +91,7 @@ func (g *Gateway) Sync(ctx context.Context) error {
 		return nil
 	}
 	var apiIDs map[string]bool // nil: reload everything
+	keysChanged := cur.keys == nil
 	if cur.apis != nil {
 		apiIDs = map[string]bool{}
 		for _, c := range changes {
@@ -91,10 +99,26 @@ func (g *Gateway) Sync(ctx context.Context) error {
 			case model.KindStage, model.KindSnapshot, model.KindRestApi:
 				id, _, _ := strings.Cut(c.Key, "/")
 				apiIDs[id] = true
+			case model.KindApiKey, model.KindUsagePlan, model.KindUsagePlanKey:
+				keysChanged = true
 			}
 		}
 	}
-	next := &state{rev: rev, apis: make(map[string]map[string]*Stage, len(cur.apis))}
+	next := &state{rev: rev, keys: cur.keys}
+	if keysChanged {
+		kr, err := g.loadKeyring(ctx)
+		if err != nil {
+			return err
+		}
+		next.keys = kr
+	}
+	if apiIDs != nil && len(apiIDs) == 0 {
+		// Nothing the stages depend on changed (quota counters, keys).
+		next.apis = cur.apis
+		g.state.Store(next)
+		return nil
+	}
+	next.apis = make(map[string]map[string]*Stage, len(cur.apis))
 	for id, stages := range cur.apis {
 		if apiIDs != nil && !apiIDs[id] {
 			next.apis[id] = stages
@@ -127,7 +151,8 @@ func (g *Gateway) Sync(ctx context.Context) error {
 			if next.apis[apiID] == nil {
 				next.apis[apiID] = map[string]*Stage{}
 			}
-			next.apis[apiID][st.StageName] = &Stage{APIID: apiID, Name: st.StageName, Vars: st.Variables, Stage: st, Deployment: dep}
+			next.apis[apiID][st.StageName] = &Stage{APIID: apiID, Name: st.StageName, Vars: st.Variables, Stage: st, Deployment: dep,
+				throttles: stageThrottles(apiID, st, dep)}
 		}
 	}
 	// Forget compiled deployments no stage uses any more.

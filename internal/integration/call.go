@@ -28,6 +28,8 @@ type Call struct {
 	HTTPMethod   string
 	Params       *route.Params
 	SourceIP     string
+	APIKey       string // the caller's API key, when the method required one
+	APIKeyID     string
 }
 
 // lastValue returns the last of a header's or query parameter's values, as
@@ -76,6 +78,10 @@ func (c *Call) contextValue(name string) string {
 		return c.SourceIP
 	case "identity.userAgent":
 		return c.R.UserAgent()
+	case "identity.apiKey":
+		return c.APIKey
+	case "identity.apiKeyId":
+		return c.APIKeyID
 	}
 	return ""
 }

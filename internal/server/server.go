@@ -21,6 +21,7 @@ import (
 
 	"github.com/apigw/apigw/internal/control"
 	"github.com/apigw/apigw/internal/gateway"
+	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/sigv4"
 	"github.com/apigw/apigw/internal/store"
@@ -55,6 +56,7 @@ type Server struct {
 	Root      RootCredentials
 	Gateway   *gateway.Gateway
 	Control   *control.API
+	Limiter   limit.Limiter
 
 	dataLn, adminLn net.Listener
 	verifier        *sigv4.Verifier
@@ -101,7 +103,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log}
+	s.Limiter = limit.NewMemory(gateway.Ledger{Store: st})
+	s.Control.Meter = meter{s.Limiter}
 	s.Gateway = gateway.New(st)
+	s.Gateway.Limiter = s.Limiter
 	s.Gateway.Region, s.Gateway.AccountID, s.Gateway.Log = cfg.Region, s.AccountID, cfg.Log
 	// A change made through this node is served by it before the change's
 	// response is sent: read-your-writes for deployments and stages.
@@ -257,6 +262,8 @@ func (s *Server) Run(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err := errors.Join(data.Shutdown(shutCtx), admin.Shutdown(shutCtx))
+	// With no request left, quota counters are written back exactly.
+	err = errors.Join(err, s.Limiter.Close(shutCtx))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

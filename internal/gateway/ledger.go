@@ -1,0 +1,58 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/store"
+)
+
+// Ledger keeps quota counters in the store (kind "usage", key
+// "{id}@{day}"), so usage survives restarts and is shared by the nodes of
+// one store. It implements limit.Ledger.
+type Ledger struct{ Store store.Store }
+
+func ledgerKey(id, day string) string { return id + "@" + day }
+
+// Add implements limit.Ledger.
+func (l Ledger) Add(ctx context.Context, id, day string, n int64) (int64, error) {
+	var total int64
+	err := l.Store.Update(ctx, func(tx store.Tx) error {
+		b, err := tx.Get(ctx, model.KindUsage, ledgerKey(id, day))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		cur, _ := strconv.ParseInt(string(b), 10, 64)
+		total = cur + n
+		return tx.Put(ctx, model.KindUsage, ledgerKey(id, day), strconv.AppendInt(nil, total, 10))
+	})
+	return total, err
+}
+
+// Load implements limit.Ledger.
+func (l Ledger) Load(ctx context.Context, id, from, to string) (map[string]int64, error) {
+	items, err := l.Store.List(ctx, model.KindUsage, id+"@")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64)
+	for _, it := range items {
+		day := strings.TrimPrefix(it.Key, id+"@")
+		if day < from || day > to {
+			continue
+		}
+		n, _ := strconv.ParseInt(string(it.Value), 10, 64)
+		out[day] = n
+	}
+	return out, nil
+}
+
+// Set implements limit.Ledger.
+func (l Ledger) Set(ctx context.Context, id, day string, n int64) error {
+	return l.Store.Update(ctx, func(tx store.Tx) error {
+		return tx.Put(ctx, model.KindUsage, ledgerKey(id, day), strconv.AppendInt(nil, n, 10))
+	})
+}

@@ -1,0 +1,156 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/model"
+)
+
+// Account-wide throttle defaults, as AWS sets them per account and region.
+const (
+	DefaultAccountRate  = 10000
+	DefaultAccountBurst = 5000
+)
+
+const accountThrottleID = "account"
+
+// stageThrottle is a stage's throttle for one method, from methodSettings.
+type stageThrottle struct {
+	rate  float64
+	burst int64
+	id    string
+}
+
+// stageThrottles resolves each route's throttle from the stage's method
+// settings: "{escaped resource path}/{METHOD}" first, then "*/*".
+func stageThrottles(apiID string, st *model.Stage, dep *Deployment) map[*Route]*stageThrottle {
+	if len(st.MethodSettings) == 0 {
+		return nil
+	}
+	out := make(map[*Route]*stageThrottle, len(dep.Routes))
+	for _, rt := range dep.Routes {
+		key := escapeSeg(rt.ResourcePath) + "/" + rt.Method.HTTPMethod
+		ms := st.MethodSettings[key]
+		if ms == nil {
+			if ms = st.MethodSettings["*/*"]; ms == nil {
+				continue
+			}
+			key = "*/*"
+		}
+		out[rt] = &stageThrottle{
+			rate:  ms.ThrottlingRateLimit,
+			burst: ms.ThrottlingBurstLimit,
+			// Each method has its own bucket, also under "*/*".
+			id: "stage/" + apiID + "/" + st.StageName + "/" + rt.MethodPath,
+		}
+	}
+	return out
+}
+
+func escapeSeg(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// Identity is what metering learned about the caller, for integrations.
+type Identity struct {
+	APIKey   string
+	APIKeyID string
+}
+
+// meter runs step 4 of the pipeline: API key, the usage plan's per-method
+// throttle, its throttle and quota, the stage's method throttle, and the
+// account throttle, in AWS's order.
+func (g *Gateway) meter(ctx context.Context, r *http.Request, s *state, st *Stage, rt *Route, id *Identity) error {
+	lim := g.Limiter
+	if lim == nil {
+		if rt.Method.ApiKeyRequired {
+			return fault.ErrInvalidAPIKey
+		}
+		return nil
+	}
+	now := time.Now()
+	if rt.Method.ApiKeyRequired {
+		// apiKeySource AUTHORIZER takes the key from a Lambda authorizer,
+		// which a later step provides; until then only HEADER finds one.
+		value := r.Header.Get("X-Api-Key")
+		var ak *apiKey
+		if s.keys != nil && value != "" {
+			ak = s.keys.byValue[value]
+		}
+		if ak == nil || !ak.enabled {
+			return fault.ErrInvalidAPIKey
+		}
+		kp := ak.plans[stageRef{st.APIID, st.Name}]
+		if kp == nil {
+			return fault.ErrInvalidAPIKey
+		}
+		id.APIKey, id.APIKeyID = value, ak.id
+		if mt, ok := kp.methods[rt.MethodPath]; ok {
+			if err := allow(ctx, lim, mt.id, mt.settings.RateLimit, mt.settings.BurstLimit, now); err != nil {
+				return err
+			}
+		}
+		if t := kp.throttle; t != nil {
+			if err := allow(ctx, lim, kp.throttleID, t.RateLimit, t.BurstLimit, now); err != nil {
+				return err
+			}
+		}
+		if q := kp.quota; q != nil {
+			d, err := lim.Take(ctx, kp.quotaID, limit.QuotaSpec{Limit: q.Limit, Period: limit.Period(q.Period), Offset: int(q.Offset)}, now)
+			if err != nil {
+				return fault.ConfigurationError(err)
+			}
+			if !d.Allowed {
+				return refused(fault.ErrQuotaExceeded, d.RetryAfter)
+			}
+		}
+	}
+	if t := st.throttles[rt]; t != nil {
+		if err := allow(ctx, lim, t.id, t.rate, t.burst, now); err != nil {
+			return err
+		}
+	}
+	return allow(ctx, lim, accountThrottleID, g.accountRate(), g.accountBurst(), now)
+}
+
+func allow(ctx context.Context, lim limit.Limiter, id string, rate float64, burst int64, now time.Time) error {
+	d, err := lim.Allow(ctx, id, rate, burst, now)
+	if err != nil {
+		return fault.ConfigurationError(err)
+	}
+	if !d.Allowed {
+		return refused(fault.ErrThrottled, d.RetryAfter)
+	}
+	return nil
+}
+
+// refused returns base with a Retry-After header when waiting helps.
+func refused(base *fault.Error, after time.Duration) error {
+	if after <= 0 {
+		return base
+	}
+	e := *base
+	secs := int64((after + time.Second - 1) / time.Second)
+	e.Header = http.Header{"Retry-After": []string{strconv.FormatInt(secs, 10)}}
+	return &e
+}
+
+func (g *Gateway) accountRate() float64 {
+	if g.AccountRate > 0 {
+		return g.AccountRate
+	}
+	return DefaultAccountRate
+}
+
+func (g *Gateway) accountBurst() int64 {
+	if g.AccountBurst > 0 {
+		return g.AccountBurst
+	}
+	return DefaultAccountBurst
+}

@@ -1,0 +1,95 @@
+// Package limit meters requests: token-bucket throttles and period quotas,
+// keyed by strings the caller builds once per (usage plan, API key, ...) and
+// reuses.
+//
+// The pipeline sees two small interfaces, [Throttler] and [Quotas] (together
+// [Limiter]). [Memory] implements both for one node; a Redis backend (shared
+// limits across nodes, atomic Lua scripts) can replace it without touching
+// callers, because every call carries its own limits and its own clock
+// (rate, burst, [QuotaSpec], now): a backend keeps counters, not
+// configuration.
+//
+// # Throttles
+//
+// A throttle is a token bucket of capacity burst refilled at rate tokens per
+// second, as API Gateway documents for usage plans, stages and methods. It is
+// implemented as GCRA (the generic cell rate algorithm, the form used by
+// go-redis/redis_rate): per id one int64, the theoretical arrival time TAT, in
+// Unix nanoseconds. With emission interval I = ceil(1e9/rate) ns and tolerance
+// tau = burst*I, a request at time t is admitted iff max(TAT, t) + I - t <= tau,
+// and then TAT becomes max(TAT, t) + I. This is exactly a token bucket holding
+// (tau - (TAT - t)) / I tokens; it is updated with one compare-and-swap, so
+// concurrent callers never over-admit: over any run of D seconds at most
+// burst + rate*D requests are admitted (I is rounded up, never down).
+// A refused call gets RetryAfter, the wait until the request would conform.
+//
+// rate <= 0 (or NaN) or burst < 1 refuses every request: a bucket that can
+// hold no token, or that is never refilled, admits nothing. This matches AWS,
+// where a method throttle of rateLimit 0 and burstLimit 0 disables the method
+// (the console behaviour relied on in aws/aws-cdk#10071); both fields have a
+// documented minimum of 0 (AWS::ApiGateway::UsagePlan ThrottleSettings).
+// "No throttle configured" is not a zero limit: callers simply do not call
+// Allow.
+//
+// # Quotas
+//
+// A quota admits at most Limit requests per period. Periods are calendar
+// periods in UTC: DAY, WEEK or MONTH, starting at 00:00:00 UTC of the day
+// selected by Offset:
+//
+//   - DAY: every UTC day; Offset must be 0.
+//   - WEEK: 7 days starting on weekday Offset, 0 = Sunday, 1 = Monday, ...,
+//     6 = Saturday (time.Weekday numbering).
+//   - MONTH: starts on day Offset+1 of each month, 0 <= Offset <= 27 (so that
+//     every month, February included, has the start day); Offset 0 resets at
+//     the beginning of the month.
+//
+// Sources, and a caveat. The AWS SDK references of 2022 (aws-sdk-apigateway
+// for Ruby 1.73.0, aws-sdk-apigateway for Rust 0.4.0, the Swift and Dart SDKs)
+// describe QuotaSettings.offset as "The day that a time period starts. For
+// example, with a time period of WEEK, an offset of 0 starts on Sunday, and an
+// offset of 1 starts on Monday."; the AWS CLI example for create-usage-plan
+// ("limit=500,offset=0,period=MONTH") is titled "a usage plan ... that resets
+// at the beginning of the month". The current API reference
+// (https://docs.aws.amazon.com/apigateway/latest/api/API_QuotaSettings.html,
+// and the botocore model) and CloudFormation instead say "The number of
+// requests subtracted from the given limit in the initial time period". apigw
+// follows the day-of-period meaning above, which is the one that gives WEEK and
+// MONTH a well-defined start; [QuotaSpec.Validate] enforces the ranges. That
+// days are UTC days is what AWS support answers ("It is one day UTC").
+//
+// Usage is accounted per id and UTC day ("2006-01-02"), which is what GetUsage
+// reports: for each day, [used, remaining], where remaining is what is left of
+// the quota period containing that day at the end of that day. UpdateUsage
+// (PATCH /usageplans/{id}/keys/{keyId}/usage, replace /remaining) maps to
+// [Quotas.SetRemaining]: it sets the remaining quota of the current period to
+// a value (granting more, or less, or resetting to full). It does not rewrite
+// history: the difference is recorded as an adjustment on the current day,
+// so "used" stays the number of requests admitted, as in AWS's own example
+// where the remaining quota drops from 5000 to 10 while used stays 0.
+//
+// # Durability
+//
+// [Memory] persists quota usage through a [Ledger] (apigw implements it on its
+// store; [MemLedger] is an in-memory one for tests) with reservations. Before
+// it admits a request of id on day d, Memory has durably added to the Ledger's
+// count for (id, d) a chunk of units (at most 64 by default, see [WithChunk],
+// and never more than what is left of the quota); it then admits requests from
+// that chunk locally, without I/O. The Ledger's count is therefore always at
+// least the number of requests admitted, and exceeds it by at most the
+// unused part of one chunk per id, because Memory holds at most one chunk per
+// id at a time (an unused chunk is given back before a new day's chunk is
+// taken, and when the quota is changed). [Memory.Close] gives back every
+// unused chunk, leaving the Ledger equal to the requests admitted. So a clean
+// stop loses nothing and over-counts nothing; a crash (kill -9, power loss)
+// never under-counts, so no admitted request is lost and no quota is reset, and
+// over-counts by at most one chunk (default 64 units) per id that was in use,
+// charged to the day of that chunk. Exactness does not suffer from chunking:
+// a chunk never exceeds the remaining quota, so with a quota of N exactly N
+// requests are admitted, and once a quota is exhausted the Ledger holds exactly
+// N even without Close. SetRemaining writes through to the Ledger before it
+// returns.
+//
+// Memory assumes it is the only writer of its ids in the Ledger (one node).
+// Nodes that share limits use the Redis backend.
+package limit

@@ -1,0 +1,38 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/apigw/apigw/internal/gateway"
+	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/model"
+)
+
+// meter lets the management API read and adjust the quota counters the data
+// plane keeps (control.Meter).
+type meter struct{ lim limit.Limiter }
+
+func quotaSpec(q *model.QuotaSettings) limit.QuotaSpec {
+	return limit.QuotaSpec{Limit: q.Limit, Period: limit.Period(q.Period), Offset: int(q.Offset)}
+}
+
+func (m meter) Usage(ctx context.Context, planID, keyID string, q *model.QuotaSettings, from, to time.Time) ([][]int64, error) {
+	if q == nil {
+		// Without a quota nothing is counted; AWS reports no figures either.
+		return [][]int64{}, nil
+	}
+	days, err := m.lim.Usage(ctx, gateway.QuotaID(planID, keyID), quotaSpec(q), from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]int64, len(days))
+	for i, d := range days {
+		out[i] = []int64{d.Used, d.Remaining}
+	}
+	return out, nil
+}
+
+func (m meter) SetRemaining(ctx context.Context, planID, keyID string, q *model.QuotaSettings, remaining int64) error {
+	return m.lim.SetRemaining(ctx, gateway.QuotaID(planID, keyID), quotaSpec(q), remaining, time.Now())
+}
