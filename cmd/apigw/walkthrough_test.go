@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -129,29 +131,39 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Errorf("first start did not announce the generated credentials:\n%s", serveOut.String())
 	}
 
+	// The blocks run in one shell, in order, as a reader types them; a
+	// marker line separates their outputs.
 	dataPort := data[strings.LastIndexByte(data, ':')+1:]
-	for i, script := range blocks {
-		script = strings.NewReplacer(
-			"127.0.0.1:8081", admin,
-			"127.0.0.1:8080", data,
-			"localhost:8080", "localhost:"+dataPort,
-			"127.0.0.1:9000", backendAddr,
-		).Replace(script)
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
-		cmd.Dir = dir
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		cancel()
-		if err != nil {
-			t.Fatalf("walk-through block %d failed: %v\n%s\n--- apigw:\n%s", i, err, out, serveOut.String())
-		}
-		got := string(out)
-		if n := strings.Count(got, `"path":"/echo"`); n != 2 {
-			t.Fatalf("walk-through: want 2 answers from the backend's /echo, got %d:\n%s", n, got)
-		}
-		if !strings.Contains(got, `"method":"GET"`) {
-			t.Fatalf("walk-through: backend did not see a GET:\n%s", got)
+	const marker = "=== end of block"
+	var script strings.Builder
+	for _, b := range blocks {
+		script.WriteString(b + "\necho '" + marker + "'\n")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", strings.NewReplacer(
+		"127.0.0.1:8081", admin,
+		"127.0.0.1:8080", data,
+		"localhost:8080", "localhost:"+dataPort,
+		"127.0.0.1:9000", backendAddr,
+	).Replace(script.String()))
+	cmd.Dir = dir
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("walk-through failed: %v\n%s\n--- apigw:\n%s", err, out, serveOut.String())
+	}
+	outputs := strings.Split(string(out), marker)
+	if len(outputs) != len(blocks)+1 {
+		t.Fatalf("walk-through: %d block outputs for %d blocks:\n%s", len(outputs)-1, len(blocks), out)
+	}
+	checks := []func(string) error{checkHTTPWalkthrough, checkUsagePlanWalkthrough}
+	if len(blocks) != len(checks) {
+		t.Fatalf("README has %d walk-through blocks; this test knows how to check %d", len(blocks), len(checks))
+	}
+	for i, check := range checks {
+		if err := check(outputs[i]); err != nil {
+			t.Errorf("walk-through block %d: %v\n%s", i+1, err, outputs[i])
 		}
 	}
 
@@ -165,4 +177,34 @@ func TestReadmeWalkthrough(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("apigw did not exit within 30s of SIGTERM")
 	}
+}
+
+// checkHTTPWalkthrough: both invoke URLs reached the backend's /echo.
+func checkHTTPWalkthrough(out string) error {
+	if n := strings.Count(out, `"path":"/echo"`); n != 2 {
+		return fmt.Errorf("want 2 answers from the backend's /echo, got %d", n)
+	}
+	if !strings.Contains(out, `"method":"GET"`) {
+		return fmt.Errorf("the backend did not see a GET")
+	}
+	return nil
+}
+
+var usageFigure = regexp.MustCompile(`\[\s*1,\s*999\s*\]`)
+
+// checkUsagePlanWalkthrough: 403 without the key, the backend with it, and
+// get-usage reporting one request used of 1000.
+func checkUsagePlanWalkthrough(out string) error {
+	forbidden := strings.Index(out, `{"message":"Forbidden"}`)
+	echo := strings.Index(out, `"path":"/echo"`)
+	if forbidden < 0 || echo < forbidden {
+		return fmt.Errorf("want Forbidden without the key, then the backend's answer with it")
+	}
+	if strings.Count(out, `"path":"/echo"`) != 1 {
+		return fmt.Errorf("want exactly one call to reach the backend")
+	}
+	if !usageFigure.MatchString(out) {
+		return fmt.Errorf("get-usage does not report [1, 999]")
+	}
+	return nil
 }
