@@ -200,6 +200,7 @@ func (m *Memory) takeSlow(ctx context.Context, st *quotaState, q QuotaSpec, day 
 			return Decision{RetryAfter: max(dayTime(w.end).Sub(now), 0)}, nil
 		}
 		n := min(free, m.chunk)
+		// Memory is the only writer of id: the new count is reserved + n.
 		if _, err := m.ledger.Add(ctx, st.id, w.key, n); err != nil {
 			return Decision{}, fmt.Errorf("limit: reserve quota of %q: %w", st.id, err)
 		}
@@ -370,7 +371,9 @@ func (m *Memory) Usage(ctx context.Context, id string, q QuotaSpec, from, to tim
 
 // Close gives every unused reserved chunk back to the Ledger, leaving it
 // equal to the requests admitted. Quota operations then fail with ErrClosed;
-// Allow keeps working. Close is idempotent.
+// Allow keeps working. Takes racing with Close are either counted or refused.
+// A chunk the Ledger fails to take back stays counted, as after a crash, and
+// is reported in the returned error. Close is idempotent.
 func (m *Memory) Close(ctx context.Context) error {
 	m.closeMu.Lock()
 	if m.closed {

@@ -308,7 +308,7 @@ func TestQuotaUsage(t *testing.T) {
 			ctx := context.Background()
 			ledger := NewMemLedger()
 			m := NewMemory(ledger)
-			for d := date(tt.from + " 00:00:00").AddDate(0, 0, -7); !d.After(date(tt.to + " 00:00:00")); d = d.AddDate(0, 0, 1) {
+			for d := date(tt.from+" 00:00:00").AddDate(0, 0, -7); !d.After(date(tt.to + " 00:00:00")); d = d.AddDate(0, 0, 1) {
 				takeN(t, m, "k", tt.q, tt.takes[d.Format(DayFormat)], d.Add(12*time.Hour))
 			}
 			if got := usage(t, m, "k", tt.q, tt.from, tt.to); !reflect.DeepEqual(got, tt.want) {

@@ -58,7 +58,7 @@ func TestThrottleBucket(t *testing.T) {
 		{"burst 0 refuses all", 100, 0, []call{no(0, 0), no(time.Hour, 0)}},
 		{"negative burst refuses all", 100, -1, []call{no(0, 0)}},
 		{"NaN rate refuses all", math.NaN(), 10, []call{no(0, 0)}},
-		{"huge rate and burst", 1e12, math.MaxInt64, []call{ok(0, maxTau - 1), ok(0, maxTau - 2)}},
+		{"huge rate and burst", 1e12, math.MaxInt64, []call{ok(0, maxTau-1), ok(0, maxTau-2)}},
 	}
 	ctx := context.Background()
 	for _, tt := range tests {
@@ -148,8 +148,17 @@ func TestThrottleExactness(t *testing.T) {
 			if got > bound+1 {
 				t.Errorf("admitted %v > burst + rate*T + 1 = %v", got, bound+1)
 			}
-			if got < bound-2 {
-				t.Errorf("admitted %v, want close to burst + rate*T = %v", got, bound)
+			// Callers are always waiting, so the bucket never refills past
+			// one token: with burst >= 2 nothing is lost. With burst 1 the
+			// bucket is full whenever a token arrives, and the time between
+			// that and the next call (a tick, or a goroutine's stale clock)
+			// is lost, as in any token bucket of capacity 1.
+			low := bound - 2
+			if tt.burst < 2 {
+				low = 0.9 * bound
+			}
+			if got < low {
+				t.Errorf("admitted %v, want close to burst + rate*T = %v (>= %v)", got, bound, low)
 			}
 			t.Logf("admitted %v, bound %v", got, bound)
 		})

@@ -1,0 +1,126 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/model"
+)
+
+// meterFixture is a gateway with n API keys, all in one plan on one stage
+// with a throttle and a quota that are never reached.
+func meterFixture(tb testing.TB, n int) (*Gateway, *state, *Stage, *Route, []*http.Request) {
+	tb.Helper()
+	g := &Gateway{Limiter: limit.NewMemory(limit.NewMemLedger())}
+	tb.Cleanup(func() { g.Limiter.Close(context.Background()) })
+	rt := &Route{ResourcePath: "/hello", MethodPath: "/hello/GET", Method: &model.Method{HTTPMethod: "GET", ApiKeyRequired: true}}
+	st := &Stage{APIID: "api", Name: "dev", Deployment: &Deployment{Routes: []*Route{rt}}}
+	kr := &keyring{byValue: make(map[string]*apiKey, n)}
+	reqs := make([]*http.Request, n)
+	for i := 0; i < n; i++ {
+		value := fmt.Sprintf("key-value-%030d", i)
+		id := fmt.Sprintf("k%09d", i)
+		kr.byValue[value] = &apiKey{id: id, enabled: true, plans: map[stageRef]*keyPlan{
+			{"api", "dev"}: {
+				planID:     "plan",
+				throttle:   &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
+				quota:      &model.QuotaSettings{Limit: 1 << 50, Period: "MONTH"},
+				throttleID: "plan/plan/" + id,
+				quotaID:    QuotaID("plan", id),
+				methods: map[string]methodThrottle{"/hello/GET": {
+					settings: &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
+					id:       "plan/plan/" + id + "/api:dev/hello/GET",
+				}},
+			},
+		}}
+		r := httptest.NewRequest("GET", "/_aws/execute-api/api/dev/hello", nil)
+		r.Header.Set("X-Api-Key", value)
+		reqs[i] = r
+	}
+	g.AccountRate, g.AccountBurst = 1e12, 1<<50
+	return g, &state{keys: kr}, st, rt, reqs
+}
+
+func TestMeterDoesNotAllocate(t *testing.T) {
+	g, s, st, rt, reqs := meterFixture(t, 10)
+	ctx := context.Background()
+	var id Identity
+	for _, r := range reqs { // warm every key
+		if err := g.meter(ctx, r, s, st, rt, &id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := g.meter(ctx, reqs[i%len(reqs)], s, st, rt, &id); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	if allocs != 0 {
+		t.Fatalf("metering allocates %.1f times per request, want 0", allocs)
+	}
+}
+
+func TestMeterRefusals(t *testing.T) {
+	g, s, st, rt, reqs := meterFixture(t, 1)
+	ctx := context.Background()
+	var id Identity
+	cases := []struct {
+		name string
+		key  string
+	}{
+		{"missing", ""},
+		{"unknown", "no-such-key-no-such-key"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if c.key != "" {
+				r.Header.Set("X-Api-Key", c.key)
+			}
+			err := g.meter(ctx, r, s, st, rt, &id)
+			if err == nil || err.Error() != "INVALID_API_KEY: Forbidden" {
+				t.Fatalf("meter = %v, want INVALID_API_KEY", err)
+			}
+		})
+	}
+	t.Run("disabled", func(t *testing.T) {
+		for _, k := range s.keys.byValue {
+			k.enabled = false
+		}
+		if err := g.meter(ctx, reqs[0], s, st, rt, &id); err == nil {
+			t.Fatal("a disabled key was admitted")
+		}
+	})
+}
+
+// BenchmarkMeter is step 4 of the pipeline (key lookup, plan method
+// throttle, plan throttle, quota, account throttle) under parallel load,
+// with 1, 1,000 and 100,000 keys.
+func BenchmarkMeter(b *testing.B) {
+	for _, n := range []int{1, 1000, 100000} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			g, s, st, rt, reqs := meterFixture(b, n)
+			ctx := context.Background()
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var id Identity
+				i := int(next.Add(7919))
+				for pb.Next() {
+					if err := g.meter(ctx, reqs[i%len(reqs)], s, st, rt, &id); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		})
+	}
+}
