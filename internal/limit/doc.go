@@ -55,8 +55,10 @@
 // and the botocore model) and CloudFormation instead say "The number of
 // requests subtracted from the given limit in the initial time period". apigw
 // follows the day-of-period meaning above, which is the one that gives WEEK and
-// MONTH a well-defined start; [QuotaSpec.Validate] enforces the ranges. That
-// days are UTC days is what AWS support answers ("It is one day UTC").
+// MONTH a well-defined start; [QuotaSpec.Validate] enforces the ranges. That a DAY
+// is a UTC calendar day, not a rolling 24 hours, is the accepted community
+// answer to "When does the day window take effect for API Gateway usage
+// plans?" (Stack Overflow 54136076: "It is one day UTC").
 //
 // Usage is accounted per id and UTC day ("2006-01-02"), which is what GetUsage
 // reports: for each day, [used, remaining], where remaining is what is left of
