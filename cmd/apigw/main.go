@@ -7,11 +7,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/spf13/cobra"
 
 	"github.com/apigw/apigw/internal/server"
+	"github.com/apigw/apigw/internal/sigv4"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -30,7 +35,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), versionCmd())
+	root.AddCommand(serveCmd(), presignCmd(), versionCmd())
 	return root
 }
 
@@ -66,8 +71,83 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.AdminListen, "admin-listen", env("APIGW_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener address: AWS-compatible management API (APIGW_ADMIN_LISTEN)")
 	f.StringVar(&cfg.Region, "region", env("APIGW_REGION", "us-east-1"), "AWS region this gateway presents itself as (APIGW_REGION)")
 	f.StringVar(&cfg.Store, "store", env("APIGW_STORE", "sqlite"), "state store: sqlite (APIGW_STORE)")
+	f.Var(vpceFlag{&cfg.VPCEndpoints}, "vpce", "a VPC endpoint as an extra data listener, id=address (e.g. vpce-0abc=127.0.0.1:8090); repeatable")
 	return cmd
 }
+
+func presignCmd() *cobra.Command {
+	var method, profile, region string
+	var expires time.Duration
+	cmd := &cobra.Command{
+		Use:   "presign URL",
+		Short: "Print a presigned (SigV4 query string) URL for a stage path",
+		Long: "Print a presigned URL for calling an AWS_IAM method without headers.\n" +
+			"Credentials come from the usual AWS places (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/\n" +
+			"AWS_SESSION_TOKEN, AWS_PROFILE or --profile with AWS_SHARED_CREDENTIALS_FILE).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			opts := []func(*config.LoadOptions) error{}
+			if profile != "" {
+				opts = append(opts, config.WithSharedConfigProfile(profile))
+			}
+			cfg, err := config.LoadDefaultConfig(ctx, opts...)
+			if err != nil {
+				return err
+			}
+			if region == "" {
+				region = cfg.Region
+			}
+			if region == "" {
+				region = "us-east-1"
+			}
+			creds, err := cfg.Credentials.Retrieve(ctx)
+			if err != nil {
+				return fmt.Errorf("no AWS credentials: %w", err)
+			}
+			u, err := sigv4.Presign(ctx, creds, region, method, args[0], expires, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), u)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&method, "method", "GET", "HTTP method the URL is for")
+	f.DurationVar(&expires, "expires", 15*time.Minute, "validity (1s to 168h)")
+	f.StringVar(&profile, "profile", "", "AWS profile to take credentials from")
+	f.StringVar(&region, "region", "", "region of the signature (default: the profile's, else us-east-1)")
+	return cmd
+}
+
+// vpceFlag parses repeatable --vpce id=address values.
+type vpceFlag struct{ m *map[string]string }
+
+func (f vpceFlag) String() string {
+	if f.m == nil || *f.m == nil {
+		return ""
+	}
+	var parts []string
+	for id, addr := range *f.m {
+		parts = append(parts, id+"="+addr)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f vpceFlag) Set(v string) error {
+	id, addr, ok := strings.Cut(v, "=")
+	if !ok || !strings.HasPrefix(id, "vpce-") || addr == "" {
+		return fmt.Errorf("want vpce-{id}=host:port, got %q", v)
+	}
+	if *f.m == nil {
+		*f.m = map[string]string{}
+	}
+	(*f.m)[id] = addr
+	return nil
+}
+
+func (f vpceFlag) Type() string { return "id=address" }
 
 func versionCmd() *cobra.Command {
 	return &cobra.Command{

@@ -33,22 +33,23 @@ type Instance struct {
 	AdminURL string
 	Client   *apigateway.Client
 
+	opts   []func(*server.Config)
 	cancel context.CancelFunc
 	done   chan error
 }
 
 // Start runs an apigw on loopback with a fresh data dir. It stops at the end
-// of the test.
-func Start(t testing.TB) *Instance {
+// of the test. Options adjust the configuration.
+func Start(t testing.TB, opts ...func(*server.Config)) *Instance {
 	t.Helper()
-	return StartIn(t, t.TempDir())
+	return StartIn(t, t.TempDir(), opts...)
 }
 
 // StartIn runs an apigw on dataDir, which may hold a previous instance's state.
-func StartIn(t testing.TB, dataDir string) *Instance {
+func StartIn(t testing.TB, dataDir string, opts ...func(*server.Config)) *Instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Config{
+	cfg := server.Config{
 		DataDir:             dataDir,
 		Listen:              "127.0.0.1:0",
 		AdminListen:         "127.0.0.1:0",
@@ -58,12 +59,17 @@ func StartIn(t testing.TB, dataDir string) *Instance {
 		ShutdownTimeout:     10 * time.Second,
 		Out:                 io.Discard,
 		Log:                 slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := server.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("start apigw: %v", err)
 	}
 	in := &Instance{
+		opts:     opts,
 		Server:   s,
 		DataDir:  dataDir,
 		DataURL:  "http://" + s.DataAddr(),
@@ -105,7 +111,7 @@ func (in *Instance) Stop(t testing.TB) {
 func (in *Instance) Restart(t testing.TB) *Instance {
 	t.Helper()
 	in.Stop(t)
-	return StartIn(t, in.DataDir)
+	return StartIn(t, in.DataDir, in.opts...)
 }
 
 // InvokeURL is the path-style URL of a stage path.

@@ -11,6 +11,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -95,12 +96,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // resolve finds the API id, stage name and the path below the stage.
-func resolve(r *http.Request) (apiID, stage, path string, ok bool) {
+// Through a VPC endpoint (vpce != ""), the API may also be named by the
+// x-apigw-api-id header or by a host "{apiId}-{vpceId}.execute-api...", as on AWS.
+func resolve(r *http.Request, vpce string) (apiID, stage, path string, ok bool) {
 	p := r.URL.EscapedPath()
 	// Host names are case-insensitive and API ids are lower case.
 	host := strings.ToLower(r.Host)
-	if i := strings.Index(host, ".execute-api."); i > 0 {
+	if id := r.Header.Get("X-Apigw-Api-Id"); vpce != "" && id != "" {
+		apiID = id
+	} else if i := strings.Index(host, ".execute-api."); i > 0 {
 		apiID = host[:i]
+		if vpce != "" {
+			apiID, _, _ = strings.Cut(apiID, "-vpce-")
+		}
 	} else if rest, found := strings.CutPrefix(p, PathPrefix); found {
 		apiID, p, _ = strings.Cut(rest, "/")
 		p = "/" + p
@@ -115,13 +123,19 @@ func resolve(r *http.Request) (apiID, stage, path string, ok bool) {
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) error {
 	// 1. Resolve.
-	apiID, stageName, path, ok := resolve(r)
+	vpce := VPCEndpoint(r.Context())
+	apiID, stageName, path, ok := resolve(r, vpce)
 	if !ok {
 		return fault.ErrForbidden
 	}
 	s := g.state.Load()
 	st := s.apis[apiID][stageName]
 	if st == nil {
+		return fault.ErrForbidden
+	}
+	// A PRIVATE API is reached only through a VPC endpoint, and a VPC
+	// endpoint reaches only PRIVATE APIs.
+	if st.private != (vpce != "") {
 		return fault.ErrForbidden
 	}
 
@@ -229,6 +243,20 @@ func newIDs(ids *[3]string) {
 	t[15] = '-'
 	hex.Encode(t[16:], b[4:16])
 	ids[2] = string(t[:])
+}
+
+type vpceKey struct{}
+
+// WithVPCEndpoint marks a context (a listener's base context) as coming
+// through the VPC endpoint id; the id becomes aws:SourceVpce.
+func WithVPCEndpoint(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, vpceKey{}, id)
+}
+
+// VPCEndpoint returns the VPC endpoint a request came through, or "".
+func VPCEndpoint(ctx context.Context) string {
+	id, _ := ctx.Value(vpceKey{}).(string)
+	return id
 }
 
 // Stage returns the stage being served, or nil.

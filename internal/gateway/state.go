@@ -30,6 +30,7 @@ type Stage struct {
 	Stage *model.Stage
 	*Deployment
 	throttles map[*Route]*stageThrottle
+	private   bool // endpoint type PRIVATE
 }
 
 // Deployment is a compiled snapshot, shared by the stages that use it.
@@ -152,7 +153,7 @@ func (g *Gateway) Sync(ctx context.Context) error {
 				next.apis[apiID] = map[string]*Stage{}
 			}
 			next.apis[apiID][st.StageName] = &Stage{APIID: apiID, Name: st.StageName, Vars: st.Variables, Stage: st, Deployment: dep,
-				throttles: stageThrottles(apiID, st, dep)}
+				throttles: stageThrottles(apiID, st, dep), private: isPrivate(dep.Api)}
 		}
 	}
 	// Forget compiled deployments no stage uses any more.
@@ -215,4 +216,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+func isPrivate(api *model.RestApi) bool {
+	ec := api.EndpointConfiguration
+	return ec != nil && len(ec.Types) == 1 && ec.Types[0] == "PRIVATE"
 }

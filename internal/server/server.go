@@ -34,6 +34,10 @@ type Config struct {
 	Listen      string
 	AdminListen string
 	Region      string
+	// VPCEndpoints are extra data listeners, each standing for a VPC
+	// endpoint: id (e.g. "vpce-0abc") → listen address. Requests through one
+	// carry the id as aws:SourceVpce and may reach PRIVATE APIs.
+	VPCEndpoints map[string]string
 	// Store is "sqlite" (the default: {DataDir}/apigw.db).
 	Store string
 	// RootAccessKeyID and RootSecretAccessKey, when set, are the root
@@ -59,6 +63,7 @@ type Server struct {
 	Limiter   limit.Limiter
 
 	dataLn, adminLn net.Listener
+	vpceLns         map[string]net.Listener
 	verifier        *sigv4.Verifier
 }
 
@@ -130,7 +135,33 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
+	s.vpceLns = map[string]net.Listener{}
+	for id, addr := range cfg.VPCEndpoints {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			s.closeListeners()
+			st.Close()
+			return nil, fmt.Errorf("VPC endpoint %s listener: %w", id, err)
+		}
+		s.vpceLns[id] = ln
+	}
 	return s, nil
+}
+
+func (s *Server) closeListeners() {
+	s.dataLn.Close()
+	s.adminLn.Close()
+	for _, ln := range s.vpceLns {
+		ln.Close()
+	}
+}
+
+// VPCEndpointAddr is the address of a VPC endpoint's listener, or "".
+func (s *Server) VPCEndpointAddr(id string) string {
+	if ln := s.vpceLns[id]; ln != nil {
+		return ln.Addr().String()
+	}
+	return ""
 }
 
 // DataAddr is the data listener's address.
@@ -249,9 +280,22 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopSync()
 	go s.Gateway.Run(syncCtx)
 
-	errc := make(chan error, 2)
+	servers := []*http.Server{data, admin}
+	errc := make(chan error, 2+len(s.vpceLns))
 	go func() { errc <- data.Serve(s.dataLn) }()
 	go func() { errc <- admin.Serve(s.adminLn) }()
+	for id, ln := range s.vpceLns {
+		id := id
+		v := &http.Server{
+			Handler:           s.Gateway,
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          data.ErrorLog,
+			BaseContext:       func(net.Listener) context.Context { return gateway.WithVPCEndpoint(context.Background(), id) },
+		}
+		servers = append(servers, v)
+		go func() { errc <- v.Serve(ln) }()
+	}
 	s.cfg.Log.Info("apigw serving", "data", s.DataAddr(), "admin", s.AdminAddr(), "region", s.cfg.Region, "account", s.AccountID)
 
 	var serveErr error
@@ -261,7 +305,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	err := errors.Join(data.Shutdown(shutCtx), admin.Shutdown(shutCtx))
+	var err error
+	for _, srv := range servers {
+		err = errors.Join(err, srv.Shutdown(shutCtx))
+	}
 	// With no request left, quota counters are written back exactly.
 	err = errors.Join(err, s.Limiter.Close(shutCtx))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
