@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/policy"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -54,7 +55,13 @@ func validateRestApi(api *model.RestApi) error {
 	if api.MinimumCompressionSize != nil && (*api.MinimumCompressionSize < 0 || *api.MinimumCompressionSize > 10485760) {
 		return badRequest("Invalid minimum compression size, must be between 0 and 10485760")
 	}
-	if api.Policy != "" && !json.Valid([]byte(api.Policy)) {
+	if api.Policy == "" {
+		return nil
+	}
+	// Only the syntax is checked here; the data plane expands the shorthand
+	// with the real region and account.
+	expanded := model.ExpandPolicy(api.Policy, "us-east-1", "000000000000", api.ID)
+	if _, err := policy.ParseWith([]byte(expanded), policy.ParseOptions{RequirePrincipal: true}); err != nil {
 		return badRequest("Invalid policy document. Please check the policy syntax and try again.")
 	}
 	return nil

@@ -30,6 +30,7 @@ import (
 	"github.com/apigw/apigw/internal/gateway/route"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/sigv4"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -50,6 +51,9 @@ type Gateway struct {
 	// 0 means one second.
 	PollInterval time.Duration
 	Log          *slog.Logger
+	// Identities verifies signatures and evaluates identity policies for
+	// AWS_IAM methods; nil refuses them.
+	Identities Identities
 	// Limiter meters requests (throttles and quotas); nil admits everything
 	// and refuses methods that require an API key.
 	Limiter limit.Limiter
@@ -62,6 +66,9 @@ type Gateway struct {
 	syncMu   sync.Mutex
 	compiled map[string]*Deployment // guarded by syncMu
 	params   sync.Pool
+
+	verifierOnce sync.Once
+	verifier     *sigv4.Verifier
 }
 
 // New returns a Gateway with an empty state; call Sync or Run to load it.
@@ -150,11 +157,19 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 		return fault.ErrMissingAuthenticationToken
 	}
 
-	// 3. Authorize. Only NONE is served so far; other types fail closed.
+	// 3. Authorize.
 	switch rt.Method.AuthorizationType {
-	case "NONE", "":
+	case "NONE", "", "AWS_IAM":
 	default:
 		return fault.ConfigurationError(errors.New("authorization type " + rt.Method.AuthorizationType + " is not supported yet"))
+	}
+	if st.policyErr != nil {
+		return fault.ConfigurationError(st.policyErr)
+	}
+	g.verifierOnce.Do(g.initVerifier)
+	caller, err := g.authorize(r, st, rt, path, vpce)
+	if err != nil {
+		return err
 	}
 
 	// 4. Meter.
@@ -190,6 +205,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 		ListenerPort: listenerPort(r),
 		APIKey:       ident.APIKey,
 		APIKeyID:     ident.APIKeyID,
+		SourceVpce:   vpce,
+	}
+	if caller != nil {
+		c.Caller = &integration.Caller{AccessKey: caller.AccessKeyID, AccountID: caller.AccountID, Caller: caller.UserID, User: caller.UserID, UserARN: caller.ARN}
 	}
 	return rt.Integration.Invoke(c)
 }
@@ -243,6 +262,12 @@ func newIDs(ids *[3]string) {
 	t[15] = '-'
 	hex.Encode(t[16:], b[4:16])
 	ids[2] = string(t[:])
+}
+
+func (g *Gateway) initVerifier() {
+	if g.Identities != nil {
+		g.verifier = &sigv4.Verifier{Lookup: g.Identities.Lookup, Service: "execute-api"}
+	}
 }
 
 type vpceKey struct{}

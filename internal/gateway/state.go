@@ -11,6 +11,7 @@ import (
 	"github.com/apigw/apigw/internal/gateway/route"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/policy"
 )
 
 // state is what the data plane serves from: every deployed stage, compiled.
@@ -39,6 +40,10 @@ type Deployment struct {
 	Api    *model.RestApi
 	Tree   *route.Tree[*Route]
 	Routes []*Route
+	// resourcePolicy is the API's policy at deployment; policyErr is set
+	// when it does not parse (every call then fails as misconfigured).
+	resourcePolicy *policy.Document
+	policyErr      error
 }
 
 // Route is one method of one resource.
@@ -75,7 +80,15 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 		}
 	}
 	api := snap.Api
-	return &Deployment{ID: snap.DeploymentID, Api: &api, Tree: b.Compile(), Routes: routes}
+	d := &Deployment{ID: snap.DeploymentID, Api: &api, Tree: b.Compile(), Routes: routes}
+	if api.Policy != "" {
+		doc := model.ExpandPolicy(api.Policy, g.Region, g.AccountID, api.ID)
+		d.resourcePolicy, d.policyErr = policy.ParseWith([]byte(doc), policy.ParseOptions{RequirePrincipal: true})
+	} else if isPrivate(&api) {
+		// A private API without a resource policy admits nobody, as on AWS.
+		d.resourcePolicy = denyAll
+	}
+	return d
 }
 
 // Sync brings the served state up to date with the store. It is safe to
@@ -222,3 +235,7 @@ func isPrivate(api *model.RestApi) bool {
 	ec := api.EndpointConfiguration
 	return ec != nil && len(ec.Types) == 1 && ec.Types[0] == "PRIVATE"
 }
+
+// denyAll is the empty policy: it allows nothing, so every call is denied
+// implicitly.
+var denyAll = &policy.Document{}

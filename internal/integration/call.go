@@ -30,6 +30,17 @@ type Call struct {
 	SourceIP     string
 	APIKey       string // the caller's API key, when the method required one
 	APIKeyID     string
+	SourceVpce   string
+	Caller       *Caller // the SigV4 signer of an AWS_IAM request, or nil
+}
+
+// Caller is requestContext.identity's IAM part.
+type Caller struct {
+	AccessKey string
+	AccountID string
+	Caller    string
+	User      string
+	UserARN   string
 }
 
 // lastValue returns the last of a header's or query parameter's values, as
@@ -78,6 +89,28 @@ func (c *Call) contextValue(name string) string {
 		return c.SourceIP
 	case "identity.userAgent":
 		return c.R.UserAgent()
+	case "identity.accessKey":
+		if c.Caller != nil {
+			return c.Caller.AccessKey
+		}
+	case "identity.accountId":
+		if c.Caller != nil {
+			return c.Caller.AccountID
+		}
+	case "identity.caller":
+		if c.Caller != nil {
+			return c.Caller.Caller
+		}
+	case "identity.user":
+		if c.Caller != nil {
+			return c.Caller.User
+		}
+	case "identity.userArn":
+		if c.Caller != nil {
+			return c.Caller.UserARN
+		}
+	case "identity.vpceId":
+		return c.SourceVpce
 	case "identity.apiKey":
 		return c.APIKey
 	case "identity.apiKeyId":

@@ -1,5 +1,7 @@
 package model
 
+import "strings"
+
 // Record kinds in the store, and how their keys are built. The data plane
 // reads the same records the management API writes.
 const (
@@ -16,3 +18,11 @@ func ChildKey(apiID, id string) string { return apiID + "/" + id }
 
 // ApiPrefix is the key prefix of every record of an API.
 func ApiPrefix(apiID string) string { return apiID + "/" }
+
+// ExpandPolicy rewrites API Gateway's resource policy shorthand
+// "execute-api:/{stage}/{METHOD}/{path}" into the full ARN
+// "arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}",
+// as AWS does when it stores a REST API's policy.
+func ExpandPolicy(policy, region, account, apiID string) string {
+	return strings.ReplaceAll(policy, `"execute-api:/`, `"arn:aws:execute-api:`+region+":"+account+":"+apiID+"/")
+}
