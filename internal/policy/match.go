@@ -19,13 +19,15 @@ import (
 // backtracking point (the last '*' seen), which never explodes: linear for
 // patterns with at most one '*', and len(pattern)·len(s) steps at worst.
 func MatchWildcard(pattern, s string, caseInsensitive bool) bool {
-	if !caseInsensitive && strings.IndexByte(pattern, '?') < 0 {
+	if !caseInsensitive && strings.IndexByte(pattern, '?') < 0 && utf8.ValidString(pattern) {
 		return starMatch(pattern, s)
 	}
 	return glob(pattern, s, caseInsensitive, false)
 }
 
-// starMatch matches a case-sensitive pattern whose only wildcard is '*'.
+// starMatch matches a case-sensitive pattern whose only wildcard is '*'. It
+// works on bytes, which is the same as working on characters when the pattern
+// is valid UTF-8: its pieces then start and end on character boundaries of s.
 func starMatch(p, s string) bool {
 	i := strings.IndexByte(p, '*')
 	if i < 0 {
@@ -241,7 +243,7 @@ func compileGlob(p string, fold, esc bool) matcher {
 	if !esc && strings.IndexAny(p, "*?") == len(p)-1 && p[len(p)-1] == '*' {
 		return matcher{kind: matchPrefix, p: p, pre: p[:len(p)-1], fold: fold}
 	}
-	if !fold && !esc && strings.IndexByte(p, '?') < 0 {
+	if !fold && !esc && strings.IndexByte(p, '?') < 0 && utf8.ValidString(p) {
 		return matcher{kind: matchStars, p: p}
 	}
 	return matcher{kind: matchGlob, p: p, fold: fold, esc: esc}

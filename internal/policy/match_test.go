@@ -42,6 +42,8 @@ func TestMatchWildcard(t *testing.T) {
 		{"kelvin sign folds to k", "k*", "\u212Aelvin", true, true},
 		{"invalid bytes differ", "\xff", "\xfe", true, false},
 		{"invalid byte matches itself", "a\xffb", "a\xffb", false, true},
+		{"invalid pattern byte is not half a character", "*\xa9", "\u00e9", false, false},
+		{"star matches a whole character", "*\u00e9", "caf\u00e9", false, true},
 		{"execute-api sample", "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/*/GET/sample",
 			"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/sample", false, true},
 		{"execute-api other method", "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/*/GET/sample",
@@ -276,6 +278,18 @@ func FuzzMatchWildcard(f *testing.F) {
 		if ci && utf8.ValidString(p) && utf8.ValidString(s) && !strings.ContainsAny(p, "*?") &&
 			got != strings.EqualFold(p, s) {
 			t.Fatalf("folded literal %q vs %q = %v", p, s, got)
+		}
+		// Substituted text is literal: escaped, it matches only itself.
+		var b strings.Builder
+		writeLiteral(&b, p, true)
+		lit := b.String()
+		if g := glob(lit, s, false, true); g != (p == s) {
+			t.Fatalf("escaped %q vs %q = %v", p, s, g)
+		}
+		if utf8.ValidString(p) && utf8.ValidString(s) {
+			if g := glob("*"+lit+"*", s, false, true); g != strings.Contains(s, p) {
+				t.Fatalf("*escaped(%q)* vs %q = %v", p, s, g)
+			}
 		}
 	})
 }

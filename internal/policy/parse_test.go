@@ -122,8 +122,8 @@ func TestParseForms(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("conditions %q, want %q", got, want)
 	}
-	if d.Version = ""; mustParse(t, `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, ParseOptions{}).Version != "" {
-		t.Errorf("missing Version should stay empty")
+	if v := mustParse(t, `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, ParseOptions{}).Version; v != "" {
+		t.Errorf("missing Version read as %q, want it empty", v)
 	}
 }
 

@@ -4,7 +4,8 @@
 //
 // A Document is parsed once (Parse, ParseWith), with its patterns compiled,
 // and then answers authorization questions (Evaluate) without allocating,
-// unless a statement uses policy variables. Combining the answers of several
+// unless a statement uses policy variables. A parsed Document is not modified
+// by Evaluate and may be shared by goroutines. Combining the answers of several
 // policy types (identity and resource policies, session policies,
 // permissions boundaries) is the caller's business; Evaluate only folds the
 // answers of documents of one kind: an explicit Deny wins, then an Allow.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/apigw/apigw/internal/control"
 	"github.com/apigw/apigw/internal/gateway"
+	"github.com/apigw/apigw/internal/iam"
 	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/sigv4"
@@ -61,7 +62,9 @@ type Server struct {
 	Gateway   *gateway.Gateway
 	Control   *control.API
 	Limiter   limit.Limiter
+	IAM       *iam.Service
 
+	masterKey       []byte
 	dataLn, adminLn net.Listener
 	vpceLns         map[string]net.Listener
 	verifier        *sigv4.Verifier
@@ -103,6 +106,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("store %q is not supported (use sqlite)", cfg.Store)
 	}
 	s := &Server{cfg: cfg, Store: st}
+	var err error
+	if s.masterKey, err = iam.LoadOrCreateKey(cfg.DataDir); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := s.settle(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -124,8 +132,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s.verifier = &sigv4.Verifier{Lookup: s.lookupKey}
-	var err error
+	s.IAM = &iam.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Key: s.masterKey,
+		RootAccessKeyID: s.Root.AccessKeyID, RootSecret: s.Root.SecretAccessKey, Log: cfg.Log}
+	s.Gateway.Identities = identities{s.IAM}
+	s.verifier = &sigv4.Verifier{Lookup: s.IAM.Lookup}
 	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("data listener: %w", err)
@@ -192,15 +202,33 @@ func (s *Server) settle(ctx context.Context) error {
 			s.Root = RootCredentials{s.cfg.RootAccessKeyID, s.cfg.RootSecretAccessKey}
 			return nil
 		}
+		// The root secret is kept sealed with the master key, like every
+		// other secret.
+		var sealed struct {
+			AccessKeyID string `json:"accessKeyId"`
+			Secret      []byte `json:"sealedSecret"`
+		}
 		b, err = tx.Get(ctx, model.KindMeta, "root")
 		if err == nil {
-			return json.Unmarshal(b, &s.Root)
+			if err := json.Unmarshal(b, &sealed); err != nil {
+				return err
+			}
+			secret, err := iam.OpenSecret(s.masterKey, sealed.Secret, "meta/root")
+			if err != nil {
+				return fmt.Errorf("root credentials: %w (is the master key the one this store was created with?)", err)
+			}
+			s.Root = RootCredentials{sealed.AccessKeyID, secret}
+			return nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		s.Root = RootCredentials{AccessKeyID: "AKIA" + randomFrom(16, upperDigits), SecretAccessKey: randomFrom(40, secretChars)}
-		b, _ = json.Marshal(s.Root)
+		sealed.AccessKeyID = s.Root.AccessKeyID
+		if sealed.Secret, err = iam.SealSecret(s.masterKey, s.Root.SecretAccessKey, "meta/root"); err != nil {
+			return err
+		}
+		b, _ = json.Marshal(sealed)
 		if err := tx.Put(ctx, model.KindMeta, "root", b); err != nil {
 			return err
 		}
@@ -253,13 +281,6 @@ func randomDigits(n int) string {
 	return s
 }
 
-func (s *Server) lookupKey(_ context.Context, id string) (sigv4.Credential, error) {
-	if id == s.Root.AccessKeyID {
-		return sigv4.Credential{AccessKeyID: id, SecretAccessKey: s.Root.SecretAccessKey, Principal: "root"}, nil
-	}
-	return sigv4.Credential{}, sigv4.ErrUnknownKey
-}
-
 // Run serves both listeners until ctx ends, then shuts down gracefully:
 // listeners close at once, requests in flight finish.
 func (s *Server) Run(ctx context.Context) error {
@@ -279,6 +300,7 @@ func (s *Server) Run(ctx context.Context) error {
 	syncCtx, stopSync := context.WithCancel(context.Background())
 	defer stopSync()
 	go s.Gateway.Run(syncCtx)
+	go s.IAM.Run(syncCtx)
 
 	servers := []*http.Server{data, admin}
 	errc := make(chan error, 2+len(s.vpceLns))
@@ -318,39 +340,74 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // AdminHandler serves the admin listener: health, and the AWS-compatible
-// services chosen by the service name of the request's SigV4 scope.
+// services chosen by the service name of the request's SigV4 scope. Every
+// call is signed and authorized by the caller's policies (the root may do
+// anything).
 func (s *Server) AdminHandler() http.Handler {
 	apigw := s.Control.Handler()
+	iamH := s.IAM.IAMHandler(nil)
+	stsH := s.IAM.STSHandler(nil)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/_apigw/health" {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"status":"ok"}`)
 			return
 		}
+		scope, _ := sigv4.ParseScope(r)
+		service := strings.ToLower(scope.Service)
+		fail := func(e *control.Error) {
+			switch service {
+			case "iam", "sts":
+				iam.WriteAuthError(w, service, &sigv4.Error{Code: e.Type, Status: e.Status, Message: e.Message})
+			default:
+				control.WriteError(w, e)
+			}
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, control.MaxBodyBytes))
 		if err != nil {
-			control.WriteError(w, &control.Error{Status: http.StatusRequestEntityTooLarge, Type: "RequestEntityTooLargeException", Message: "Request body too large"})
+			fail(&control.Error{Status: http.StatusRequestEntityTooLarge, Type: "RequestEntityTooLargeException", Message: "Request body too large"})
 			return
 		}
 		if !sigv4.Present(r) {
-			control.WriteError(w, &control.Error{Status: http.StatusForbidden, Type: "MissingAuthenticationTokenException", Message: "Missing Authentication Token"})
+			fail(&control.Error{Status: http.StatusForbidden, Type: sigv4.CodeMissingAuthenticationToken, Message: "Missing Authentication Token"})
 			return
 		}
 		res, err := s.verifier.Verify(r.Context(), r, body)
 		if err != nil {
 			var se *sigv4.Error
 			if errors.As(err, &se) {
-				control.WriteError(w, &control.Error{Status: se.Status, Type: se.Code, Message: se.Message})
+				fail(&control.Error{Status: se.Status, Type: se.Code, Message: se.Message})
 				return
 			}
 			s.cfg.Log.Error("signature verification failed", "err", err)
-			control.WriteError(w, &control.Error{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: "Internal server error"})
+			fail(&control.Error{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: "Internal server error"})
 			return
 		}
+		p, _ := res.Credential.Principal.(*iam.Principal)
+		if p == nil {
+			fail(&control.Error{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: "Internal server error"})
+			return
+		}
+		r = r.WithContext(iam.WithPrincipal(r.Context(), p))
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		switch strings.ToLower(res.Service) {
+		switch service {
 		case "apigateway":
+			// apigateway:{METHOD} on arn:aws:apigateway:{region}::{path}.
+			resource := "arn:aws:apigateway:" + s.cfg.Region + "::" + r.URL.Path
+			if err := s.IAM.Authorize(r.Context(), p, "apigateway:"+r.Method, resource, s.IAM.HTTPRequestContext(r, nil)); err != nil {
+				if iam.IsAccessDenied(err) {
+					control.WriteError(w, &control.Error{Status: http.StatusForbidden, Type: "AccessDeniedException", Message: err.Error()})
+					return
+				}
+				s.cfg.Log.Error("authorization failed", "err", err)
+				control.WriteError(w, &control.Error{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: "Internal server error"})
+				return
+			}
 			apigw.ServeHTTP(w, r)
+		case "iam":
+			iamH.ServeHTTP(w, r) // authorizes each action on its own resource
+		case "sts":
+			stsH.ServeHTTP(w, r)
 		default:
 			control.WriteError(w, &control.Error{Status: http.StatusBadRequest, Type: "UnknownServiceException",
 				Message: fmt.Sprintf("apigw does not serve the %q service on this endpoint", res.Service)})
