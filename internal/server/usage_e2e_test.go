@@ -391,3 +391,47 @@ func TestQuotaExactUnderConcurrency(t *testing.T) {
 		t.Fatalf("GetUsage = %v, want [[%d 0]]", usage.Items, quota)
 	}
 }
+
+// TestStageMethodThrottle: the stage's methodSettings throttle applies to
+// every caller of a method, with or without a key; a specific method's
+// setting overrides */*.
+func TestStageMethodThrottle(t *testing.T) {
+	ctx := context.Background()
+	in := apigwtest.Start(t)
+	c := in.Client
+	apiID := upAPI(t, in, "dev")
+	plan, err := c.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("open"),
+		ApiStages: []types.ApiStage{{ApiId: aws.String(apiID), Stage: aws.String("dev")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key := upKey(t, c, "k", "", *plan.Id)
+	if _, err := c.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(apiID), StageName: aws.String("dev"),
+		PatchOperations: []types.PatchOperation{
+			{Op: types.OpReplace, Path: aws.String("/*/*/throttling/burstLimit"), Value: aws.String("2")},
+			{Op: types.OpReplace, Path: aws.String("/*/*/throttling/rateLimit"), Value: aws.String("0.001")},
+			{Op: types.OpReplace, Path: aws.String("/~1other/GET/throttling/burstLimit"), Value: aws.String("4")},
+			{Op: types.OpReplace, Path: aws.String("/~1other/GET/throttling/rateLimit"), Value: aws.String("0.001")},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(path string) int {
+		n := 0
+		for i := 0; i < 8; i++ {
+			switch r := upCall(t, in.InvokeURL(apiID, "dev", path), key); r.status {
+			case 200:
+				n++
+			case 429:
+			default:
+				t.Fatalf("%s: %+v", path, r)
+			}
+		}
+		return n
+	}
+	if n := count("/hello"); n != 2 {
+		t.Errorf("/hello under */* burst 2: admitted %d of 8", n)
+	}
+	if n := count("/other"); n != 4 {
+		t.Errorf("/other under its own burst 4: admitted %d of 8", n)
+	}
+}
