@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/model"
 )
 
@@ -30,9 +31,9 @@ type apiKey struct {
 type keyPlan struct {
 	planID     string
 	throttle   *model.ThrottleSettings
-	quota      *model.QuotaSettings
-	throttleID string // per key in the plan
-	quotaID    string // per key in the plan: planID/keyID
+	quota      *limit.QuotaSpec // nil without a quota
+	throttleID string           // per key in the plan
+	quotaID    string           // per key in the plan: planID/keyID
 	// methods holds the plan's per-method throttles for this stage, keyed
 	// "{resourcePath}/{METHOD}", with their limiter ids.
 	methods map[string]methodThrottle
@@ -41,6 +42,14 @@ type keyPlan struct {
 type methodThrottle struct {
 	settings *model.ThrottleSettings
 	id       string
+}
+
+// QuotaSpec converts a usage plan's quota for the limiter; nil stays nil.
+func QuotaSpec(q *model.QuotaSettings) *limit.QuotaSpec {
+	if q == nil {
+		return nil
+	}
+	return &limit.QuotaSpec{Limit: q.Limit, Period: limit.Period(q.Period), Offset: int(q.Offset)}
 }
 
 // QuotaID is the limiter id of a key's quota in a plan; the management API's
@@ -86,7 +95,7 @@ func (g *Gateway) loadKeyring(ctx context.Context) (*keyring, error) {
 				kp := &keyPlan{
 					planID:     p.ID,
 					throttle:   p.Throttle,
-					quota:      p.Quota,
+					quota:      QuotaSpec(p.Quota),
 					throttleID: "plan/" + p.ID + "/" + keyID,
 					quotaID:    QuotaID(p.ID, keyID),
 				}

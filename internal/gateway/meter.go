@@ -102,7 +102,7 @@ func (g *Gateway) meter(ctx context.Context, r *http.Request, s *state, st *Stag
 			}
 		}
 		if q := kp.quota; q != nil {
-			d, err := lim.Take(ctx, kp.quotaID, limit.QuotaSpec{Limit: q.Limit, Period: limit.Period(q.Period), Offset: int(q.Offset)}, now)
+			d, err := lim.Take(ctx, kp.quotaID, *q, now)
 			if err != nil {
 				return fault.ConfigurationError(err)
 			}

@@ -29,7 +29,7 @@ func meterFixture(tb testing.TB, n int) (*Gateway, *state, *Stage, *Route, []*ht
 			{"api", "dev"}: {
 				planID:     "plan",
 				throttle:   &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
-				quota:      &model.QuotaSettings{Limit: 1 << 50, Period: "MONTH"},
+				quota:      QuotaSpec(&model.QuotaSettings{Limit: 1 << 50, Period: "MONTH"}),
 				throttleID: "plan/plan/" + id,
 				quotaID:    QuotaID("plan", id),
 				methods: map[string]methodThrottle{"/hello/GET": {

@@ -13,16 +13,12 @@ import (
 // plane keeps (control.Meter).
 type meter struct{ lim limit.Limiter }
 
-func quotaSpec(q *model.QuotaSettings) limit.QuotaSpec {
-	return limit.QuotaSpec{Limit: q.Limit, Period: limit.Period(q.Period), Offset: int(q.Offset)}
-}
-
 func (m meter) Usage(ctx context.Context, planID, keyID string, q *model.QuotaSettings, from, to time.Time) ([][]int64, error) {
 	if q == nil {
 		// Without a quota nothing is counted; AWS reports no figures either.
 		return [][]int64{}, nil
 	}
-	days, err := m.lim.Usage(ctx, gateway.QuotaID(planID, keyID), quotaSpec(q), from, to)
+	days, err := m.lim.Usage(ctx, gateway.QuotaID(planID, keyID), *gateway.QuotaSpec(q), from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -34,5 +30,5 @@ func (m meter) Usage(ctx context.Context, planID, keyID string, q *model.QuotaSe
 }
 
 func (m meter) SetRemaining(ctx context.Context, planID, keyID string, q *model.QuotaSettings, remaining int64) error {
-	return m.lim.SetRemaining(ctx, gateway.QuotaID(planID, keyID), quotaSpec(q), remaining, time.Now())
+	return m.lim.SetRemaining(ctx, gateway.QuotaID(planID, keyID), *gateway.QuotaSpec(q), remaining, time.Now())
 }
