@@ -380,20 +380,6 @@ func (c *call) tags() ([]tag, error) {
 	return out, nil
 }
 
-// listMembers returns Name.member.N values.
-func (c *call) listMembers(name string) []string {
-	var out []string
-	for i := 1; ; i++ {
-		v, ok := c.form[name+".member."+strconv.Itoa(i)]
-		if !ok {
-			return out
-		}
-		if len(v) > 0 {
-			out = append(out, v[0])
-		}
-	}
-}
-
 // page cuts one page of a list sorted by key, after Marker, MaxItems long
 // (default 100, at most 1000).
 func page[T any](c *call, items []T, key func(T) string) ([]T, string, error) {
