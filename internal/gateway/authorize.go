@@ -28,6 +28,14 @@ type Caller struct {
 	Principal any
 }
 
+// principal is c.Principal, or nil for an anonymous caller.
+func (c *Caller) principal() any {
+	if c == nil {
+		return nil
+	}
+	return c.Principal
+}
+
 // Identities is what the data plane needs from IAM.
 type Identities interface {
 	// Lookup finds an access key's secret and owner (sigv4.Lookup).
@@ -235,8 +243,16 @@ func conditionContext(r *http.Request, vpce string, c *Caller) func(string) ([]s
 				return []string{c.UserID}, true
 			}
 		case "aws:principalarn":
+			// For an assumed-role session, the role's ARN, not the session's.
+			if p, ok := c.principal().(interface{ PrincipalARN() string }); ok {
+				return []string{p.PrincipalARN()}, true
+			}
 			if c != nil {
 				return []string{c.ARN}, true
+			}
+		case "aws:principaltype":
+			if p, ok := c.principal().(interface{ PrincipalType() string }); ok {
+				return []string{p.PrincipalType()}, true
 			}
 		case "aws:principalaccount":
 			if c != nil {

@@ -3,7 +3,9 @@ package iam
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/apigw/apigw/internal/store"
 )
@@ -96,6 +98,36 @@ func (s *Service) Handler(authorize AuthorizeFunc) http.Handler {
 		}
 		iamH.ServeHTTP(w, r)
 	})
+}
+
+// QueryService tells which of the two Query APIs an unsigned request is
+// meant for, so that its refusal is answered in that API's XML shape: "iam"
+// or "sts" by the Version parameter, or else by the Action; "" when it is
+// neither. body is the request body already read; the request is not
+// consumed.
+func QueryService(r *http.Request, body []byte) string {
+	form := r.URL.Query()
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		if f, err := url.ParseQuery(string(body)); err == nil {
+			for k, v := range f {
+				form[k] = append(form[k], v...)
+			}
+		}
+	}
+	switch form.Get("Version") {
+	case IAMVersion:
+		return "iam"
+	case STSVersion:
+		return "sts"
+	}
+	action := form.Get("Action")
+	if _, ok := stsOps[action]; ok {
+		return "sts"
+	}
+	if _, ok := iamOps[action]; ok {
+		return "iam"
+	}
+	return ""
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

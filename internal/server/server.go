@@ -369,6 +369,11 @@ func (s *Server) AdminHandler() http.Handler {
 			return
 		}
 		if !sigv4.Present(r) {
+			if service == "" {
+				// No signature to name the service: a Query-protocol call
+				// names itself by its Action and Version.
+				service = iam.QueryService(r, body)
+			}
 			fail(&control.Error{Status: http.StatusForbidden, Type: sigv4.CodeMissingAuthenticationToken, Message: "Missing Authentication Token"})
 			return
 		}
