@@ -354,7 +354,7 @@ func (a *API) deleteRestApi(r *http.Request, _ []byte) (int, any, error) {
 			}
 			return err
 		}
-		for _, kind := range []string{model.KindResource, model.KindDeployment, model.KindSnapshot, model.KindStage} {
+		for _, kind := range []string{model.KindResource, model.KindDeployment, model.KindSnapshot, model.KindStage, model.KindAuthorizer} {
 			items, err := tx.List(ctx, kind, model.ApiPrefix(id))
 			if err != nil {
 				return err

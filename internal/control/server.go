@@ -109,6 +109,12 @@ func (a *API) Handler() http.Handler {
 	h("PATCH /restapis/{api}/stages/{stage}", a.updateStage)
 	h("DELETE /restapis/{api}/stages/{stage}", a.deleteStage)
 
+	h("POST /restapis/{api}/authorizers", a.createAuthorizer)
+	h("GET /restapis/{api}/authorizers", a.getAuthorizers)
+	h("GET /restapis/{api}/authorizers/{authorizer}", a.getAuthorizer)
+	h("PATCH /restapis/{api}/authorizers/{authorizer}", a.updateAuthorizer)
+	h("DELETE /restapis/{api}/authorizers/{authorizer}", a.deleteAuthorizer)
+
 	h("POST /apikeys", a.createApiKey)
 	h("GET /apikeys", a.getApiKeys)
 	h("GET /apikeys/{key}", a.getApiKey)

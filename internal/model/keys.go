@@ -10,6 +10,7 @@ const (
 	KindDeployment = "deployment" // key: apiID/deploymentID
 	KindSnapshot   = "snapshot"   // key: apiID/deploymentID
 	KindStage      = "stage"      // key: apiID/stageName
+	KindAuthorizer = "authorizer" // key: apiID/authorizerID
 	KindMeta       = "meta"       // key: a setting's name
 )
 

@@ -117,9 +117,10 @@ type MethodSnapshotInfo struct {
 
 // Snapshot is what a deployment froze: the API and every resource.
 type Snapshot struct {
-	DeploymentID string      `json:"deploymentId"`
-	Api          RestApi     `json:"api"`
-	Resources    []*Resource `json:"resources"`
+	DeploymentID string        `json:"deploymentId"`
+	Api          RestApi       `json:"api"`
+	Resources    []*Resource   `json:"resources"`
+	Authorizers  []*Authorizer `json:"authorizers,omitempty"`
 }
 
 // MethodSetting is a stage's per-method configuration.
@@ -161,4 +162,18 @@ type Stage struct {
 	Tags                 map[string]string         `json:"tags,omitempty"`
 	CreatedDate          int64                     `json:"createdDate"`
 	LastUpdatedDate      int64                     `json:"lastUpdatedDate"`
+}
+
+// Authorizer is a Lambda (TOKEN or REQUEST) or Cognito authorizer of an API.
+type Authorizer struct {
+	ID                           string   `json:"id"`
+	Name                         string   `json:"name"`
+	Type                         string   `json:"type"`
+	ProviderARNs                 []string `json:"providerARNs,omitempty"`
+	AuthType                     string   `json:"authType,omitempty"`
+	AuthorizerURI                string   `json:"authorizerUri,omitempty"`
+	AuthorizerCredentials        string   `json:"authorizerCredentials,omitempty"`
+	IdentitySource               string   `json:"identitySource,omitempty"`
+	IdentityValidationExpression string   `json:"identityValidationExpression,omitempty"`
+	AuthorizerResultTtlInSeconds *int64   `json:"authorizerResultTtlInSeconds,omitempty"`
 }
