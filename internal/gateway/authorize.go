@@ -112,8 +112,11 @@ func (g *Gateway) authorize(r *http.Request, st *Stage, rt *Route, path, vpce st
 	case authType == "AWS_IAM":
 		// Another account: both must allow.
 		allowed = idEffect == policy.Allow && rpEffect == policy.Allow
+	case authType == "CUSTOM":
+		// A Lambda authorizer decides; the resource policy may only deny.
+		allowed = true
 	default:
-		// NONE (and authorizer types) with a resource policy: it must allow.
+		// NONE with a resource policy: it must allow.
 		allowed = rpEffect == policy.Allow
 	}
 	if allowed {

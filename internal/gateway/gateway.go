@@ -29,6 +29,7 @@ import (
 	"github.com/apigw/apigw/internal/gateway/fault"
 	"github.com/apigw/apigw/internal/gateway/route"
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/sigv4"
 	"github.com/apigw/apigw/internal/store"
@@ -54,6 +55,9 @@ type Gateway struct {
 	// Identities verifies signatures and evaluates identity policies for
 	// AWS_IAM methods; nil refuses them.
 	Identities Identities
+	// Lambda runs Lambda authorizers (and, through Integration.Lambda,
+	// AWS_PROXY integrations).
+	Lambda lambda.Invoker
 	// Limiter meters requests (throttles and quotas); nil admits everything
 	// and refuses methods that require an API key.
 	Limiter limit.Limiter
@@ -67,6 +71,7 @@ type Gateway struct {
 	compiled map[string]*Deployment // guarded by syncMu
 	params   sync.Pool
 
+	authCache    authCache
 	verifierOnce sync.Once
 	verifier     *sigv4.Verifier
 }
@@ -159,7 +164,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 
 	// 3. Authorize.
 	switch rt.Method.AuthorizationType {
-	case "NONE", "", "AWS_IAM":
+	case "NONE", "", "AWS_IAM", "CUSTOM":
 	default:
 		return fault.ConfigurationError(errors.New("authorization type " + rt.Method.AuthorizationType + " is not supported yet"))
 	}
@@ -171,9 +176,39 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 	if err != nil {
 		return err
 	}
+	var authz *AuthorizerResult
+	if rt.Method.AuthorizationType == "CUSTOM" {
+		methodARN := g.methodARN(apiID, stageName, r.Method, decodedPath(path))
+		ctxValue := func(name string) string {
+			switch name {
+			case "identity.sourceIp":
+				return sourceIP(r)
+			case "identity.userAgent":
+				return r.UserAgent()
+			case "stage":
+				return stageName
+			case "apiId":
+				return apiID
+			case "httpMethod":
+				return r.Method
+			case "resourcePath":
+				return rt.ResourcePath
+			}
+			return ""
+		}
+		requestEvent := func(methodARN string) ([]byte, error) {
+			return nil, errors.New("REQUEST authorizer events are not built yet")
+		}
+		if authz, err = g.customAuthorize(r, st, rt, methodARN, ctxValue, requestEvent); err != nil {
+			return err
+		}
+	}
 
 	// 4. Meter.
 	var ident Identity
+	if authz != nil {
+		ident.AuthorizerKey = authz.UsageIdentifierKey
+	}
 	if err := g.meter(r.Context(), r, s, st, rt, &ident); err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ func escapeSeg(s string) string {
 type Identity struct {
 	APIKey   string
 	APIKeyID string
+	// AuthorizerKey is the usageIdentifierKey a Lambda authorizer returned,
+	// the API key when the API's apiKeySource is AUTHORIZER.
+	AuthorizerKey string
 }
 
 // meter runs step 4 of the pipeline: API key, the usage plan's per-method
@@ -76,9 +79,12 @@ func (g *Gateway) meter(ctx context.Context, r *http.Request, s *state, st *Stag
 	}
 	now := time.Now()
 	if rt.Method.ApiKeyRequired {
-		// apiKeySource AUTHORIZER takes the key from a Lambda authorizer,
-		// which a later step provides; until then only HEADER finds one.
-		value := r.Header.Get("X-Api-Key")
+		var value string
+		if st.Api.ApiKeySource == "AUTHORIZER" {
+			value = id.AuthorizerKey
+		} else {
+			value = r.Header.Get("X-Api-Key")
+		}
 		var ak *apiKey
 		if s.keys != nil && value != "" {
 			ak = s.keys.byValue[value]

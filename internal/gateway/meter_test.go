@@ -19,7 +19,7 @@ func meterFixture(tb testing.TB, n int) (*Gateway, *state, *Stage, *Route, []*ht
 	g := &Gateway{Limiter: limit.NewMemory(limit.NewMemLedger())}
 	tb.Cleanup(func() { g.Limiter.Close(context.Background()) })
 	rt := &Route{ResourcePath: "/hello", MethodPath: "/hello/GET", Method: &model.Method{HTTPMethod: "GET", ApiKeyRequired: true}}
-	st := &Stage{APIID: "api", Name: "dev", Deployment: &Deployment{Routes: []*Route{rt}}}
+	st := &Stage{APIID: "api", Name: "dev", Deployment: &Deployment{Api: &model.RestApi{ApiKeySource: "HEADER"}, Routes: []*Route{rt}}}
 	kr := &keyring{byValue: make(map[string]*apiKey, n)}
 	reqs := make([]*http.Request, n)
 	for i := 0; i < n; i++ {

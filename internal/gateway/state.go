@@ -44,6 +44,7 @@ type Deployment struct {
 	// when it does not parse (every call then fails as misconfigured).
 	resourcePolicy *policy.Document
 	policyErr      error
+	authorizers    map[string]*compiledAuthorizer
 }
 
 // Route is one method of one resource.
@@ -80,7 +81,15 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 		}
 	}
 	api := snap.Api
-	d := &Deployment{ID: snap.DeploymentID, Api: &api, Tree: b.Compile(), Routes: routes}
+	d := &Deployment{ID: snap.DeploymentID, Api: &api, Tree: b.Compile(), Routes: routes, authorizers: map[string]*compiledAuthorizer{}}
+	for _, au := range snap.Authorizers {
+		ca, err := compileAuthorizer(au)
+		if err != nil {
+			g.log().Warn("authorizer not compiled", "api", api.ID, "authorizer", au.ID, "err", err)
+			continue
+		}
+		d.authorizers[au.ID] = ca
+	}
 	if api.Policy != "" {
 		doc := model.ExpandPolicy(api.Policy, g.Region, g.AccountID, api.ID)
 		d.resourcePolicy, d.policyErr = policy.ParseWith([]byte(doc), policy.ParseOptions{RequirePrincipal: true})

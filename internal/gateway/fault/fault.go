@@ -44,6 +44,9 @@ type Error struct {
 	Message   string
 	// MessageKey is the body's key: "message", or "Message" for IAM denials.
 	MessageKey string
+	// NullMessage renders {"message": null}, as AWS answers authorizer
+	// failures.
+	NullMessage bool
 	// Header holds extra response headers (Retry-After, WWW-Authenticate).
 	Header http.Header
 	// Cause is the underlying error, for logs only; never sent.
@@ -97,6 +100,9 @@ func Write(w http.ResponseWriter, err error) {
 		key = "message"
 	}
 	msg, _ := json.Marshal(e.Message)
+	if e.NullMessage {
+		msg = []byte("null")
+	}
 	body := make([]byte, 0, len(key)+len(msg)+6)
 	body = append(body, `{"`...)
 	body = append(body, key...)
