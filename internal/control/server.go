@@ -35,6 +35,8 @@ type API struct {
 	Committed func(ctx context.Context)
 	// Meter reports and adjusts quota usage; nil reports none.
 	Meter Meter
+	// Tester runs TestInvokeMethod and TestInvokeAuthorizer.
+	Tester Tester
 
 	mux *http.ServeMux
 }
@@ -114,6 +116,8 @@ func (a *API) Handler() http.Handler {
 	h("GET /restapis/{api}/authorizers/{authorizer}", a.getAuthorizer)
 	h("PATCH /restapis/{api}/authorizers/{authorizer}", a.updateAuthorizer)
 	h("DELETE /restapis/{api}/authorizers/{authorizer}", a.deleteAuthorizer)
+	h("POST /restapis/{api}/authorizers/{authorizer}", a.testInvokeAuthorizer)
+	h("POST /restapis/{api}/resources/{res}/methods/{method}", a.testInvokeMethod)
 
 	h("POST /apikeys", a.createApiKey)
 	h("GET /apikeys", a.getApiKeys)
