@@ -176,32 +176,40 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 	if err != nil {
 		return err
 	}
+	c := &integration.Call{
+		W:                 w,
+		R:                 r,
+		RequestID:         ids[0],
+		ExtendedRequestID: ids[1],
+		TraceID:           ids[2],
+		RequestTime:       time.Now(),
+		APIID:             apiID,
+		Stage:             stageName,
+		StageVars:         st.Vars,
+		DeploymentID:      st.Deployment.ID,
+		OperationName:     rt.Method.OperationName,
+		ResourceID:        rt.ResourceID,
+		ResourcePath:      rt.ResourcePath,
+		Path:              path,
+		HTTPMethod:        r.Method,
+		Params:            params,
+		SourceIP:          sourceIP(r),
+		ListenerPort:      listenerPort(r),
+		SourceVpce:        vpce,
+	}
+	if caller != nil {
+		c.Caller = &integration.Caller{AccessKey: caller.AccessKeyID, AccountID: caller.AccountID, Caller: caller.UserID, User: caller.UserID, UserARN: caller.ARN}
+	}
 	var authz *AuthorizerResult
 	if rt.Method.AuthorizationType == "CUSTOM" {
 		methodARN := g.methodARN(apiID, stageName, r.Method, decodedPath(path))
-		ctxValue := func(name string) string {
-			switch name {
-			case "identity.sourceIp":
-				return sourceIP(r)
-			case "identity.userAgent":
-				return r.UserAgent()
-			case "stage":
-				return stageName
-			case "apiId":
-				return apiID
-			case "httpMethod":
-				return r.Method
-			case "resourcePath":
-				return rt.ResourcePath
-			}
-			return ""
-		}
 		requestEvent := func(methodARN string) ([]byte, error) {
-			return nil, errors.New("REQUEST authorizer events are not built yet")
+			return integration.RequestAuthorizerEvent(c, g.AccountID, methodARN, c.RequestTime)
 		}
-		if authz, err = g.customAuthorize(r, st, rt, methodARN, ctxValue, requestEvent); err != nil {
+		if authz, err = g.customAuthorize(r, st, rt, methodARN, c.ContextValue, requestEvent); err != nil {
 			return err
 		}
+		c.Authorizer = &integration.Authorizer{PrincipalID: authz.PrincipalID, Context: authz.Context}
 	}
 
 	// 4. Meter.
@@ -212,6 +220,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 	if err := g.meter(r.Context(), r, s, st, rt, &ident); err != nil {
 		return err
 	}
+	c.APIKey, c.APIKeyID = ident.APIKey, ident.APIKeyID
 
 	// 5. Integrate.
 	if r.ContentLength > MaxPayloadBytes {
@@ -222,28 +231,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 	}
 	if rt.CompileErr != nil {
 		return fault.ConfigurationError(rt.CompileErr)
-	}
-	c := &integration.Call{
-		W:            w,
-		R:            r,
-		RequestID:    ids[0],
-		TraceID:      ids[2],
-		APIID:        apiID,
-		Stage:        stageName,
-		StageVars:    st.Vars,
-		ResourceID:   rt.ResourceID,
-		ResourcePath: rt.ResourcePath,
-		Path:         path,
-		HTTPMethod:   r.Method,
-		Params:       params,
-		SourceIP:     sourceIP(r),
-		ListenerPort: listenerPort(r),
-		APIKey:       ident.APIKey,
-		APIKeyID:     ident.APIKeyID,
-		SourceVpce:   vpce,
-	}
-	if caller != nil {
-		c.Caller = &integration.Caller{AccessKey: caller.AccessKeyID, AccountID: caller.AccountID, Caller: caller.UserID, User: caller.UserID, UserARN: caller.ARN}
 	}
 	return rt.Integration.Invoke(c)
 }

@@ -62,6 +62,9 @@ type Route struct {
 
 // compile builds the routing tree of a snapshot.
 func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
+	opts := g.Integration
+	opts.Lambda, opts.Region, opts.AccountID = g.Lambda, g.Region, g.AccountID
+	opts.BinaryMediaTypes = snap.Api.BinaryMediaTypes
 	var b route.Builder[*Route]
 	var routes []*Route
 	for _, res := range snap.Resources {
@@ -70,7 +73,7 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 			routes = append(routes, rt)
 			if m.MethodIntegration == nil {
 				rt.CompileErr = errors.New("no integration defined for method")
-			} else if ig, err := integration.Compile(m.MethodIntegration, g.Integration); err != nil {
+			} else if ig, err := integration.Compile(m.MethodIntegration, opts); err != nil {
 				rt.CompileErr = err
 			} else {
 				rt.Integration = ig

@@ -4,8 +4,10 @@
 package integration
 
 import (
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/apigw/apigw/internal/gateway/route"
 )
@@ -32,6 +34,52 @@ type Call struct {
 	APIKeyID     string
 	SourceVpce   string
 	Caller       *Caller // the SigV4 signer of an AWS_IAM request, or nil
+
+	// The fields below feed the Lambda proxy event (AWS_PROXY); all are
+	// optional.
+
+	// ExtendedRequestID is $context.extendedRequestId (the x-amz-apigw-id);
+	// "" means RequestID.
+	ExtendedRequestID string
+	// RequestTime is when the gateway received the request; zero means the
+	// time of the integration call.
+	RequestTime time.Time
+	// DomainName is $context.domainName; "" means the request's Host.
+	DomainName   string
+	DeploymentID string
+	// OperationName is the method's operationName, when it has one.
+	OperationName string
+	// HeaderNames maps a canonical header name to the name as the client
+	// wrote it (net/http canonicalizes names). Nil, or a name missing from
+	// it, means the canonical form.
+	HeaderNames map[string]string
+	// Authorizer is what the method's Lambda authorizer returned, or nil.
+	Authorizer *Authorizer
+	// ClientCert is the mutual-TLS client certificate; nil means the one in
+	// R.TLS, if any.
+	ClientCert *ClientCert
+}
+
+// Authorizer is a Lambda authorizer's result, requestContext.authorizer of
+// the proxy event.
+type Authorizer struct {
+	PrincipalID string
+	// Context holds the authorizer's context (string, number and boolean
+	// values); the event carries them stringified, as on AWS.
+	Context map[string]any
+	// Latency is how long the authorizer function ran; 0 for a cached
+	// result (integrationLatency).
+	Latency time.Duration
+}
+
+// ClientCert is requestContext.identity.clientCert.
+type ClientCert struct {
+	PEM          string
+	SubjectDN    string
+	IssuerDN     string
+	SerialNumber string // hex bytes separated by colons
+	NotBefore    time.Time
+	NotAfter     time.Time
 }
 
 // Caller is requestContext.identity's IAM part.
@@ -41,6 +89,14 @@ type Caller struct {
 	Caller    string
 	User      string
 	UserARN   string
+
+	// For credentials from a Cognito identity pool, and the caller's
+	// organization; "" renders null.
+	CognitoIdentityPoolID         string
+	CognitoIdentityID             string
+	CognitoAuthenticationType     string
+	CognitoAuthenticationProvider string
+	PrincipalOrgID                string
 }
 
 // lastValue returns the last of a header's or query parameter's values, as
@@ -61,11 +117,13 @@ func (c *Call) headerValues(name string) []string {
 	return c.R.Header.Values(name)
 }
 
-// contextValue resolves the $context variables a parameter mapping may name.
-func (c *Call) contextValue(name string) string {
+// ContextValue resolves the $context variables a parameter mapping may name.
+func (c *Call) ContextValue(name string) string {
 	switch name {
-	case "requestId", "extendedRequestId":
+	case "requestId":
 		return c.RequestID
+	case "extendedRequestId":
+		return c.extendedRequestID()
 	case "apiId":
 		return c.APIID
 	case "stage":
@@ -81,10 +139,9 @@ func (c *Call) contextValue(name string) string {
 	case "protocol":
 		return c.R.Proto
 	case "domainName":
-		return c.R.Host
+		return c.domainName()
 	case "domainPrefix":
-		host, _, _ := strings.Cut(c.R.Host, ".")
-		return host
+		return c.domainPrefix()
 	case "identity.sourceIp":
 		return c.SourceIP
 	case "identity.userAgent":
@@ -117,4 +174,28 @@ func (c *Call) contextValue(name string) string {
 		return c.APIKeyID
 	}
 	return ""
+}
+
+func (c *Call) extendedRequestID() string {
+	if c.ExtendedRequestID != "" {
+		return c.ExtendedRequestID
+	}
+	return c.RequestID
+}
+
+func (c *Call) domainName() string {
+	if c.DomainName != "" {
+		return c.DomainName
+	}
+	return c.R.Host
+}
+
+// domainPrefix is the first label of the domain name, without a port.
+func (c *Call) domainPrefix() string {
+	host := c.domainName()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	prefix, _, _ := strings.Cut(host, ".")
+	return prefix
 }

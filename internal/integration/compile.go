@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/model"
 )
 
@@ -19,6 +20,18 @@ type Options struct {
 	// InsecureTransport is used when tlsConfig.insecureSkipVerification is
 	// set; nil means one without certificate checks derived from DefaultTransport.
 	InsecureTransport http.RoundTripper
+
+	// Lambda runs the functions of AWS_PROXY integrations; nil answers
+	// them with a configuration error.
+	Lambda lambda.Invoker
+	// Region and AccountID are the API owner's: they make the method ARN
+	// (the invocation's SourceArn) and requestContext.accountId.
+	Region    string
+	AccountID string
+	// BinaryMediaTypes is the API's binaryMediaTypes: request bodies of
+	// these content types reach a Lambda function base64-encoded, and a
+	// base64 answer is decoded for clients that accept one of them.
+	BinaryMediaTypes []string
 }
 
 // Integration is a method's integration compiled for one deployment.
@@ -32,6 +45,7 @@ type Integration struct {
 	fallback   *response   // the response without a selection pattern
 	templates  map[string]string
 	transport  http.RoundTripper
+	fn         *lambdaTarget // AWS_PROXY
 }
 
 // response is a compiled integration response.
@@ -78,6 +92,10 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 			return nil, err
 		}
 	case "MOCK":
+	case "AWS_PROXY":
+		if ig.fn, err = compileLambda(in, opts); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("integration type %s is not supported yet", in.Type)
 	}

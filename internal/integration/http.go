@@ -78,6 +78,8 @@ func (ig *Integration) Invoke(c *Call) error {
 		return ig.invokeHTTP(c)
 	case "MOCK":
 		return ig.invokeMock(c)
+	case "AWS_PROXY":
+		return ig.invokeLambda(c)
 	}
 	return fault.ConfigurationError(errors.New("unsupported integration type " + ig.Type))
 }

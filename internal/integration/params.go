@@ -93,7 +93,7 @@ func (s source) values(c *Call, resp map[string][]string) []string {
 			return []string{v}
 		}
 	case srcContext:
-		if v := c.contextValue(s.name); v != "" {
+		if v := c.ContextValue(s.name); v != "" {
 			return []string{v}
 		}
 	case srcIntegrationHeader:
