@@ -69,6 +69,7 @@ type AuthorizerResult struct {
 	Policy             *policy.Document
 	Context            map[string]any
 	UsageIdentifierKey string
+	PolicyJSON         string // the document as the function returned it
 	expires            time.Time
 }
 
@@ -197,7 +198,7 @@ func (g *Gateway) callAuthorizer(ctx context.Context, fnARN string, event []byte
 			return nil, withCause(errAuthorizerFailure, fmt.Errorf("authorizer context value %q is not a string, number or boolean", k))
 		}
 	}
-	return &AuthorizerResult{PrincipalID: principal, Policy: p, Context: out.Context, UsageIdentifierKey: out.UsageIdentifierKey}, nil
+	return &AuthorizerResult{PrincipalID: principal, Policy: p, Context: out.Context, UsageIdentifierKey: out.UsageIdentifierKey, PolicyJSON: string(doc)}, nil
 }
 
 func withCause(e *fault.Error, cause error) *fault.Error {

@@ -120,6 +120,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Control.Meter = meter{s.Limiter}
 	s.Gateway = gateway.New(st)
 	s.Gateway.Limiter = s.Limiter
+	s.Control.Tester = s.Gateway
 	s.Gateway.Region, s.Gateway.AccountID, s.Gateway.Log = cfg.Region, s.AccountID, cfg.Log
 	// A change made through this node is served by it before the change's
 	// response is sent: read-your-writes for deployments and stages.
