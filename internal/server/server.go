@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 	"github.com/apigw/apigw/internal/control"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/iam"
+	"github.com/apigw/apigw/internal/lambda"
+	"github.com/apigw/apigw/internal/lambda/host"
 	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/sigv4"
@@ -63,7 +66,9 @@ type Server struct {
 	Control   *control.API
 	Limiter   limit.Limiter
 	IAM       *iam.Service
+	Lambda    *lambda.Service
 
+	host            *host.Host
 	masterKey       []byte
 	dataLn, adminLn net.Listener
 	vpceLns         map[string]net.Listener
@@ -121,6 +126,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Gateway = gateway.New(st)
 	s.Gateway.Limiter = s.Limiter
 	s.Control.Tester = s.Gateway
+	s.host = host.New(filepath.Join(cfg.DataDir, "lambda-host"), cfg.Log)
+	s.host.Region = cfg.Region
+	urlKey := sha256.Sum256(append([]byte("apigw lambda code urls\x00"), s.masterKey...))
+	s.Lambda = &lambda.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Runner: hostRunner{s.host},
+		DataDir: cfg.DataDir, CodeURLKey: urlKey[:], Log: cfg.Log}
+	s.Gateway.Lambda = s.Lambda
 	s.Gateway.Region, s.Gateway.AccountID, s.Gateway.Log = cfg.Region, s.AccountID, cfg.Log
 	// A change made through this node is served by it before the change's
 	// response is sent: read-your-writes for deployments and stages.
@@ -136,6 +147,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.IAM = &iam.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Key: s.masterKey,
 		RootAccessKeyID: s.Root.AccessKeyID, RootSecret: s.Root.SecretAccessKey, Log: cfg.Log}
 	s.Gateway.Identities = identities{s.IAM}
+	s.Lambda.Authorize = func(r *http.Request, action, resource string) error {
+		return s.IAM.Authorize(r.Context(), iam.PrincipalFrom(r.Context()), action, resource, s.IAM.HTTPRequestContext(r, nil))
+	}
 	s.verifier = &sigv4.Verifier{Lookup: s.IAM.Lookup}
 	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		st.Close()
@@ -332,8 +346,11 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, srv := range servers {
 		err = errors.Join(err, srv.Shutdown(shutCtx))
 	}
-	// With no request left, quota counters are written back exactly.
+	// With no request left, quota counters are written back exactly, and
+	// function workers stop.
 	err = errors.Join(err, s.Limiter.Close(shutCtx))
+	s.Lambda.Wait()
+	err = errors.Join(err, s.host.Close())
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
@@ -346,12 +363,18 @@ func (s *Server) Run(ctx context.Context) error {
 // anything).
 func (s *Server) AdminHandler() http.Handler {
 	apigw := s.Control.Handler()
+	lam := s.Lambda.Handler()
 	iamH := s.IAM.IAMHandler(nil)
 	stsH := s.IAM.STSHandler(nil)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/_apigw/health" {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"status":"ok"}`)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, lambda.CodePathPrefix) {
+			// Deployment package downloads carry their own signature.
+			lam.ServeHTTP(w, r)
 			return
 		}
 		scope, _ := sigv4.ParseScope(r)
@@ -364,7 +387,11 @@ func (s *Server) AdminHandler() http.Handler {
 				control.WriteError(w, e)
 			}
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, control.MaxBodyBytes))
+		limit := int64(control.MaxBodyBytes)
+		if service == "lambda" {
+			limit = lambda.MaxRequestBytes // zip uploads
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		if err != nil {
 			fail(&control.Error{Status: http.StatusRequestEntityTooLarge, Type: "RequestEntityTooLargeException", Message: "Request body too large"})
 			return
@@ -414,6 +441,9 @@ func (s *Server) AdminHandler() http.Handler {
 			iamH.ServeHTTP(w, r) // authorizes each action on its own resource
 		case "sts":
 			stsH.ServeHTTP(w, r)
+		case "lambda":
+			lam.ServeHTTP(w, r) // authorizes each operation on its function
+
 		default:
 			control.WriteError(w, &control.Error{Status: http.StatusBadRequest, Type: "UnknownServiceException",
 				Message: fmt.Sprintf("apigw does not serve the %q service on this endpoint", res.Service)})
