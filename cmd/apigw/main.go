@@ -49,6 +49,7 @@ func env(key, def string) string {
 
 func serveCmd() *cobra.Command {
 	var cfg server.Config
+	var remotes map[string]string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: data listener, admin listener and store",
@@ -56,6 +57,15 @@ func serveCmd() *cobra.Command {
 			cfg.RootAccessKeyID = os.Getenv("APIGW_ROOT_ACCESS_KEY_ID")
 			cfg.RootSecretAccessKey = os.Getenv("APIGW_ROOT_SECRET_ACCESS_KEY")
 			cfg.Out = cmd.OutOrStdout()
+			cfg.LambdaRemotes = remotes
+			if len(remotes) > 0 {
+				// Remote functions are called with the usual AWS credentials.
+				awsCfg, err := config.LoadDefaultConfig(cmd.Context())
+				if err != nil {
+					return err
+				}
+				cfg.RemoteCredentials = awsCfg.Credentials
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			s, err := server.New(ctx, cfg)
@@ -71,6 +81,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.AdminListen, "admin-listen", env("APIGW_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener address: AWS-compatible management API (APIGW_ADMIN_LISTEN)")
 	f.StringVar(&cfg.Region, "region", env("APIGW_REGION", "us-east-1"), "AWS region this gateway presents itself as (APIGW_REGION)")
 	f.StringVar(&cfg.Store, "store", env("APIGW_STORE", "sqlite"), "state store: sqlite (APIGW_STORE)")
+	f.StringToStringVar(&remotes, "lambda-remote", nil, "run functions whose ARN starts with a prefix on a Lambda-compatible endpoint, arn-prefix=URL (signed with the usual AWS credentials); repeatable")
 	f.Var(vpceFlag{&cfg.VPCEndpoints}, "vpce", "a VPC endpoint as an extra data listener, id=address (e.g. vpce-0abc=127.0.0.1:8090); repeatable")
 	return cmd
 }

@@ -19,6 +19,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/apigw/apigw/internal/apigwtest"
+	"github.com/apigw/apigw/internal/server"
 )
 
 // lfZip packs files into a deployment package.
@@ -163,4 +164,57 @@ func lfResourceID(t *testing.T, in *apigwtest.Instance, apiID, path string) *str
 	}
 	t.Fatalf("no resource %s", path)
 	return nil
+}
+
+// TestLambdaRemoteFunction: a function ARN mapped to another Lambda
+// endpoint (here a second apigw) is invoked there, signed with SigV4.
+func TestLambdaRemoteFunction(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed; skipping the remote function test")
+	}
+	ctx := context.Background()
+	remote := apigwtest.Start(t)
+	fn, err := lfClient(remote).CreateFunction(ctx, &awslambda.CreateFunctionInput{
+		FunctionName: aws.String("RemoteFunction"),
+		Runtime:      lambdatypes.RuntimePython312,
+		Handler:      aws.String("lambda_function.lambda_handler"),
+		Role:         aws.String("arn:aws:iam::123456789012:role/lambda"),
+		Code:         &lambdatypes.FunctionCode{ZipFile: lfZip(t, map[string]string{"lambda_function.py": lfTutorialPython})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := strings.TrimSuffix(*fn.FunctionArn, "RemoteFunction")
+	local := apigwtest.Start(t, func(c *server.Config) {
+		c.LambdaRemotes = map[string]string{prefix: remote.AdminURL}
+		c.RemoteCredentials = credentials.NewStaticCredentialsProvider(apigwtest.AccessKeyID, apigwtest.SecretAccessKey, "")
+	})
+	api, err := local.Client.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("remote")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := local.Client.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String("hello")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Client.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Client.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"),
+		Type: types.IntegrationTypeAwsProxy, IntegrationHttpMethod: aws.String("POST"),
+		Uri: aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/" + *fn.FunctionArn + "/invocations")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Client.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("dev")}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(local.InvokeURL(*api.Id, "dev", "/hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != `"Hello from 5minslearn!"` {
+		t.Fatalf("remote function through AWS_PROXY: %d %q", resp.StatusCode, body)
+	}
 }

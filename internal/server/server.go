@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/apigw/apigw/internal/control"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/iam"
@@ -42,6 +44,11 @@ type Config struct {
 	// endpoint: id (e.g. "vpce-0abc") → listen address. Requests through one
 	// carry the id as aws:SourceVpce and may reach PRIVATE APIs.
 	VPCEndpoints map[string]string
+	// LambdaRemotes maps function ARNs (a prefix ending in ":" or "*", or a
+	// whole ARN) to Lambda-compatible endpoints that run them, called with
+	// SigV4 and RemoteCredentials.
+	LambdaRemotes     map[string]string
+	RemoteCredentials aws.CredentialsProvider
 	// Store is "sqlite" (the default: {DataDir}/apigw.db).
 	Store string
 	// RootAccessKeyID and RootSecretAccessKey, when set, are the root
@@ -132,6 +139,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Lambda = &lambda.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Runner: hostRunner{s.host},
 		DataDir: cfg.DataDir, CodeURLKey: urlKey[:], Log: cfg.Log}
 	s.Gateway.Lambda = s.Lambda
+	if len(cfg.LambdaRemotes) > 0 {
+		s.Lambda.Remote = map[string]lambda.RemoteEndpoint{}
+		for arn, u := range cfg.LambdaRemotes {
+			s.Lambda.Remote[arn] = lambda.RemoteEndpoint{URL: u, Credentials: cfg.RemoteCredentials}
+		}
+	}
 	s.Gateway.Region, s.Gateway.AccountID, s.Gateway.Log = cfg.Region, s.AccountID, cfg.Log
 	// A change made through this node is served by it before the change's
 	// response is sent: read-your-writes for deployments and stages.
