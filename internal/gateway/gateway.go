@@ -92,13 +92,14 @@ func (g *Gateway) log() *slog.Logger {
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var ids [3]string
-	newIDs(&ids)
+	ids := new([3]string)
+	newIDs(ids)
 	h := w.Header()
-	h["X-Amzn-Requestid"] = []string{ids[0]}
-	h["X-Amz-Apigw-Id"] = []string{ids[1]}
-	h["X-Amzn-Trace-Id"] = []string{ids[2]}
-	if err := g.serve(w, r, &ids); err != nil {
+	vals := ids[:] // one backing array for the three header values
+	h["X-Amzn-Requestid"] = vals[0:1:1]
+	h["X-Amz-Apigw-Id"] = vals[1:2:2]
+	h["X-Amzn-Trace-Id"] = vals[2:3:3]
+	if err := g.serve(w, r, ids); err != nil {
 		var fe *fault.Error
 		if !errors.As(err, &fe) || fe.Status >= 500 {
 			g.log().Warn("invocation failed", "requestId", ids[0], "method", r.Method, "host", r.Host, "path", r.URL.Path, "err", err)
@@ -122,15 +123,22 @@ func resolve(r *http.Request, vpce string) (apiID, stage, path string, ok bool) 
 			apiID, _, _ = strings.Cut(apiID, "-vpce-")
 		}
 	} else if rest, found := strings.CutPrefix(p, PathPrefix); found {
-		apiID, p, _ = strings.Cut(rest, "/")
-		p = "/" + p
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			apiID, p = rest[:i], rest[i:]
+		} else {
+			apiID, p = rest, "/"
+		}
 	} else {
 		return "", "", "", false
 	}
 	// Extra slashes right after the host are tolerated, as on AWS.
 	p = strings.TrimLeft(p, "/")
-	stage, path, _ = strings.Cut(p, "/")
-	return apiID, stage, "/" + path, apiID != "" && stage != ""
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		stage, path = p[:i], p[i:]
+	} else {
+		stage, path = p, "/"
+	}
+	return apiID, stage, path, apiID != "" && stage != ""
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) error {
@@ -251,14 +259,20 @@ func listenerPort(r *http.Request) string {
 }
 
 // newIDs fills the request id (a UUID), the x-amz-apigw-id and the
-// X-Amzn-Trace-Id of one request.
+// X-Amzn-Trace-Id of one request. The three share one allocation.
 func newIDs(ids *[3]string) {
+	const (
+		uuidLen  = 36
+		apigwLen = 16 // base64 of 11 bytes
+		traceLen = 40 // Root=1-{8 hex}-{24 hex}
+	)
+	var buf [uuidLen + apigwLen + traceLen]byte
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	var u [36]byte
+	u := buf[:uuidLen]
 	hex.Encode(u[0:8], b[0:4])
 	u[8] = '-'
 	hex.Encode(u[9:13], b[4:6])
@@ -268,22 +282,25 @@ func newIDs(ids *[3]string) {
 	hex.Encode(u[19:23], b[8:10])
 	u[23] = '-'
 	hex.Encode(u[24:], b[10:])
-	ids[0] = string(u[:])
 
 	var a [11]byte
 	binary.LittleEndian.PutUint64(a[:8], rand.Uint64())
 	x := rand.Uint32()
 	a[8], a[9], a[10] = byte(x), byte(x>>8), byte(x>>16)
-	ids[1] = base64.URLEncoding.EncodeToString(a[:])
+	base64.URLEncoding.Encode(buf[uuidLen:uuidLen+apigwLen], a[:])
 
-	var t [40]byte
-	copy(t[:], "Root=1-")
+	t := buf[uuidLen+apigwLen:]
+	copy(t, "Root=1-")
 	var ts [4]byte
 	binary.BigEndian.PutUint32(ts[:], uint32(time.Now().Unix()))
 	hex.Encode(t[7:15], ts[:])
 	t[15] = '-'
 	hex.Encode(t[16:], b[4:16])
-	ids[2] = string(t[:])
+
+	all := string(buf[:])
+	ids[0] = all[:uuidLen]
+	ids[1] = all[uuidLen : uuidLen+apigwLen]
+	ids[2] = all[uuidLen+apigwLen:]
 }
 
 func (g *Gateway) initVerifier() {

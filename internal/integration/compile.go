@@ -44,6 +44,7 @@ type Integration struct {
 	responses  []*response // with a selection pattern, in a stable order
 	fallback   *response   // the response without a selection pattern
 	templates  map[string]string
+	mock       map[string]mockChoice // MOCK: request template → its statusCode
 	transport  http.RoundTripper
 	fn         *lambdaTarget // AWS_PROXY
 }
@@ -92,6 +93,12 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 			return nil, err
 		}
 	case "MOCK":
+		ig.mock = make(map[string]mockChoice, len(in.RequestTemplates))
+		for _, tpl := range in.RequestTemplates {
+			var ch mockChoice
+			ch.status, ch.err = mockStatus(tpl)
+			ig.mock[tpl] = ch
+		}
 	case "AWS_PROXY":
 		if ig.fn, err = compileLambda(in, opts); err != nil {
 			return nil, err

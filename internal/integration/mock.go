@@ -11,32 +11,58 @@ import (
 	"github.com/apigw/apigw/internal/gateway/fault"
 )
 
+// jsonContentType is shared by responses; its capacity of 1 makes an append
+// copy it, so no response can change another's.
+var jsonContentType = []string{"application/json"}
+
 var statusCodeRE = regexp.MustCompile(`"statusCode"\s*:\s*"?([0-9]{3})"?`)
 
+var errNoMockTemplate = errors.New("unable to parse statusCode: it should be an integer defined in the request template")
+
+// mockStatus reads the statusCode a MOCK request template asks for. Until
+// mapping templates are evaluated, a template is the static text it is, so
+// this runs once, when the deployment is compiled.
+func mockStatus(tpl string) (string, error) {
+	var status string
+	var doc struct {
+		StatusCode json.Number `json:"statusCode"`
+	}
+	if err := json.Unmarshal([]byte(tpl), &doc); err == nil && doc.StatusCode != "" {
+		status = doc.StatusCode.String()
+	} else if m := statusCodeRE.FindStringSubmatch(tpl); m != nil {
+		status = m[1]
+	} else {
+		return "", errors.New("MOCK request template has no statusCode")
+	}
+	if n, err := strconv.Atoi(status); err != nil || n < 100 || n > 599 {
+		return "", errors.New("MOCK statusCode out of range: " + status)
+	}
+	return status, nil
+}
+
+// mockChoice is the outcome of one request template.
+type mockChoice struct {
+	status string
+	err    error
+}
+
 // invokeMock answers without a backend. The request template's statusCode
-// chooses the integration response, as on AWS. Until mapping templates are
-// evaluated, a template is read as the static text it is.
+// chooses the integration response, as on AWS.
 func (ig *Integration) invokeMock(c *Call) error {
 	tpl, ok := ig.requestTemplate(c)
 	if !ok {
-		return fault.ConfigurationError(errors.New("unable to parse statusCode: it should be an integer defined in the request template"))
+		return fault.ConfigurationError(errNoMockTemplate)
 	}
-	var status string
-	{
-		var doc struct {
-			StatusCode json.Number `json:"statusCode"`
-		}
-		if err := json.Unmarshal([]byte(tpl), &doc); err == nil && doc.StatusCode != "" {
-			status = doc.StatusCode.String()
-		} else if m := statusCodeRE.FindStringSubmatch(tpl); m != nil {
-			status = m[1]
-		} else {
-			return fault.ConfigurationError(errors.New("MOCK request template has no statusCode"))
-		}
+	choice, ok := ig.mock[tpl]
+	if !ok {
+		// Compile saw every template; this is only reached by an
+		// Integration built some other way.
+		choice.status, choice.err = mockStatus(tpl)
 	}
-	if n, err := strconv.Atoi(status); err != nil || n < 100 || n > 599 {
-		return fault.ConfigurationError(errors.New("MOCK statusCode out of range: " + status))
+	if choice.err != nil {
+		return fault.ConfigurationError(choice.err)
 	}
+	status := choice.status
 	sel := ig.selectResponse(status)
 	if sel == nil {
 		return fault.ConfigurationError(errors.New("no integration response for MOCK status " + status))
@@ -47,10 +73,14 @@ func (ig *Integration) invokeMock(c *Call) error {
 	if !ok {
 		ct = "application/json"
 	}
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", ct)
+	if _, set := h["Content-Type"]; !set {
+		if ct == "application/json" {
+			h["Content-Type"] = jsonContentType
+		} else {
+			h["Content-Type"] = []string{ct}
+		}
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// net/http sets Content-Length itself for a body written at once.
 	c.W.WriteHeader(sel.status)
 	io.WriteString(c.W, body)
 	return nil
