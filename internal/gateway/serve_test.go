@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/apigw/apigw/internal/model"
@@ -85,3 +86,50 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) WriteHeader(s int)           { w.status = s }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// proxyGateway serves GET /items/{id} as HTTP_PROXY to backend.
+func proxyGateway(tb testing.TB, backend string) *Gateway {
+	tb.Helper()
+	g := New(nil)
+	snap := &model.Snapshot{
+		DeploymentID: "dep1",
+		Api:          model.RestApi{ID: "api", Name: "bench"},
+		Resources: []*model.Resource{
+			{ID: "root", Path: "/"},
+			{ID: "items", ParentID: "root", PathPart: "items", Path: "/items"},
+			{ID: "item", ParentID: "items", PathPart: "{id}", Path: "/items/{id}", ResourceMethods: map[string]*model.Method{
+				"GET": {HTTPMethod: "GET", AuthorizationType: "NONE", MethodIntegration: &model.Integration{
+					Type: "HTTP_PROXY", HTTPMethod: "GET", URI: backend + "/small", TimeoutInMillis: 29000,
+				}},
+			}},
+		},
+	}
+	dep := g.compile(snap)
+	st := &model.Stage{StageName: "dev", DeploymentID: "dep1"}
+	g.state.Store(&state{apis: map[string]map[string]*Stage{"api": {"dev": {APIID: "api", Name: "dev", Stage: st, Deployment: dep}}}})
+	return g
+}
+
+// BenchmarkServeProxy is the whole pipeline to an HTTP_PROXY backend on
+// loopback (the backend's cost is included).
+func BenchmarkServeProxy(b *testing.B) {
+	body := []byte(`{"data":"` + strings.Repeat("x", 117) + `"}`)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	b.Cleanup(backend.Close)
+	g := proxyGateway(b, backend.URL)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest("GET", "/_aws/execute-api/api/dev/items/42", nil)
+		r.RemoteAddr = "127.0.0.1:1234"
+		for pb.Next() {
+			w := discardWriter{h: http.Header{}}
+			g.ServeHTTP(&w, r)
+			if w.status != 200 {
+				b.Fatalf("status %d", w.status)
+			}
+		}
+	})
+}

@@ -41,12 +41,16 @@ type Integration struct {
 	uri        []uriPart
 	mappings   []mapping
 	timeout    time.Duration
-	responses  []*response // with a selection pattern, in a stable order
-	fallback   *response   // the response without a selection pattern
-	templates  map[string]string
-	mock       map[string]mockChoice // MOCK: request template → its statusCode
-	transport  http.RoundTripper
-	fn         *lambdaTarget // AWS_PROXY
+	// transportTimesOut says the transport enforces timeout itself.
+	transportTimesOut bool
+	// staticURL is the URI when it has no placeholders: parsed once.
+	staticURL *url.URL
+	responses []*response // with a selection pattern, in a stable order
+	fallback  *response   // the response without a selection pattern
+	templates map[string]string
+	mock      map[string]mockChoice // MOCK: request template → its statusCode
+	transport http.RoundTripper
+	fn        *lambdaTarget // AWS_PROXY
 }
 
 // response is a compiled integration response.
@@ -83,6 +87,13 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 			ig.transport = InsecureTransport
 		}
 	}
+	// The integration timeout runs until the backend's response headers
+	// arrive: for our own transports it is the transport's
+	// ResponseHeaderTimeout, which costs no timer per request.
+	if t, ok := ig.transport.(*http.Transport); ok {
+		ig.transport = withHeaderTimeout(t, ig.timeout)
+		ig.transportTimesOut = true
+	}
 	if in.HTTPMethod != "ANY" {
 		ig.httpMethod = in.HTTPMethod
 	}
@@ -91,6 +102,11 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 	case "HTTP", "HTTP_PROXY":
 		if ig.uri, err = parseURI(in.URI); err != nil {
 			return nil, err
+		}
+		if len(ig.uri) == 1 && ig.uri[0].kind == 0 {
+			if ig.staticURL, err = renderURI(ig.uri, nil, nil); err != nil {
+				return nil, err
+			}
 		}
 	case "MOCK":
 		ig.mock = make(map[string]mockChoice, len(in.RequestTemplates))

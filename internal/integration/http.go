@@ -68,6 +68,53 @@ func removeHopHeaders(h http.Header) {
 // x-amzn-Remapped-{name}, as AWS does.
 var gatewayHeaders = map[string]bool{"X-Amzn-Requestid": true, "X-Amz-Apigw-Id": true, "Date": true, "X-Amzn-Trace-Id": true}
 
+// headerTimeoutTransports holds a copy of a transport per integration
+// timeout, keyed by transportKey. Timeouts are few (29 s mostly), so the
+// copies are few too.
+var headerTimeoutTransports sync.Map
+
+type transportKey struct {
+	base    *http.Transport
+	timeout time.Duration
+}
+
+func withHeaderTimeout(base *http.Transport, d time.Duration) *http.Transport {
+	k := transportKey{base, d}
+	if t, ok := headerTimeoutTransports.Load(k); ok {
+		return t.(*http.Transport)
+	}
+	t := base.Clone()
+	t.ResponseHeaderTimeout = d
+	actual, _ := headerTimeoutTransports.LoadOrStore(k, t)
+	return actual.(*http.Transport)
+}
+
+// isTimeout reports a transport's ResponseHeaderTimeout (or a dial timeout).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Values the gateway adds to requests, shared (capacity 1: an append copies).
+var (
+	protoHTTP  = []string{"http"}
+	protoHTTPS = []string{"https"}
+	noUA       = []string{""}
+)
+
+// headerValues hands out one-element slices of one backing array, so the
+// headers the gateway adds cost one allocation, not one each.
+type addedHeaders struct{ vals []string }
+
+func (a *addedHeaders) set(h http.Header, key, v string) {
+	if a.vals == nil {
+		a.vals = make([]string, 0, 6)
+	}
+	a.vals = append(a.vals, v)
+	n := len(a.vals)
+	h[key] = a.vals[n-1 : n : n]
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // Invoke runs the integration for c and writes the response, or returns a
@@ -86,9 +133,10 @@ func (ig *Integration) Invoke(c *Call) error {
 
 func (ig *Integration) invokeHTTP(c *Call) error {
 	proxy := ig.Type == "HTTP_PROXY"
-	pathParams := map[string]string{}
+	var pathParams map[string]string
 	var query url.Values // mapped query parameters
-	header := http.Header{}
+	var extra addedHeaders
+	header := make(http.Header, len(c.R.Header)+8)
 	if proxy {
 		// A proxy integration passes the client's headers through (the query
 		// string too, below).
@@ -107,6 +155,9 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		}
 		switch m.dst {
 		case dstPath:
+			if pathParams == nil {
+				pathParams = map[string]string{}
+			}
 			pathParams[m.name] = pathValue(c, m.src, vs[0])
 		case dstQuery:
 			if query == nil {
@@ -124,9 +175,15 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 			header[http.CanonicalHeaderKey(m.name)] = vs
 		}
 	}
-	u, err := renderURI(ig.uri, c.StageVars, pathParams)
-	if err != nil {
-		return fault.ConfigurationError(err)
+	var u *url.URL
+	if ig.staticURL != nil {
+		copied := *ig.staticURL
+		u = &copied
+	} else {
+		var err error
+		if u, err = renderURI(ig.uri, c.StageVars, pathParams); err != nil {
+			return fault.ConfigurationError(err)
+		}
 	}
 	switch {
 	case len(query) == 0 && proxy:
@@ -149,36 +206,36 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		method = c.R.Method
 	}
 
-	ctx, cancel := context.WithCancel(c.R.Context())
-	defer cancel()
+	ctx := c.R.Context()
+	var timer *time.Timer
 	var timedOut atomic.Bool
-	timer := time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
+	if !ig.transportTimesOut {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		timer = time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
+	}
 
-	var body io.Reader
 	var limited *limitedBody
+	out := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: header, Host: u.Host, ContentLength: c.R.ContentLength}
 	if c.R.ContentLength != 0 {
 		limited = &limitedBody{r: c.R.Body}
-		body = limited
+		out.Body = limited
 	}
-	out, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		timer.Stop()
-		return fault.ConfigurationError(err)
-	}
-	out.ContentLength = c.R.ContentLength
-	out.Header = header
+	out = out.WithContext(ctx)
 	if proxy {
-		header.Set("X-Amzn-Apigateway-Api-Id", c.APIID)
+		extra.set(header, "X-Amzn-Apigateway-Api-Id", c.APIID)
 		if c.TraceID != "" {
-			header.Set("X-Amzn-Trace-Id", c.TraceID)
+			extra.set(header, "X-Amzn-Trace-Id", c.TraceID)
 		}
 		if port := c.ListenerPort; port != "" {
-			header.Set("X-Forwarded-Port", port)
+			extra.set(header, "X-Forwarded-Port", port)
 		}
 		if c.R.TLS != nil {
-			header.Set("X-Forwarded-Proto", "https")
+			header["X-Forwarded-Proto"] = protoHTTPS
 		} else {
-			header.Set("X-Forwarded-Proto", "http")
+			header["X-Forwarded-Proto"] = protoHTTP
 		}
 	} else {
 		if ct := c.R.Header.Get("Content-Type"); ct != "" && header.Get("Content-Type") == "" {
@@ -193,19 +250,22 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	}
 	if c.SourceIP != "" {
 		if prior := c.R.Header.Values("X-Forwarded-For"); proxy && len(prior) > 0 {
-			header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+c.SourceIP)
+			extra.set(header, "X-Forwarded-For", strings.Join(prior, ", ")+", "+c.SourceIP)
 		} else {
-			header.Set("X-Forwarded-For", c.SourceIP)
+			extra.set(header, "X-Forwarded-For", c.SourceIP)
 		}
 	}
 	if _, ok := header["User-Agent"]; !ok {
-		header["User-Agent"] = []string{""} // do not add Go's default
+		header["User-Agent"] = noUA // do not add Go's default
 	}
 	resp, err := ig.transport.RoundTrip(out)
-	if !timer.Stop() && timedOut.Load() {
+	if timer != nil && !timer.Stop() && timedOut.Load() {
 		if err == nil {
 			resp.Body.Close()
 		}
+		return fault.ErrIntegrationTimeout
+	}
+	if timer == nil && err != nil && isTimeout(err) && c.R.Context().Err() == nil {
 		return fault.ErrIntegrationTimeout
 	}
 	if err != nil && limited != nil && limited.tooLarge.Load() {
@@ -264,6 +324,15 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 type limitedBody struct {
 	r        io.Reader
 	tooLarge atomic.Bool
+}
+
+// Close closes the client's body; the transport calls it when the request
+// is written.
+func (b *limitedBody) Close() error {
+	if c, ok := b.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
