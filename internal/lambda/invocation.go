@@ -149,7 +149,10 @@ func (s *Service) drop(arn string) {
 // run runs one invocation on the Runner and maps its result.
 func (s *Service) run(ctx context.Context, fn *Function, id string, payload []byte, clientContext string, tail bool) (*InvokeResult, error) {
 	start := s.now()
-	res, err := s.Runner.Invoke(ctx, fn, id, payload, start.Add(fn.Timeout), clientContext)
+	// The function's timeout runs from the moment its runtime receives the
+	// event; a cold start may first take up to InitAllowance, which the
+	// runner measures itself. The deadline only bounds the whole.
+	res, err := s.Runner.Invoke(ctx, fn, id, payload, start.Add(InitAllowance+fn.Timeout), clientContext)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {

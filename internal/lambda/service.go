@@ -40,6 +40,10 @@ const (
 	MaxResponseBytes = 6291556
 	// logTailBytes is how much of the log X-Amz-Log-Result carries.
 	logTailBytes = 4096
+	// InitAllowance is the time a new execution environment may take to
+	// initialise on top of the function's timeout: Lambda gives the init
+	// phase 10 s of its own, which the function's timeout does not count.
+	InitAllowance = 10 * time.Second
 )
 
 // Store kinds of the Lambda service.
