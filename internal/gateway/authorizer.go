@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/policy"
@@ -35,14 +36,21 @@ func authorizerDenied(explicit bool) *fault.Error {
 // compiledAuthorizer is a Lambda authorizer ready to run.
 type compiledAuthorizer struct {
 	*model.Authorizer
-	uri        string // the authorizerUri; the function ARN is taken from it per call (stage variables)
+	fn         *integration.FunctionURI // from authorizerUri; stage variables are substituted per call
 	validation *regexp.Regexp
 	sources    []string // identity sources, trimmed
 	ttl        time.Duration
 }
 
 func compileAuthorizer(au *model.Authorizer) (*compiledAuthorizer, error) {
-	ca := &compiledAuthorizer{Authorizer: au, uri: au.AuthorizerURI}
+	ca := &compiledAuthorizer{Authorizer: au}
+	if au.Type == "TOKEN" || au.Type == "REQUEST" {
+		fn, err := integration.ParseFunctionURI(au.AuthorizerURI)
+		if err != nil {
+			return nil, fmt.Errorf("authorizer %s: %w", au.ID, err)
+		}
+		ca.fn = fn
+	}
 	if au.IdentityValidationExpression != "" && au.Type == "TOKEN" {
 		re, err := regexp.Compile(`^(?:` + au.IdentityValidationExpression + `)$`)
 		if err != nil {
@@ -70,7 +78,10 @@ type AuthorizerResult struct {
 	Context            map[string]any
 	UsageIdentifierKey string
 	PolicyJSON         string // the document as the function returned it
-	expires            time.Time
+	// Latency is how long the function ran; 0 when the result came from
+	// the cache.
+	Latency time.Duration
+	expires time.Time
 }
 
 // authCache caches authorizer results by authorizer and identity values.
@@ -207,30 +218,6 @@ func withCause(e *fault.Error, cause error) *fault.Error {
 	return &c
 }
 
-// functionARN extracts the Lambda function ARN from an API Gateway
-// invocation URI, arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations,
-// after substituting stage variables.
-func functionARN(uri string, vars map[string]string) (string, error) {
-	for strings.Contains(uri, "${stageVariables.") {
-		i := strings.Index(uri, "${stageVariables.")
-		j := strings.IndexByte(uri[i:], '}')
-		if j < 0 {
-			return "", fmt.Errorf("unterminated stage variable in %q", uri)
-		}
-		name := uri[i+len("${stageVariables.") : i+j]
-		uri = uri[:i] + vars[name] + uri[i+j+1:]
-	}
-	_, rest, ok := strings.Cut(uri, ":lambda:path/2015-03-31/functions/")
-	if !ok {
-		return "", fmt.Errorf("not a Lambda invocation URI: %q", uri)
-	}
-	fn, ok := strings.CutSuffix(rest, "/invocations")
-	if !ok || fn == "" {
-		return "", fmt.Errorf("not a Lambda invocation URI: %q", uri)
-	}
-	return fn, nil
-}
-
 // customAuthorize runs a Lambda authorizer (step 3 for CUSTOM methods) and
 // checks its policy against the method ARN. requestEvent builds the REQUEST
 // authorizer's event.
@@ -258,7 +245,7 @@ func (g *Gateway) customAuthorize(r *http.Request, st *Stage, rt *Route, methodA
 		res = g.authCache.get(key, now)
 	}
 	if res == nil {
-		fnARN, err := functionARN(ca.uri, st.Vars)
+		fnARN, err := ca.fn.ARN(st.Vars)
 		if err != nil {
 			return nil, withCause(errAuthorizerFailure, err)
 		}
@@ -269,12 +256,16 @@ func (g *Gateway) customAuthorize(r *http.Request, st *Stage, rt *Route, methodA
 			return nil, withCause(errAuthorizerFailure, err)
 		}
 		authARN := "arn:aws:execute-api:" + g.Region + ":" + g.AccountID + ":" + st.APIID + "/authorizers/" + ca.ID
+		start := time.Now()
 		if res, err = g.callAuthorizer(r.Context(), fnARN, event, authARN); err != nil {
 			return nil, err
 		}
+		res.Latency = time.Since(start)
 		if cacheable {
-			res.expires = now.Add(ca.ttl)
-			g.authCache.put(key, res)
+			cached := *res
+			cached.Latency = 0
+			cached.expires = now.Add(ca.ttl)
+			g.authCache.put(key, &cached)
 		}
 	}
 	switch res.Policy.Evaluate(&policy.Request{Action: invokeAction, Resource: methodARN, Context: func(string) ([]string, bool) { return nil, false }}) {

@@ -217,7 +217,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 		if authz, err = g.customAuthorize(r, st, rt, methodARN, c.ContextValue, requestEvent); err != nil {
 			return err
 		}
-		c.Authorizer = &integration.Authorizer{PrincipalID: authz.PrincipalID, Context: authz.Context}
+		c.Authorizer = &integration.Authorizer{PrincipalID: authz.PrincipalID, Context: authz.Context, Latency: authz.Latency}
 	}
 
 	// 4. Meter.

@@ -119,6 +119,9 @@ func (g *Gateway) TestInvokeAuthorizer(ctx context.Context, snap *model.Snapshot
 	if err != nil {
 		return nil, err
 	}
+	if ca.fn == nil {
+		return nil, fmt.Errorf("gateway: test invoke: authorizer type %s is not supported yet", au.Type)
+	}
 	r, path, err := testRequest(ctx, http.MethodGet, "/", in)
 	if err != nil {
 		return nil, err
@@ -133,7 +136,7 @@ func (g *Gateway) TestInvokeAuthorizer(ctx context.Context, snap *model.Snapshot
 	case !ok, ca.validation != nil && !ca.validation.MatchString(vals[0]):
 		out.ClientStatus = http.StatusUnauthorized
 	default:
-		fnARN, err := functionARN(ca.uri, in.StageVariables)
+		fnARN, err := ca.fn.ARN(in.StageVariables)
 		if err != nil {
 			return nil, err
 		}

@@ -23,7 +23,7 @@ import (
 // lambdaTarget is an AWS_PROXY integration's function and what invoking it
 // needs.
 type lambdaTarget struct {
-	fn       []uriPart // the function ARN; stage variables are substituted per call
+	fn       *FunctionURI
 	invoker  lambda.Invoker
 	region   string
 	account  string
@@ -39,19 +39,15 @@ var lambdaURIRE = regexp.MustCompile(`^arn:[^:/]+:apigateway:[^:/]*:lambda:path/
 // function, and its integration method must be POST (AWS answers 500 when
 // it is not).
 func compileLambda(in *model.Integration, opts Options) (*lambdaTarget, error) {
-	m := lambdaURIRE.FindStringSubmatch(in.URI)
-	if m == nil {
-		return nil, fmt.Errorf("AWS_PROXY integration URI %q is not a Lambda function invocation URI", in.URI)
+	fn, err := ParseFunctionURI(in.URI)
+	if err != nil {
+		return nil, fmt.Errorf("AWS_PROXY integration: %w", err)
 	}
 	if in.HTTPMethod != http.MethodPost {
 		return nil, fmt.Errorf("AWS_PROXY integrations with Lambda must use the POST integration method, not %q", in.HTTPMethod)
 	}
-	parts, err := parseURI(m[1])
-	if err != nil {
-		return nil, fmt.Errorf("AWS_PROXY integration URI %q: %w", in.URI, err)
-	}
 	return &lambdaTarget{
-		fn:       parts,
+		fn:       fn,
 		invoker:  opts.Lambda,
 		region:   opts.Region,
 		account:  opts.AccountID,
@@ -62,22 +58,7 @@ func compileLambda(in *model.Integration, opts Options) (*lambdaTarget, error) {
 
 // functionName renders the function ARN with the call's stage variables.
 func (t *lambdaTarget) functionName(vars map[string]string) (string, error) {
-	var b strings.Builder
-	for _, p := range t.fn {
-		switch p.kind {
-		case 0:
-			b.WriteString(p.text)
-		case 1:
-			b.WriteString(vars[p.text])
-		case 2:
-			b.WriteString("{" + p.text + "}")
-		}
-	}
-	name := b.String()
-	if name == "" || strings.ContainsAny(name, "/{} ") || strings.HasSuffix(name, ":") {
-		return "", fmt.Errorf("invalid Lambda function %q in the integration URI", name)
-	}
-	return name, nil
+	return t.fn.ARN(vars)
 }
 
 func (t *lambdaTarget) isBinary(contentType string) bool {
