@@ -19,7 +19,7 @@ func ParseFunctionURI(uri string) (*FunctionURI, error) {
 	}
 	parts, err := parseURI(m[1])
 	if err != nil {
-		return nil, fmt.Errorf("Lambda invocation URI %q: %w", uri, err)
+		return nil, fmt.Errorf("invocation URI %q: %w", uri, err)
 	}
 	return &FunctionURI{fn: parts}, nil
 }
