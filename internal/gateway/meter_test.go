@@ -20,26 +20,11 @@ func meterFixture(tb testing.TB, n int) (*Gateway, *state, *Stage, *Route, []*ht
 	tb.Cleanup(func() { g.Limiter.Close(context.Background()) })
 	rt := &Route{ResourcePath: "/hello", MethodPath: "/hello/GET", Method: &model.Method{HTTPMethod: "GET", ApiKeyRequired: true}}
 	st := &Stage{APIID: "api", Name: "dev", Deployment: &Deployment{Api: &model.RestApi{ApiKeySource: "HEADER"}, Routes: []*Route{rt}}}
-	kr := &keyring{byValue: make(map[string]*apiKey, n)}
+	kr := fixtureKeyring(n)
 	reqs := make([]*http.Request, n)
 	for i := 0; i < n; i++ {
-		value := fmt.Sprintf("key-value-%030d", i)
-		id := fmt.Sprintf("k%09d", i)
-		kr.byValue[value] = &apiKey{id: id, enabled: true, plans: map[stageRef]*keyPlan{
-			{"api", "dev"}: {
-				planID:     "plan",
-				throttle:   &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
-				quota:      QuotaSpec(&model.QuotaSettings{Limit: 1 << 50, Period: "MONTH"}),
-				throttleID: "plan/plan/" + id,
-				quotaID:    QuotaID("plan", id),
-				methods: map[string]methodThrottle{"/hello/GET": {
-					settings: &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
-					id:       "plan/plan/" + id + "/api:dev/hello/GET",
-				}},
-			},
-		}}
 		r := httptest.NewRequest("GET", "/_aws/execute-api/api/dev/hello", nil)
-		r.Header.Set("X-Api-Key", value)
+		r.Header.Set("X-Api-Key", fixtureKeyValue(i))
 		reqs[i] = r
 	}
 	g.AccountRate, g.AccountBurst = 1e12, 1<<50
@@ -98,6 +83,31 @@ func TestMeterRefusals(t *testing.T) {
 			t.Fatal("a disabled key was admitted")
 		}
 	})
+}
+
+func fixtureKeyValue(i int) string { return fmt.Sprintf("key-value-%030d", i) }
+
+// fixtureKeyring holds n enabled keys, each in one plan on api:dev with a
+// throttle, a method throttle and a quota.
+func fixtureKeyring(n int) *keyring {
+	kr := &keyring{byValue: make(map[string]*apiKey, n)}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("k%09d", i)
+		kr.byValue[fixtureKeyValue(i)] = &apiKey{id: id, enabled: true, plans: map[stageRef]*keyPlan{
+			{"api", "dev"}: {
+				planID:     "plan",
+				throttle:   &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
+				quota:      QuotaSpec(&model.QuotaSettings{Limit: 1 << 50, Period: "MONTH"}),
+				throttleID: "plan/plan/" + id,
+				quotaID:    QuotaID("plan", id),
+				methods: map[string]methodThrottle{"/hello/GET": {
+					settings: &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
+					id:       "plan/plan/" + id + "/api:dev/hello/GET",
+				}},
+			},
+		}}
+	}
+	return kr
 }
 
 // BenchmarkMeter is step 4 of the pipeline (key lookup, plan method
