@@ -55,6 +55,9 @@ type Gateway struct {
 	// Identities verifies signatures and evaluates identity policies for
 	// AWS_IAM methods; nil refuses them.
 	Identities Identities
+	// AccessLog, if set, receives a line per request, in the stage's
+	// accessLogSettings.format or DefaultAccessLogFormat.
+	AccessLog *AccessLog
 	// Lambda runs Lambda authorizers (and, through Integration.Lambda,
 	// AWS_PROXY integrations).
 	Lambda lambda.Invoker
@@ -94,12 +97,32 @@ func (g *Gateway) log() *slog.Logger {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ids := new([3]string)
 	newIDs(ids)
+	var entry *logEntry
+	if g.AccessLog != nil {
+		entry = &logEntry{r: r, ids: ids, start: time.Now()}
+		rec := &logRecorder{ResponseWriter: w}
+		w = rec
+		defer func() {
+			entry.status, entry.bytes = rec.status, rec.bytes
+			f := entry.format
+			if f == nil {
+				f = defaultLogFormat
+			}
+			g.AccessLog.write(f.render(entry))
+		}()
+	}
 	h := w.Header()
 	vals := ids[:] // one backing array for the three header values
 	h["X-Amzn-Requestid"] = vals[0:1:1]
 	h["X-Amz-Apigw-Id"] = vals[1:2:2]
 	h["X-Amzn-Trace-Id"] = vals[2:3:3]
-	if err := g.serve(w, r, ids); err != nil {
+	if err := g.serve(w, r, ids, entry); err != nil {
+		if entry != nil {
+			var fe *fault.Error
+			if errors.As(err, &fe) {
+				entry.errorText = fe.Message
+			}
+		}
 		var fe *fault.Error
 		if !errors.As(err, &fe) || fe.Status >= 500 {
 			g.log().Warn("invocation failed", "requestId", ids[0], "method", r.Method, "host", r.Host, "path", r.URL.Path, "err", err)
@@ -141,7 +164,7 @@ func resolve(r *http.Request, vpce string) (apiID, stage, path string, ok bool) 
 	return apiID, stage, path, apiID != "" && stage != ""
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) error {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string, entry *logEntry) error {
 	// 1. Resolve.
 	vpce := VPCEndpoint(r.Context())
 	apiID, stageName, path, ok := resolve(r, vpce)
@@ -152,6 +175,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 	st := s.apis[apiID][stageName]
 	if st == nil {
 		return fault.ErrForbidden
+	}
+	if entry != nil {
+		entry.apiID, entry.stage, entry.format = apiID, stageName, st.logFormat
 	}
 	// A PRIVATE API is reached only through a VPC endpoint, and a VPC
 	// endpoint reaches only PRIVATE APIs.
@@ -168,6 +194,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 	rt, _, status := st.Tree.Match(r.Method, path, params)
 	if status != route.Matched {
 		return fault.ErrMissingAuthenticationToken
+	}
+	if entry != nil {
+		entry.resource = rt.ResourcePath
 	}
 
 	// 3. Authorize.
@@ -229,6 +258,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string) 
 		return err
 	}
 	c.APIKey, c.APIKeyID = ident.APIKey, ident.APIKeyID
+	if entry != nil {
+		entry.apiKeyID = ident.APIKeyID
+	}
 
 	// 5. Integrate.
 	if r.ContentLength > MaxPayloadBytes {

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -132,4 +134,38 @@ func BenchmarkServeProxy(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestAccessLog(t *testing.T) {
+	g := mockGateway(t)
+	var buf bytes.Buffer
+	g.AccessLog = NewAccessLog(&buf)
+	for _, p := range []string{"/_aws/execute-api/api/dev/items/42", "/_aws/execute-api/api/dev/nope"} {
+		g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
+	}
+	// A stage format replaces the default.
+	st := g.state.Load().apis["api"]["dev"]
+	st.logFormat = compileLogFormat(`$context.httpMethod $context.resourcePath $context.status "$context.error.message"`)
+	g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/_aws/execute-api/api/dev/items/7", nil))
+	g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/_aws/execute-api/api/dev/items", nil))
+	g.AccessLog.Close()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines:\n%s", len(lines), buf.String())
+	}
+	var first map[string]string
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatalf("default format is not JSON: %v\n%s", err, lines[0])
+	}
+	if first["status"] != "200" || first["resourcePath"] != "/items/{id}" || first["stage"] != "dev" || len(first["requestId"]) != 36 || first["responseLength"] != "11" {
+		t.Errorf("first line: %v", first)
+	}
+	var second map[string]string
+	json.Unmarshal([]byte(lines[1]), &second)
+	if second["status"] != "403" {
+		t.Errorf("second line: %v", second)
+	}
+	if lines[2] != `GET /items/{id} 200 ""` || lines[3] != `GET  403 "Missing Authentication Token"` {
+		t.Errorf("custom format lines: %q, %q", lines[2], lines[3])
+	}
 }

@@ -32,6 +32,7 @@ type Stage struct {
 	*Deployment
 	throttles map[*Route]*stageThrottle
 	private   bool // endpoint type PRIVATE
+	logFormat logFormat
 }
 
 // Deployment is a compiled snapshot, shared by the stages that use it.
@@ -179,6 +180,9 @@ func (g *Gateway) Sync(ctx context.Context) error {
 			}
 			next.apis[apiID][st.StageName] = &Stage{APIID: apiID, Name: st.StageName, Vars: st.Variables, Stage: st, Deployment: dep,
 				throttles: stageThrottles(apiID, st, dep), private: isPrivate(dep.Api)}
+			if als := st.AccessLogSettings; als != nil && als.Format != "" {
+				next.apis[apiID][st.StageName].logFormat = compileLogFormat(als.Format)
+			}
 		}
 	}
 	// Forget compiled deployments no stage uses any more.

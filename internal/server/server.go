@@ -49,6 +49,9 @@ type Config struct {
 	// SigV4 and RemoteCredentials.
 	LambdaRemotes     map[string]string
 	RemoteCredentials aws.CredentialsProvider
+	// AccessLog is where access log lines go: a file path (appended to),
+	// "-" for standard output, or "" for none.
+	AccessLog string
 	// Store is "sqlite" (the default: {DataDir}/apigw.db).
 	Store string
 	// RootAccessKeyID and RootSecretAccessKey, when set, are the root
@@ -76,6 +79,7 @@ type Server struct {
 	Lambda    *lambda.Service
 
 	host            *host.Host
+	accessLogFile   *os.File
 	masterKey       []byte
 	dataLn, adminLn net.Listener
 	vpceLns         map[string]net.Listener
@@ -133,6 +137,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Gateway = gateway.New(st)
 	s.Gateway.Limiter = s.Limiter
 	s.Control.Tester = s.Gateway
+	switch cfg.AccessLog {
+	case "":
+	case "-":
+		s.Gateway.AccessLog = gateway.NewAccessLog(os.Stdout)
+	default:
+		f, err := os.OpenFile(cfg.AccessLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("access log: %w", err)
+		}
+		s.accessLogFile = f
+		s.Gateway.AccessLog = gateway.NewAccessLog(f)
+	}
 	s.host = host.New(filepath.Join(cfg.DataDir, "lambda-host"), cfg.Log)
 	s.host.Region = cfg.Region
 	urlKey := sha256.Sum256(append([]byte("apigw lambda code urls\x00"), s.masterKey...))
@@ -364,6 +381,12 @@ func (s *Server) Run(ctx context.Context) error {
 	err = errors.Join(err, s.Limiter.Close(shutCtx))
 	s.Lambda.Wait()
 	err = errors.Join(err, s.host.Close())
+	if s.Gateway.AccessLog != nil {
+		s.Gateway.AccessLog.Close()
+		if s.accessLogFile != nil {
+			err = errors.Join(err, s.accessLogFile.Close())
+		}
+	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
