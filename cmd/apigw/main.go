@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +48,14 @@ func env(key, def string) string {
 	return def
 }
 
+// envFloat returns the environment's number for key, or def.
+func envFloat(key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
 func serveCmd() *cobra.Command {
 	var cfg server.Config
 	var remotes map[string]string
@@ -80,6 +89,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.Listen, "listen", env("APIGW_LISTEN", "127.0.0.1:8080"), "data listener address: invoke endpoint (APIGW_LISTEN)")
 	f.StringVar(&cfg.AdminListen, "admin-listen", env("APIGW_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener address: AWS-compatible management API (APIGW_ADMIN_LISTEN)")
 	f.StringVar(&cfg.Region, "region", env("APIGW_REGION", "us-east-1"), "AWS region this gateway presents itself as (APIGW_REGION)")
+	f.Float64Var(&cfg.AccountRateLimit, "account-rate-limit", envFloat("APIGW_ACCOUNT_RATE_LIMIT", 10000), "account-wide throttle: requests per second (APIGW_ACCOUNT_RATE_LIMIT)")
+	f.Int64Var(&cfg.AccountBurstLimit, "account-burst-limit", int64(envFloat("APIGW_ACCOUNT_BURST_LIMIT", 5000)), "account-wide throttle: burst (APIGW_ACCOUNT_BURST_LIMIT)")
 	f.StringVar(&cfg.AccessLog, "access-log", env("APIGW_ACCESS_LOG", ""), "write an access log line per request to this file, or - for standard output (APIGW_ACCESS_LOG); stages' accessLogSettings.format applies")
 	f.StringVar(&cfg.Store, "store", env("APIGW_STORE", "sqlite"), "state store: sqlite (APIGW_STORE)")
 	f.StringToStringVar(&remotes, "lambda-remote", nil, "run functions whose ARN starts with a prefix on a Lambda-compatible endpoint, arn-prefix=URL (signed with the usual AWS credentials); repeatable")

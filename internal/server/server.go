@@ -49,6 +49,10 @@ type Config struct {
 	// SigV4 and RemoteCredentials.
 	LambdaRemotes     map[string]string
 	RemoteCredentials aws.CredentialsProvider
+	// AccountRateLimit and AccountBurstLimit are the account-wide throttle
+	// of the data plane; 0 means AWS's defaults (10000 requests/s, 5000).
+	AccountRateLimit  float64
+	AccountBurstLimit int64
 	// AccessLog is where access log lines go: a file path (appended to),
 	// "-" for standard output, or "" for none.
 	AccessLog string
@@ -136,6 +140,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Control.Meter = meter{s.Limiter}
 	s.Gateway = gateway.New(st)
 	s.Gateway.Limiter = s.Limiter
+	s.Gateway.AccountRate, s.Gateway.AccountBurst = cfg.AccountRateLimit, cfg.AccountBurstLimit
 	s.Control.Tester = s.Gateway
 	switch cfg.AccessLog {
 	case "":
