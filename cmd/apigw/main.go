@@ -91,6 +91,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.Region, "region", env("APIGW_REGION", "us-east-1"), "AWS region this gateway presents itself as (APIGW_REGION)")
 	f.Float64Var(&cfg.AccountRateLimit, "account-rate-limit", envFloat("APIGW_ACCOUNT_RATE_LIMIT", 10000), "account-wide throttle: requests per second (APIGW_ACCOUNT_RATE_LIMIT)")
 	f.Int64Var(&cfg.AccountBurstLimit, "account-burst-limit", int64(envFloat("APIGW_ACCOUNT_BURST_LIMIT", 5000)), "account-wide throttle: burst (APIGW_ACCOUNT_BURST_LIMIT)")
+	f.IntVar(&cfg.LambdaConcurrency, "lambda-concurrency", int(envFloat("APIGW_LAMBDA_CONCURRENCY", 10)), "concurrent invocations (workers) per local function; more are throttled (APIGW_LAMBDA_CONCURRENCY)")
 	f.StringVar(&cfg.AccessLog, "access-log", env("APIGW_ACCESS_LOG", ""), "write an access log line per request to this file, or - for standard output (APIGW_ACCESS_LOG); stages' accessLogSettings.format applies")
 	f.StringVar(&cfg.Store, "store", env("APIGW_STORE", "sqlite"), "state store: sqlite (APIGW_STORE)")
 	f.StringToStringVar(&remotes, "lambda-remote", nil, "run functions whose ARN starts with a prefix on a Lambda-compatible endpoint, arn-prefix=URL (signed with the usual AWS credentials); repeatable")

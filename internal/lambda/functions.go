@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/apigw/apigw/internal/store"
@@ -113,6 +114,49 @@ func (s *Service) lookup(ctx context.Context, ref fnRef) (*functionRecord, *vers
 			return nil, nil, errFunctionNotFound(s.qualifiedARN(ref.Name, ref.Qualifier))
 		}
 		return nil, nil, err
+	}
+	v := rec.version(ref.Qualifier)
+	if v == nil {
+		return nil, nil, errFunctionNotFound(s.qualifiedARN(ref.Name, ref.Qualifier))
+	}
+	return rec, v, nil
+}
+
+// cachedRecord is a function record read for invocations, valid until the
+// next commit through this store or for a second (commits by other nodes).
+type cachedRecord struct {
+	rec     *functionRecord
+	changed <-chan struct{}
+	at      time.Time
+}
+
+// lookupForInvoke is lookup for the invocation path: it keeps decoded
+// records, so a warm function costs no store read. The record it returns
+// must not be changed.
+func (s *Service) lookupForInvoke(ctx context.Context, ref fnRef) (*functionRecord, *version, error) {
+	var rec *functionRecord
+	if c, ok := s.records.Load(ref.Name); ok {
+		cr := c.(*cachedRecord)
+		select {
+		case <-cr.changed:
+		default:
+			if time.Since(cr.at) < time.Second {
+				rec = cr.rec
+			}
+		}
+	}
+	if rec == nil {
+		changed := s.Store.Changed()
+		r, err := s.getRecord(ctx, s.Store, ref.Name)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) && ref.Qualifier != "" {
+				return nil, nil, errFunctionNotFound(s.qualifiedARN(ref.Name, ref.Qualifier))
+			}
+			return nil, nil, err
+		}
+		s.records.Store(ref.Name, &cachedRecord{rec: r, changed: changed, at: time.Now()})
+		rec = r
 	}
 	v := rec.version(ref.Qualifier)
 	if v == nil {

@@ -71,7 +71,7 @@ func (s *Service) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResult
 		}
 		clientContext = string(b)
 	}
-	_, v, err := s.lookup(ctx, ref)
+	_, v, err := s.lookupForInvoke(ctx, ref)
 	if err != nil {
 		return nil, err
 	}

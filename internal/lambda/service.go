@@ -109,6 +109,7 @@ type Service struct {
 	unpacks  map[string]*sync.Mutex
 	seen     sync.Map // ARN → fingerprint of the configuration last run here
 	policies sync.Map // policyKey → *policy.Document
+	records  sync.Map // function name → *cachedRecord (invocation path)
 	bg       sync.WaitGroup
 }
 

@@ -53,6 +53,9 @@ type Config struct {
 	// of the data plane; 0 means AWS's defaults (10000 requests/s, 5000).
 	AccountRateLimit  float64
 	AccountBurstLimit int64
+	// LambdaConcurrency is how many workers a local function may run at
+	// once; 0 means 10.
+	LambdaConcurrency int
 	// AccessLog is where access log lines go: a file path (appended to),
 	// "-" for standard output, or "" for none.
 	AccessLog string
@@ -159,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.host.Region = cfg.Region
 	urlKey := sha256.Sum256(append([]byte("apigw lambda code urls\x00"), s.masterKey...))
 	s.Lambda = &lambda.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Runner: hostRunner{s.host},
-		DataDir: cfg.DataDir, CodeURLKey: urlKey[:], Log: cfg.Log}
+		DataDir: cfg.DataDir, CodeURLKey: urlKey[:], Log: cfg.Log, MaxConcurrency: cfg.LambdaConcurrency}
 	s.Gateway.Lambda = s.Lambda
 	if len(cfg.LambdaRemotes) > 0 {
 		s.Lambda.Remote = map[string]lambda.RemoteEndpoint{}

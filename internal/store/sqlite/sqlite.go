@@ -14,15 +14,20 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
+// The records live in a rowid table with a unique index on (kind, key):
+// a large value (a function's zip) then sits in its own row's overflow
+// pages and costs nothing to lookups of other records. (A WITHOUT ROWID
+// table keeps whole rows in its b-tree, so big rows slow every lookup.)
 const schema = `
-CREATE TABLE IF NOT EXISTS items (
+CREATE TABLE IF NOT EXISTS records (
+	id    INTEGER PRIMARY KEY,
 	kind  TEXT NOT NULL,
 	key   TEXT NOT NULL,
 	value BLOB NOT NULL,
 	rev   INTEGER NOT NULL,
-	PRIMARY KEY (kind, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS items_rev ON items(rev);
+	UNIQUE (kind, key)
+);
+CREATE INDEX IF NOT EXISTS records_rev ON records(rev);
 CREATE TABLE IF NOT EXISTS tombstones (
 	kind TEXT NOT NULL,
 	key  TEXT NOT NULL,
@@ -63,6 +68,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: create schema in %s: %w", path, err)
 	}
+	if err := migrateItems(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		w.Close()
@@ -84,7 +93,7 @@ type querier interface {
 
 func get(ctx context.Context, q querier, kind, key string) ([]byte, error) {
 	var v []byte
-	err := q.QueryRowContext(ctx, `SELECT value FROM items WHERE kind = ? AND key = ?`, kind, key).Scan(&v)
+	err := q.QueryRowContext(ctx, `SELECT value FROM records WHERE kind = ? AND key = ?`, kind, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -111,9 +120,9 @@ func list(ctx context.Context, q querier, kind, prefix string) ([]store.Item, er
 	var rows *sql.Rows
 	var err error
 	if end := prefixEnd(prefix); prefix != "" && end != "" {
-		rows, err = q.QueryContext(ctx, `SELECT key, value, rev FROM items WHERE kind = ? AND key >= ? AND key < ? ORDER BY key`, kind, prefix, end)
+		rows, err = q.QueryContext(ctx, `SELECT key, value, rev FROM records WHERE kind = ? AND key >= ? AND key < ? ORDER BY key`, kind, prefix, end)
 	} else {
-		rows, err = q.QueryContext(ctx, `SELECT key, value, rev FROM items WHERE kind = ? ORDER BY key`, kind)
+		rows, err = q.QueryContext(ctx, `SELECT key, value, rev FROM records WHERE kind = ? ORDER BY key`, kind)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list %s %q: %w", kind, prefix, err)
@@ -198,7 +207,7 @@ func (s *Store) Changes(ctx context.Context, since int64) ([]store.Change, int64
 	if rev == since {
 		return nil, rev, nil
 	}
-	rows, err := rtx.QueryContext(ctx, `SELECT kind, key, rev, 0 FROM items WHERE rev > ?1
+	rows, err := rtx.QueryContext(ctx, `SELECT kind, key, rev, 0 FROM records WHERE rev > ?1
 		UNION ALL SELECT kind, key, rev, 1 FROM tombstones WHERE rev > ?1 ORDER BY 3`, since)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: changes: %w", err)
@@ -233,7 +242,7 @@ func (t *tx) List(ctx context.Context, kind, prefix string) ([]store.Item, error
 }
 
 func (t *tx) Put(ctx context.Context, kind, key string, value []byte) error {
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO items (kind, key, value, rev) VALUES (?, ?, ?, ?)
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO records (kind, key, value, rev) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, rev = excluded.rev`, kind, key, value, t.rev); err != nil {
 		return fmt.Errorf("sqlite: put %s %s: %w", kind, key, err)
 	}
@@ -254,7 +263,7 @@ func (t *tx) Create(ctx context.Context, kind, key string, value []byte) error {
 }
 
 func (t *tx) Delete(ctx context.Context, kind, key string) error {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM items WHERE kind = ? AND key = ?`, kind, key)
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM records WHERE kind = ? AND key = ?`, kind, key)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete %s %s: %w", kind, key, err)
 	}
@@ -267,4 +276,25 @@ func (t *tx) Delete(ctx context.Context, kind, key string) error {
 	}
 	t.wrote = true
 	return nil
+}
+
+// migrateItems moves records from the first layout (table items, WITHOUT
+// ROWID) to table records, once.
+func migrateItems(ctx context.Context, db *sql.DB) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'items'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO records (kind, key, value, rev) SELECT kind, key, value, rev FROM items`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE items`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
