@@ -40,10 +40,12 @@ DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-1}
-LAMBDA_CONNS=${BENCH_LAMBDA_CONNECTIONS:-10}
+LAMBDA_CONNS=${BENCH_LAMBDA_CONNECTIONS:-32}
 LARGE=${BENCH_LARGE:-1}
 ONLY=${BENCH_ONLY:-}
-read -ra APIGW_ARGS <<<"${BENCH_APIGW_ARGS:-}"
+# The account throttle (AWS's 10,000 requests/s) would cap the measurement,
+# and the AWS_PROXY row's connections need as many function workers.
+read -ra APIGW_ARGS <<<"${BENCH_APIGW_ARGS:---account-rate-limit 1000000 --account-burst-limit 1000000 --lambda-concurrency 32}"
 MARKDOWN=${BENCH_MARKDOWN:-$ROOT/BENCHMARKS.md}
 KEEP=${BENCH_KEEP:-0}
 DURATION=${DURATION%s}

@@ -124,7 +124,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		var fe *fault.Error
-		if !errors.As(err, &fe) || fe.Status >= 500 {
+		// A client that went away is not the gateway's problem to report.
+		if (!errors.As(err, &fe) || fe.Status >= 500) && r.Context().Err() == nil {
 			g.log().Warn("invocation failed", "requestId", ids[0], "method", r.Method, "host", r.Host, "path", r.URL.Path, "err", err)
 		}
 		fault.Write(w, err)
