@@ -8,12 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/smithy-go"
 
 	"github.com/apigw/apigw/internal/server"
 )
@@ -132,5 +135,35 @@ func (in *Instance) WaitServing(t testing.TB, apiID, stage, deploymentID string)
 			t.Fatalf("stage %s/%s not serving deployment %q within 10s", apiID, stage, deploymentID)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// WantAPIError checks that err is an AWS API error with the HTTP status,
+// error code and message. A message ending in "..." is matched as a prefix.
+func WantAPIError(t testing.TB, err error, status int, code, msg string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want %d %s %q", status, code, msg)
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error is not an API error: %v", err)
+	}
+	if ae.ErrorCode() != code {
+		t.Errorf("error code = %q, want %q (message %q)", ae.ErrorCode(), code, ae.ErrorMessage())
+	}
+	if p, ok := strings.CutSuffix(msg, "..."); ok {
+		if !strings.HasPrefix(ae.ErrorMessage(), p) {
+			t.Errorf("error message = %q, want prefix %q", ae.ErrorMessage(), p)
+		}
+	} else if ae.ErrorMessage() != msg {
+		t.Errorf("error message = %q, want %q", ae.ErrorMessage(), msg)
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("error carries no HTTP response: %v", err)
+	}
+	if re.HTTPStatusCode() != status {
+		t.Errorf("HTTP status = %d, want %d", re.HTTPStatusCode(), status)
 	}
 }

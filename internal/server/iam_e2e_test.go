@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,14 +17,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
 	"github.com/apigw/apigw/internal/apigwtest"
 	"github.com/apigw/apigw/internal/server"
@@ -79,36 +76,6 @@ func iaMust[T any](v T, err error) func(t *testing.T) T {
 			t.Fatalf("unexpected error: %v", err)
 		}
 		return v
-	}
-}
-
-// iaWantAPIErr checks an SDK error: HTTP status, error code, and message (a
-// message ending in "..." is a prefix).
-func iaWantAPIErr(t *testing.T, err error, status int, code, msg string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %d %s %q", status, code, msg)
-	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error is not an API error: %v", err)
-	}
-	if ae.ErrorCode() != code {
-		t.Errorf("error code = %q, want %q (message %q)", ae.ErrorCode(), code, ae.ErrorMessage())
-	}
-	if p, ok := strings.CutSuffix(msg, "..."); ok {
-		if !strings.HasPrefix(ae.ErrorMessage(), p) {
-			t.Errorf("error message = %q, want prefix %q", ae.ErrorMessage(), p)
-		}
-	} else if ae.ErrorMessage() != msg {
-		t.Errorf("error message = %q, want %q", ae.ErrorMessage(), msg)
-	}
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("error carries no HTTP response: %v", err)
-	}
-	if re.HTTPStatusCode() != status {
-		t.Errorf("HTTP status = %d, want %d", re.HTTPStatusCode(), status)
 	}
 }
 
@@ -472,13 +439,13 @@ func TestIAMAndSTSWithSDK(t *testing.T) {
 		iaMust(ac.ListUsers(ctx, &iam.ListUsersInput{}))(t)
 		// Nothing allows the rest.
 		_, err := ac.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("mallory")})
-		iaWantAPIErr(t, err, 403, "AccessDenied", "User: "+aliceARN+" is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::"+acct+":user/mallory because no identity-based policy allows the iam:CreateUser action")
+		apigwtest.WantAPIError(t, err, 403, "AccessDenied", "User: "+aliceARN+" is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::"+acct+":user/mallory because no identity-based policy allows the iam:CreateUser action")
 		_, err = ac.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("root-only")})
-		iaWantAPIErr(t, err, 403, "AccessDenied", "User: "+aliceARN+" is not authorized to perform: iam:GetUser on resource: arn:aws:iam::"+acct+":user/root-only...")
+		apigwtest.WantAPIError(t, err, 403, "AccessDenied", "User: "+aliceARN+" is not authorized to perform: iam:GetUser on resource: arn:aws:iam::"+acct+":user/root-only...")
 		// Detached, the managed policy no longer applies.
 		iaMust(root.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("alice"), PolicyArn: mp.Arn}))(t)
 		_, err = ac.ListUsers(ctx, &iam.ListUsersInput{})
-		iaWantAPIErr(t, err, 403, "AccessDenied", "User: "+aliceARN+" is not authorized to perform: iam:ListUsers...")
+		apigwtest.WantAPIError(t, err, 403, "AccessDenied", "User: "+aliceARN+" is not authorized to perform: iam:ListUsers...")
 		iaMust(root.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("alice"), PolicyArn: mp.Arn}))(t)
 		iaMust(ac.ListUsers(ctx, &iam.ListUsersInput{}))(t)
 	})
@@ -513,19 +480,19 @@ func TestIAMAndSTSWithSDK(t *testing.T) {
 		sc := iaIAM(in, sess)
 		iaMust(sc.ListRoles(ctx, &iam.ListRolesInput{}))(t)
 		_, err := sc.ListUsers(ctx, &iam.ListUsersInput{})
-		iaWantAPIErr(t, err, 403, "AccessDenied", "User: "+sessARN+" is not authorized to perform: iam:ListUsers...")
+		apigwtest.WantAPIError(t, err, 403, "AccessDenied", "User: "+sessARN+" is not authorized to perform: iam:ListUsers...")
 		// Without its token, the session key is not recognized.
 		noToken := sess
 		noToken.SessionToken = ""
 		_, err = iaSTS(in, noToken).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		iaWantAPIErr(t, err, 403, "InvalidClientTokenId", iaMsgBadToken)
+		apigwtest.WantAPIError(t, err, 403, "InvalidClientTokenId", iaMsgBadToken)
 
 		// Someone the trust policy does not name, and the root, may not.
 		bob := iaNewUser(t, root, "bob", iaAllow("sts:AssumeRole", "*"))
 		_, err = iaSTS(in, bob).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("x1")})
-		iaWantAPIErr(t, err, 403, "AccessDenied", "User: arn:aws:iam::"+acct+":user/bob is not authorized to perform: sts:AssumeRole on resource: "+roleARN)
+		apigwtest.WantAPIError(t, err, 403, "AccessDenied", "User: arn:aws:iam::"+acct+":user/bob is not authorized to perform: sts:AssumeRole on resource: "+roleARN)
 		_, err = iaSTS(in, iaRoot).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("x1")})
-		iaWantAPIErr(t, err, 403, "AccessDenied", "Roles may not be assumed by root accounts.")
+		apigwtest.WantAPIError(t, err, 403, "AccessDenied", "Roles may not be assumed by root accounts.")
 	})
 
 	t.Run("apigateway GET only", func(t *testing.T) {
@@ -537,11 +504,11 @@ func TestIAMAndSTSWithSDK(t *testing.T) {
 			t.Errorf("GetRestApis = %d items", len(apis.Items))
 		}
 		_, err := c.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("refused")})
-		iaWantAPIErr(t, err, 403, "AccessDeniedException",
+		apigwtest.WantAPIError(t, err, 403, "AccessDeniedException",
 			"User: arn:aws:iam::"+acct+":user/apireader is not authorized to perform: apigateway:POST on resource: arn:aws:apigateway:"+iaRegion+"::/restapis...")
 		// Outside /restapis*, GET is not allowed either.
 		_, err = c.GetApiKeys(ctx, &apigateway.GetApiKeysInput{})
-		iaWantAPIErr(t, err, 403, "AccessDeniedException", "User: arn:aws:iam::"+acct+":user/apireader is not authorized to perform: apigateway:GET on resource: arn:aws:apigateway:"+iaRegion+"::/apikeys...")
+		apigwtest.WantAPIError(t, err, 403, "AccessDeniedException", "User: arn:aws:iam::"+acct+":user/apireader is not authorized to perform: apigateway:GET on resource: arn:aws:apigateway:"+iaRegion+"::/apikeys...")
 		if n := len(iaMust(in.Client.GetRestApis(ctx, &apigateway.GetRestApisInput{}))(t).Items); n != 1 {
 			t.Errorf("a refused CreateRestApi created something: %d apis", n)
 		}
@@ -553,12 +520,12 @@ func TestIAMAndSTSWithSDK(t *testing.T) {
 		iaMust(cs.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))(t)
 		iaMust(root.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("carol"), AccessKeyId: aws.String(carol.AccessKeyID), Status: iamtypes.StatusTypeInactive}))(t)
 		_, err := cs.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		iaWantAPIErr(t, err, 403, "InvalidClientTokenId", iaMsgBadToken)
+		apigwtest.WantAPIError(t, err, 403, "InvalidClientTokenId", iaMsgBadToken)
 		iaMust(root.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("carol"), AccessKeyId: aws.String(carol.AccessKeyID), Status: iamtypes.StatusTypeActive}))(t)
 		iaMust(cs.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))(t)
 		iaMust(root.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("carol"), AccessKeyId: aws.String(carol.AccessKeyID)}))(t)
 		_, err = cs.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		iaWantAPIErr(t, err, 403, "InvalidClientTokenId", iaMsgBadToken)
+		apigwtest.WantAPIError(t, err, 403, "InvalidClientTokenId", iaMsgBadToken)
 	})
 
 	t.Run("lifecycle", func(t *testing.T) {
@@ -599,14 +566,14 @@ func TestIAMAndSTSWithSDK(t *testing.T) {
 		}
 		iaMust(root.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("page-0"), PolicyArn: p.Arn}))(t)
 		_, err := root.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: p.Arn})
-		iaWantAPIErr(t, err, 409, "DeleteConflict", "Cannot delete a policy attached to entities.")
+		apigwtest.WantAPIError(t, err, 409, "DeleteConflict", "Cannot delete a policy attached to entities.")
 		iaMust(root.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("page-0"), PolicyArn: p.Arn}))(t)
 		_, err = root.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: p.Arn, VersionId: aws.String("v2")})
-		iaWantAPIErr(t, err, 409, "DeleteConflict", "Cannot delete the default version of a policy.")
+		apigwtest.WantAPIError(t, err, 409, "DeleteConflict", "Cannot delete the default version of a policy.")
 		iaMust(root.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: p.Arn, VersionId: aws.String("v1")}))(t)
 		iaMust(root.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: p.Arn}))(t)
 		_, err = root.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: p.Arn})
-		iaWantAPIErr(t, err, 404, "NoSuchEntity", "...")
+		apigwtest.WantAPIError(t, err, 404, "NoSuchEntity", "...")
 
 		// Roles.
 		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + acct + `"},"Action":"sts:AssumeRole"}]}`
@@ -624,27 +591,27 @@ func TestIAMAndSTSWithSDK(t *testing.T) {
 		}
 		iaMust(root.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("doomed"), PolicyName: aws.String("p"), PolicyDocument: aws.String(iaAllow("iam:GetUser", "*"))}))(t)
 		_, err = root.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("doomed")})
-		iaWantAPIErr(t, err, 409, "DeleteConflict", "Cannot delete entity, must delete policies first.")
+		apigwtest.WantAPIError(t, err, 409, "DeleteConflict", "Cannot delete entity, must delete policies first.")
 		iaMust(root.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("doomed"), PolicyName: aws.String("p")}))(t)
 		iaMust(root.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("doomed")}))(t)
 
 		// A user with a key cannot be deleted until the key is.
 		k := iaNewUser(t, root, "short-lived", "")
 		_, err = root.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("short-lived")})
-		iaWantAPIErr(t, err, 409, "DeleteConflict", "Cannot delete entity, must delete access keys first.")
+		apigwtest.WantAPIError(t, err, 409, "DeleteConflict", "Cannot delete entity, must delete access keys first.")
 		iaMust(root.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("short-lived"), AccessKeyId: aws.String(k.AccessKeyID)}))(t)
 		iaMust(root.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("short-lived")}))(t)
 	})
 
 	t.Run("errors", func(t *testing.T) {
 		_, err := root.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("nobody")})
-		iaWantAPIErr(t, err, 404, "NoSuchEntity", "The user with name nobody cannot be found.")
+		apigwtest.WantAPIError(t, err, 404, "NoSuchEntity", "The user with name nobody cannot be found.")
 		_, err = root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")})
-		iaWantAPIErr(t, err, 409, "EntityAlreadyExists", "User with name alice already exists.")
+		apigwtest.WantAPIError(t, err, 409, "EntityAlreadyExists", "User with name alice already exists.")
 		_, err = iaIAM(in, aws.Credentials{AccessKeyID: apigwtest.AccessKeyID, SecretAccessKey: "wrong"}).ListUsers(ctx, &iam.ListUsersInput{})
-		iaWantAPIErr(t, err, 403, "SignatureDoesNotMatch", iaMsgMismatch)
+		apigwtest.WantAPIError(t, err, 403, "SignatureDoesNotMatch", iaMsgMismatch)
 		_, err = iaSTS(in, aws.Credentials{AccessKeyID: "AKIAUNKNOWNUNKNOWN00", SecretAccessKey: "x"}).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		iaWantAPIErr(t, err, 403, "InvalidClientTokenId", iaMsgBadToken)
+		apigwtest.WantAPIError(t, err, 403, "InvalidClientTokenId", iaMsgBadToken)
 	})
 
 	t.Run("unsigned", func(t *testing.T) {

@@ -21,46 +21,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/apigw/apigw/internal/apigwtest"
 )
 
 // ---- helpers ----
-
-// mgWantErr checks that err is an API error with the HTTP status, error code
-// and message. A message ending in "..." is matched as a prefix.
-func mgWantErr(t *testing.T, err error, status int, code, msg string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %d %s %q", status, code, msg)
-	}
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error is not an API error: %v", err)
-	}
-	if ae.ErrorCode() != code {
-		t.Errorf("error code = %q, want %q (message %q)", ae.ErrorCode(), code, ae.ErrorMessage())
-	}
-	if p, ok := strings.CutSuffix(msg, "..."); ok {
-		if !strings.HasPrefix(ae.ErrorMessage(), p) {
-			t.Errorf("error message = %q, want prefix %q", ae.ErrorMessage(), p)
-		}
-	} else if ae.ErrorMessage() != msg {
-		t.Errorf("error message = %q, want %q", ae.ErrorMessage(), msg)
-	}
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("error carries no HTTP response: %v", err)
-	}
-	if re.HTTPStatusCode() != status {
-		t.Errorf("HTTP status = %d, want %d", re.HTTPStatusCode(), status)
-	}
-}
 
 // mgMust fails the test on err: mgMust(c.Op(ctx, in))(t) is the operation's output.
 func mgMust[T any](v T, err error) func(t *testing.T) T {
@@ -288,7 +256,7 @@ func TestMgmtRestApiLifecycle(t *testing.T) {
 			{"private ipv4", create(&types.EndpointConfiguration{Types: []types.EndpointType{"PRIVATE"}, IpAddressType: "ipv4"}), 400, "BadRequestException", "Only dualstack ipAddressType is supported for Private APIs."},
 		}
 		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) { mgWantErr(t, tc.err, tc.status, tc.code, tc.msg) })
+			t.Run(tc.name, func(t *testing.T) { apigwtest.WantAPIError(t, tc.err, tc.status, tc.code, tc.msg) })
 		}
 	})
 
@@ -422,7 +390,7 @@ func TestMgmtRestApiLifecycle(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := c.UpdateRestApi(ctx, &apigateway.UpdateRestApiInput{RestApiId: aws.String(id), PatchOperations: tc.ops})
-				mgWantErr(t, err, tc.status, tc.code, tc.msg)
+				apigwtest.WantAPIError(t, err, tc.status, tc.code, tc.msg)
 			})
 		}
 		// A failed update changes nothing.
@@ -440,13 +408,13 @@ func TestMgmtRestApiLifecycle(t *testing.T) {
 		if !errors.As(err, &nf) {
 			t.Fatalf("get after delete: %v, want NotFoundException", err)
 		}
-		mgWantErr(t, err, 404, "NotFoundException", want)
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", want)
 		_, err = c.DeleteRestApi(ctx, &apigateway.DeleteRestApiInput{RestApiId: aws.String(id)})
-		mgWantErr(t, err, 404, "NotFoundException", want)
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", want)
 		_, err = c.UpdateRestApi(ctx, &apigateway.UpdateRestApiInput{RestApiId: aws.String(id), PatchOperations: mgOps(mgOp(types.OpReplace, "/name", "x"))})
-		mgWantErr(t, err, 404, "NotFoundException", want)
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", want)
 		_, err = c.GetResources(ctx, &apigateway.GetResourcesInput{RestApiId: aws.String(id)})
-		mgWantErr(t, err, 404, "NotFoundException", want)
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", want)
 	})
 }
 
@@ -702,26 +670,26 @@ func TestMgmtResources(t *testing.T) {
 			{"root parentId", update(rootID, mgOp(types.OpReplace, "/parentId", aws.ToString(other.Id))), 400, "BadRequestException", "Root resource cannot update its parentId."},
 		}
 		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) { mgWantErr(t, tc.err, tc.status, tc.code, tc.msg) })
+			t.Run(tc.name, func(t *testing.T) { apigwtest.WantAPIError(t, tc.err, tc.status, tc.code, tc.msg) })
 		}
 		// Nothing changed.
 		if got := path(t, aws.ToString(detail.Id)); got != "/other/{id}/detail" {
 			t.Errorf("after failed updates detail path = %q", got)
 		}
 		_, err := c.GetResource(ctx, &apigateway.GetResourceInput{RestApiId: api, ResourceId: aws.String("nope123456")})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Resource identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Resource identifier specified")
 		_, err = c.DeleteResource(ctx, &apigateway.DeleteResourceInput{RestApiId: api, ResourceId: aws.String(rootID)})
-		mgWantErr(t, err, 400, "BadRequestException", "Cannot delete root resource")
+		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Cannot delete root resource")
 	})
 
 	t.Run("delete recursively", func(t *testing.T) {
 		mgMust(c.DeleteResource(ctx, &apigateway.DeleteResourceInput{RestApiId: api, ResourceId: other.Id}))(t)
 		for _, id := range []*string{other.Id, item.Id, detail.Id} {
 			_, err := c.GetResource(ctx, &apigateway.GetResourceInput{RestApiId: api, ResourceId: id})
-			mgWantErr(t, err, 404, "NotFoundException", "Invalid Resource identifier specified")
+			apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Resource identifier specified")
 		}
 		_, err := c.DeleteResource(ctx, &apigateway.DeleteResourceInput{RestApiId: api, ResourceId: item.Id})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Resource identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Resource identifier specified")
 		out := mgMust(c.GetResources(ctx, &apigateway.GetResourcesInput{RestApiId: api}))(t)
 		var paths []string
 		for _, r := range out.Items {
@@ -801,7 +769,7 @@ func TestMgmtMethods(t *testing.T) {
 		mgMust(c.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{RestApiId: api, ResourceId: rid, HttpMethod: get, StatusCode: aws.String("404")}))(t)
 		mgMust(c.DeleteMethodResponse(ctx, &apigateway.DeleteMethodResponseInput{RestApiId: api, ResourceId: rid, HttpMethod: get, StatusCode: aws.String("404")}))(t)
 		_, err := c.GetMethodResponse(ctx, &apigateway.GetMethodResponseInput{RestApiId: api, ResourceId: rid, HttpMethod: get, StatusCode: aws.String("404")})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Response status code specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Response status code specified")
 		m := mgMust(c.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: api, ResourceId: rid, HttpMethod: get}))(t)
 		if len(m.MethodResponses) != 1 {
 			t.Errorf("method responses = %v, want only 200", m.MethodResponses)
@@ -896,9 +864,9 @@ func TestMgmtMethods(t *testing.T) {
 		}
 		mgMust(c.DeleteIntegrationResponse(ctx, &apigateway.DeleteIntegrationResponseInput{RestApiId: api, ResourceId: rid, HttpMethod: get, StatusCode: aws.String("400")}))(t)
 		_, err := c.GetIntegrationResponse(ctx, &apigateway.GetIntegrationResponseInput{RestApiId: api, ResourceId: rid, HttpMethod: get, StatusCode: aws.String("400")})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Response status code specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Response status code specified")
 		_, err = c.DeleteIntegrationResponse(ctx, &apigateway.DeleteIntegrationResponseInput{RestApiId: api, ResourceId: rid, HttpMethod: get, StatusCode: aws.String("400")})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Response status code specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Response status code specified")
 	})
 
 	t.Run("integration types", func(t *testing.T) {
@@ -1007,7 +975,7 @@ func TestMgmtMethods(t *testing.T) {
 			{"integration response bad patch path", errUpdIR, 400, "BadRequestException", "Invalid patch path /statusCode"},
 		}
 		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) { mgWantErr(t, tc.err, tc.status, tc.code, tc.msg) })
+			t.Run(tc.name, func(t *testing.T) { apigwtest.WantAPIError(t, tc.err, tc.status, tc.code, tc.msg) })
 		}
 		// Failed updates left the method and integration as they were.
 		m := mgMust(c.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: api, ResourceId: rid, HttpMethod: get}))(t)
@@ -1019,12 +987,12 @@ func TestMgmtMethods(t *testing.T) {
 	t.Run("delete", func(t *testing.T) {
 		mgMust(c.DeleteIntegration(ctx, &apigateway.DeleteIntegrationInput{RestApiId: api, ResourceId: rid, HttpMethod: get}))(t)
 		_, err := c.GetIntegration(ctx, &apigateway.GetIntegrationInput{RestApiId: api, ResourceId: rid, HttpMethod: get})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Integration identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Integration identifier specified")
 		mgMust(c.DeleteMethod(ctx, &apigateway.DeleteMethodInput{RestApiId: api, ResourceId: rid, HttpMethod: get}))(t)
 		_, err = c.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: api, ResourceId: rid, HttpMethod: get})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Method identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Method identifier specified")
 		_, err = c.DeleteMethod(ctx, &apigateway.DeleteMethodInput{RestApiId: api, ResourceId: rid, HttpMethod: get})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Method identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Method identifier specified")
 	})
 }
 
@@ -1039,15 +1007,15 @@ func TestMgmtDeployments(t *testing.T) {
 
 	t.Run("no methods", func(t *testing.T) {
 		_, err := c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api})
-		mgWantErr(t, err, 400, "BadRequestException", "The REST API doesn't contain any methods")
+		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "The REST API doesn't contain any methods")
 	})
 	mgMust(c.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api, ResourceId: res.Id, HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}))(t)
 	t.Run("method without integration", func(t *testing.T) {
 		_, err := c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api, StageName: aws.String("dev")})
-		mgWantErr(t, err, 400, "BadRequestException", "No integration defined for method")
+		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "No integration defined for method")
 		// The failed deployment did not create its stage.
 		_, err = c.GetStage(ctx, &apigateway.GetStageInput{RestApiId: api, StageName: aws.String("dev")})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid stage identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid stage identifier specified")
 	})
 	mgMust(c.DeleteMethod(ctx, &apigateway.DeleteMethodInput{RestApiId: api, ResourceId: res.Id, HttpMethod: aws.String("GET")}))(t)
 	mgPutMock(t, c, apiID, aws.ToString(res.Id), "GET", `{"v":1}`)
@@ -1078,7 +1046,7 @@ func TestMgmtDeployments(t *testing.T) {
 			t.Errorf("apiSummary = %+v", sum.ApiSummary)
 		}
 		_, err := c.GetDeployment(ctx, &apigateway.GetDeploymentInput{RestApiId: api, DeploymentId: aws.String("nope12")})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Deployment identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Deployment identifier specified")
 	})
 
 	t.Run("list", func(t *testing.T) {
@@ -1103,19 +1071,19 @@ func TestMgmtDeployments(t *testing.T) {
 		}
 		_, err := c.UpdateDeployment(ctx, &apigateway.UpdateDeploymentInput{RestApiId: api, DeploymentId: d1.Id,
 			PatchOperations: mgOps(mgOp(types.OpReplace, "/id", "x"))})
-		mgWantErr(t, err, 400, "BadRequestException", "Invalid patch path /id")
+		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Invalid patch path /id")
 	})
 
 	t.Run("delete", func(t *testing.T) {
 		_, err := c.DeleteDeployment(ctx, &apigateway.DeleteDeploymentInput{RestApiId: api, DeploymentId: d2.Id})
-		mgWantErr(t, err, 400, "BadRequestException", "Active stages pointing to this deployment must be moved or deleted")
+		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Active stages pointing to this deployment must be moved or deleted")
 		mgMust(c.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: api, StageName: aws.String("dev"),
 			PatchOperations: mgOps(mgOp(types.OpReplace, "/deploymentId", aws.ToString(d1.Id)))}))(t)
 		mgMust(c.DeleteDeployment(ctx, &apigateway.DeleteDeploymentInput{RestApiId: api, DeploymentId: d2.Id}))(t)
 		_, err = c.GetDeployment(ctx, &apigateway.GetDeploymentInput{RestApiId: api, DeploymentId: d2.Id})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Deployment identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Deployment identifier specified")
 		_, err = c.DeleteDeployment(ctx, &apigateway.DeleteDeploymentInput{RestApiId: api, DeploymentId: d2.Id})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid Deployment identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid Deployment identifier specified")
 	})
 
 	t.Run("snapshot is immutable", func(t *testing.T) {
@@ -1310,16 +1278,16 @@ func TestMgmtStages(t *testing.T) {
 				"1 validation error detected: Value 'wrong-op' at 'updateStageInput.patchOperations.1.member.op' failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]"},
 		}
 		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) { mgWantErr(t, tc.err, tc.status, tc.code, tc.msg) })
+			t.Run(tc.name, func(t *testing.T) { apigwtest.WantAPIError(t, tc.err, tc.status, tc.code, tc.msg) })
 		}
 	})
 
 	t.Run("delete", func(t *testing.T) {
 		mgMust(c.DeleteStage(ctx, &apigateway.DeleteStageInput{RestApiId: api, StageName: aws.String("beta")}))(t)
 		_, err := c.GetStage(ctx, &apigateway.GetStageInput{RestApiId: api, StageName: aws.String("beta")})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid stage identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid stage identifier specified")
 		_, err = c.DeleteStage(ctx, &apigateway.DeleteStageInput{RestApiId: api, StageName: aws.String("beta")})
-		mgWantErr(t, err, 404, "NotFoundException", "Invalid stage identifier specified")
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid stage identifier specified")
 		out := mgMust(c.GetStages(ctx, &apigateway.GetStagesInput{RestApiId: api}))(t)
 		if len(out.Item) != 1 || aws.ToString(out.Item[0].StageName) != "dev" {
 			t.Errorf("stages after delete = %+v", out.Item)
@@ -1358,9 +1326,9 @@ func TestMgmtAuth(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := client(tc.key, tc.secret).GetRestApis(t.Context(), &apigateway.GetRestApisInput{})
-			mgWantErr(t, err, 403, tc.code, tc.msg)
+			apigwtest.WantAPIError(t, err, 403, tc.code, tc.msg)
 			_, err = client(tc.key, tc.secret).CreateRestApi(t.Context(), &apigateway.CreateRestApiInput{Name: aws.String("x")})
-			mgWantErr(t, err, 403, tc.code, tc.msg)
+			apigwtest.WantAPIError(t, err, 403, tc.code, tc.msg)
 		})
 	}
 	t.Run("wrong secret raw", func(t *testing.T) {
@@ -1473,7 +1441,7 @@ func TestMgmtRestart(t *testing.T) {
 	})
 	t.Run("still writable", func(t *testing.T) {
 		_, err := c2.CreateStage(ctx, &apigateway.CreateStageInput{RestApiId: api, StageName: aws.String("prod"), DeploymentId: dep.Id})
-		mgWantErr(t, err, 409, "ConflictException", "Stage already exists")
+		apigwtest.WantAPIError(t, err, 409, "ConflictException", "Stage already exists")
 		mgMust(c2.CreateStage(ctx, &apigateway.CreateStageInput{RestApiId: api, StageName: aws.String("canary"), DeploymentId: dep.Id}))(t)
 	})
 }
