@@ -146,10 +146,8 @@ func (a *API) updateAuthorizer(r *http.Request, body []byte) (int, any, error) {
 		if au, err = a.loadAuthorizer(ctx, tx, apiID, r.PathValue("authorizer")); err != nil {
 			return err
 		}
-		for _, op := range ops {
-			if err := patchAuthorizer(au, op); err != nil {
-				return err
-			}
+		if err := applyOps(ops, au, patchAuthorizer); err != nil {
+			return err
 		}
 		if err := validateAuthorizer(au); err != nil {
 			return err

@@ -145,10 +145,8 @@ func (a *API) updateMethod(r *http.Request, body []byte) (int, any, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, op := range ops {
-			if err := patchMethod(m, op); err != nil {
-				return nil, err
-			}
+		if err := applyOps(ops, m, patchMethod); err != nil {
+			return nil, err
 		}
 		return m, validateMethod(m)
 	})
@@ -547,10 +545,8 @@ func (a *API) updateIntegration(r *http.Request, body []byte) (int, any, error) 
 		if in == nil {
 			return nil, errNoIntegration
 		}
-		for _, op := range ops {
-			if err := patchIntegration(in, op); err != nil {
-				return nil, err
-			}
+		if err := applyOps(ops, in, patchIntegration); err != nil {
+			return nil, err
 		}
 		return in, validateIntegration(in)
 	})

@@ -125,6 +125,17 @@ func unescapeSeg(s string) (string, error) {
 	return b.String(), nil
 }
 
+// applyOps applies every operation to v with apply, stopping at the first
+// error.
+func applyOps[T any](ops []PatchOp, v T, apply func(T, PatchOp) error) error {
+	for _, op := range ops {
+		if err := apply(v, op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // EscapePatchSeg escapes one segment for use in a patch path.
 func EscapePatchSeg(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")

@@ -232,10 +232,8 @@ func (a *API) updateRestApi(r *http.Request, body []byte) (int, any, error) {
 		if api, err = a.loadRestApi(ctx, tx, r.PathValue("api")); err != nil {
 			return err
 		}
-		for _, op := range ops {
-			if err := patchRestApi(api, op); err != nil {
-				return err
-			}
+		if err := applyOps(ops, api, patchRestApi); err != nil {
+			return err
 		}
 		if err := validateRestApi(api); err != nil {
 			return err

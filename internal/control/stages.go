@@ -125,10 +125,8 @@ func (a *API) updateStage(r *http.Request, body []byte) (int, any, error) {
 		if st, err = a.loadStage(ctx, tx, apiID, name); err != nil {
 			return err
 		}
-		for _, op := range ops {
-			if err := patchStage(st, op); err != nil {
-				return err
-			}
+		if err := applyOps(ops, st, patchStage); err != nil {
+			return err
 		}
 		if err := validateVariables(st.Variables); err != nil {
 			return err

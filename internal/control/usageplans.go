@@ -221,10 +221,8 @@ func (a *API) updateUsagePlan(r *http.Request, body []byte) (int, any, error) {
 		if p, err = a.loadUsagePlan(ctx, tx, r.PathValue("plan")); err != nil {
 			return err
 		}
-		for _, op := range ops {
-			if err := patchUsagePlan(p, op); err != nil {
-				return err
-			}
+		if err := applyOps(ops, p, patchUsagePlan); err != nil {
+			return err
 		}
 		if err := validateUsagePlan(p); err != nil {
 			return err
