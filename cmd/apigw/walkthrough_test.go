@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	t.Cleanup(func() { backend.Process.Kill(); backend.Wait() })
 
-	var serveOut bytes.Buffer
+	var serveOut syncBuffer
 	serve := exec.Command(bin, "serve", "--listen", data, "--admin-listen", admin)
 	serve.Dir = dir
 	serve.Env = env
@@ -207,4 +208,23 @@ func checkUsagePlanWalkthrough(out string) error {
 		return fmt.Errorf("get-usage does not report [1, 999]")
 	}
 	return nil
+}
+
+// syncBuffer is a bytes.Buffer that the child's output copier and the test
+// may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
