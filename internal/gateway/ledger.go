@@ -17,10 +17,19 @@ type Ledger struct{ Store store.Store }
 
 func ledgerKey(id, day string) string { return id + "@" + day }
 
+// update commits quietly when the store can: quota counters concern no
+// watcher of Changed.
+func (l Ledger) update(ctx context.Context, fn func(tx store.Tx) error) error {
+	if q, ok := l.Store.(store.QuietUpdater); ok {
+		return q.UpdateQuiet(ctx, fn)
+	}
+	return l.Store.Update(ctx, fn)
+}
+
 // Add implements limit.Ledger.
 func (l Ledger) Add(ctx context.Context, id, day string, n int64) (int64, error) {
 	var total int64
-	err := l.Store.Update(ctx, func(tx store.Tx) error {
+	err := l.update(ctx, func(tx store.Tx) error {
 		b, err := tx.Get(ctx, model.KindUsage, ledgerKey(id, day))
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -52,7 +61,7 @@ func (l Ledger) Load(ctx context.Context, id, from, to string) (map[string]int64
 
 // Set implements limit.Ledger.
 func (l Ledger) Set(ctx context.Context, id, day string, n int64) error {
-	return l.Store.Update(ctx, func(tx store.Tx) error {
+	return l.update(ctx, func(tx store.Tx) error {
 		return tx.Put(ctx, model.KindUsage, ledgerKey(id, day), strconv.AppendInt(nil, n, 10))
 	})
 }

@@ -51,6 +51,13 @@ type Tx interface {
 	Delete(ctx context.Context, kind, key string) error
 }
 
+// QuietUpdater is implemented by stores that can commit without waking the
+// readers of Changed: for bookkeeping writes (quota counters) that no
+// watcher needs to see at once. Changes still lists them.
+type QuietUpdater interface {
+	UpdateQuiet(ctx context.Context, fn func(tx Tx) error) error
+}
+
 // Store is a transactional record store.
 type Store interface {
 	Reader

@@ -168,6 +168,17 @@ func (s *Store) notify() {
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.update(ctx, fn, true)
+}
+
+// UpdateQuiet implements store.QuietUpdater.
+func (s *Store) UpdateQuiet(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.update(ctx, fn, false)
+}
+
+var _ store.QuietUpdater = (*Store)(nil)
+
+func (s *Store) update(ctx context.Context, fn func(tx store.Tx) error, notify bool) error {
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -188,7 +199,9 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
-	s.notify()
+	if notify {
+		s.notify()
+	}
 	return nil
 }
 

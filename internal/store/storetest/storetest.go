@@ -150,6 +150,28 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("UpdateQuiet", func(t *testing.T) {
+		s := open(t)
+		q, ok := s.(store.QuietUpdater)
+		if !ok {
+			t.Skip("the store has no quiet updates")
+		}
+		_, rev0, _ := s.Changes(ctx, 0)
+		ch := s.Changed()
+		if err := q.UpdateQuiet(ctx, func(tx store.Tx) error { return tx.Put(ctx, "k", "q", []byte("1")) }); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ch:
+			t.Fatal("a quiet update closed the Changed channel")
+		default:
+		}
+		changes, rev, err := s.Changes(ctx, rev0)
+		if err != nil || rev <= rev0 || len(changes) != 1 || changes[0].Key != "q" {
+			t.Fatalf("Changes after a quiet update = %+v, %d, %v; want the write listed", changes, rev, err)
+		}
+	})
+
 	t.Run("ConcurrentUpdates", func(t *testing.T) {
 		s := open(t)
 		if err := s.Update(ctx, func(tx store.Tx) error { return tx.Put(ctx, "k", "n", []byte("0")) }); err != nil {
