@@ -99,14 +99,7 @@ func (a *API) createAuthorizer(r *http.Request, body []byte) (int, any, error) {
 }
 
 func (a *API) loadAuthorizer(ctx context.Context, rd store.Reader, apiID, id string) (*model.Authorizer, error) {
-	if _, err := a.loadRestApi(ctx, rd, apiID); err != nil {
-		return nil, err
-	}
-	au := new(model.Authorizer)
-	if err := getJSON(ctx, rd, model.KindAuthorizer, model.ChildKey(apiID, id), au, errNoAuthorizer); err != nil {
-		return nil, err
-	}
-	return au, nil
+	return loadChild[model.Authorizer](ctx, a, rd, model.KindAuthorizer, apiID, id, errNoAuthorizer)
 }
 
 func (a *API) getAuthorizer(r *http.Request, _ []byte) (int, any, error) {

@@ -120,14 +120,7 @@ func (a *API) createDeployment(r *http.Request, body []byte) (int, any, error) {
 }
 
 func (a *API) loadDeployment(ctx context.Context, rd store.Reader, apiID, depID string) (*model.Deployment, error) {
-	if _, err := a.loadRestApi(ctx, rd, apiID); err != nil {
-		return nil, err
-	}
-	dep := new(model.Deployment)
-	if err := getJSON(ctx, rd, model.KindDeployment, model.ChildKey(apiID, depID), dep, errNoDeployment); err != nil {
-		return nil, err
-	}
-	return dep, nil
+	return loadChild[model.Deployment](ctx, a, rd, model.KindDeployment, apiID, depID, errNoDeployment)
 }
 
 func deploymentView(r *http.Request, dep *model.Deployment) *model.Deployment {

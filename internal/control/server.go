@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -249,6 +250,19 @@ func putJSON(ctx context.Context, tx store.Tx, kind, key string, v any) error {
 		return fmt.Errorf("control: encode %s %s: %w", kind, key, err)
 	}
 	return tx.Put(ctx, kind, key, b)
+}
+
+// loadChild reads a record that belongs to an API: the API must exist (its
+// own error otherwise), then the record (notFoundErr otherwise).
+func loadChild[T any](ctx context.Context, a *API, rd store.Reader, kind, apiID, id string, notFoundErr error) (*T, error) {
+	if _, err := a.loadRestApi(ctx, rd, apiID); err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := getJSON(ctx, rd, kind, model.ChildKey(apiID, id), v, notFoundErr); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // listJSON decodes every record of kind under prefix.

@@ -72,14 +72,7 @@ func (a *API) createStage(r *http.Request, body []byte) (int, any, error) {
 }
 
 func (a *API) loadStage(ctx context.Context, rd store.Reader, apiID, name string) (*model.Stage, error) {
-	if _, err := a.loadRestApi(ctx, rd, apiID); err != nil {
-		return nil, err
-	}
-	st := new(model.Stage)
-	if err := getJSON(ctx, rd, model.KindStage, model.ChildKey(apiID, name), st, errNoStage); err != nil {
-		return nil, err
-	}
-	return st, nil
+	return loadChild[model.Stage](ctx, a, rd, model.KindStage, apiID, name, errNoStage)
 }
 
 func (a *API) getStage(r *http.Request, _ []byte) (int, any, error) {
