@@ -736,16 +736,26 @@ type updateConfigurationInput struct {
 	RevisionId       string
 }
 
-func (s *Service) updateFunctionConfiguration(r *http.Request, body []byte) (int, any, error) {
+// unqualifiedTarget resolves the function an update operation names, which
+// may not carry a qualifier, and authorizes action on it.
+func (s *Service) unqualifiedTarget(r *http.Request, action string) (fnRef, string, error) {
 	ref, err := s.resolve(r.PathValue("name"), "")
 	if err != nil {
-		return 0, nil, err
+		return fnRef{}, "", err
 	}
 	if ref.Qualifier != "" {
-		return 0, nil, validation(quoted(r.PathValue("name")), "functionName", "Member must satisfy regular expression pattern: "+fnNamePattern)
+		return fnRef{}, "", validation(quoted(r.PathValue("name")), "functionName", "Member must satisfy regular expression pattern: "+fnNamePattern)
 	}
 	arn := s.functionARN(ref.Name)
-	if err := s.authorize(r, "UpdateFunctionConfiguration", arn); err != nil {
+	if err := s.authorize(r, action, arn); err != nil {
+		return fnRef{}, "", err
+	}
+	return ref, arn, nil
+}
+
+func (s *Service) updateFunctionConfiguration(r *http.Request, body []byte) (int, any, error) {
+	ref, arn, err := s.unqualifiedTarget(r, "UpdateFunctionConfiguration")
+	if err != nil {
 		return 0, nil, err
 	}
 	var in updateConfigurationInput
@@ -788,15 +798,8 @@ type updateCodeInput struct {
 }
 
 func (s *Service) updateFunctionCode(r *http.Request, body []byte) (int, any, error) {
-	ref, err := s.resolve(r.PathValue("name"), "")
+	ref, arn, err := s.unqualifiedTarget(r, "UpdateFunctionCode")
 	if err != nil {
-		return 0, nil, err
-	}
-	if ref.Qualifier != "" {
-		return 0, nil, validation(quoted(r.PathValue("name")), "functionName", "Member must satisfy regular expression pattern: "+fnNamePattern)
-	}
-	arn := s.functionARN(ref.Name)
-	if err := s.authorize(r, "UpdateFunctionCode", arn); err != nil {
 		return 0, nil, err
 	}
 	var in updateCodeInput
