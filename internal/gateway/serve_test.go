@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/model"
 )
 
@@ -90,9 +91,10 @@ func (w *discardWriter) WriteHeader(s int)           { w.status = s }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // proxyGateway serves GET /items/{id} as HTTP_PROXY to backend.
-func proxyGateway(tb testing.TB, backend string) *Gateway {
+func proxyGateway(tb testing.TB, backend string, transport http.RoundTripper) *Gateway {
 	tb.Helper()
 	g := New(nil)
+	g.Integration.Transport = transport
 	snap := &model.Snapshot{
 		DeploymentID: "dep1",
 		Api:          model.RestApi{ID: "api", Name: "bench"},
@@ -113,7 +115,8 @@ func proxyGateway(tb testing.TB, backend string) *Gateway {
 }
 
 // BenchmarkServeProxy is the whole pipeline to an HTTP_PROXY backend on
-// loopback (the backend's cost is included).
+// loopback (the backend's cost is included), with apigw's own HTTP/1.1
+// client (the default) and with net/http's Transport.
 func BenchmarkServeProxy(b *testing.B) {
 	body := []byte(`{"data":"` + strings.Repeat("x", 117) + `"}`)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -121,19 +124,26 @@ func BenchmarkServeProxy(b *testing.B) {
 		w.Write(body)
 	}))
 	b.Cleanup(backend.Close)
-	g := proxyGateway(b, backend.URL)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		r := httptest.NewRequest("GET", "/_aws/execute-api/api/dev/items/42", nil)
-		r.RemoteAddr = "127.0.0.1:1234"
-		for pb.Next() {
-			w := discardWriter{h: http.Header{}}
-			g.ServeHTTP(&w, r)
-			if w.status != 200 {
-				b.Fatalf("status %d", w.status)
-			}
-		}
-	})
+	for _, tc := range []struct {
+		name      string
+		transport http.RoundTripper
+	}{{"client=h1", nil}, {"client=net-http", integration.DefaultTransport}} {
+		b.Run(tc.name, func(b *testing.B) {
+			g := proxyGateway(b, backend.URL, tc.transport)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				r := httptest.NewRequest("GET", "/_aws/execute-api/api/dev/items/42", nil)
+				r.RemoteAddr = "127.0.0.1:1234"
+				for pb.Next() {
+					w := discardWriter{h: http.Header{}}
+					g.ServeHTTP(&w, r)
+					if w.status != 200 {
+						b.Fatalf("status %d", w.status)
+					}
+				}
+			})
+		})
+	}
 }
 
 func TestAccessLog(t *testing.T) {

@@ -9,13 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw/apigw/internal/integration/h1"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/model"
 )
 
 // Options are what compiled integrations share: the connection pools.
 type Options struct {
-	// Transport calls HTTP backends; nil means DefaultTransport.
+	// Transport calls HTTP backends; nil means DefaultClient for http://
+	// URIs and DefaultTransport for https:// ones.
 	Transport http.RoundTripper
 	// InsecureTransport is used when tlsConfig.insecureSkipVerification is
 	// set; nil means one without certificate checks derived from DefaultTransport.
@@ -50,7 +52,11 @@ type Integration struct {
 	templates map[string]string
 	mock      map[string]mockChoice // MOCK: request template → its statusCode
 	transport http.RoundTripper
-	fn        *lambdaTarget // AWS_PROXY
+	// h1 calls http:// backends when no Transport was given; h1pool is
+	// its pool for a static URI's address.
+	h1     *h1.Client
+	h1pool *h1.Pool
+	fn     *lambdaTarget // AWS_PROXY
 }
 
 // response is a compiled integration response.
@@ -80,6 +86,7 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 	}
 	if ig.transport == nil {
 		ig.transport = DefaultTransport
+		ig.h1 = DefaultClient
 	}
 	if in.TLSConfig != nil && in.TLSConfig.InsecureSkipVerification {
 		ig.transport = opts.InsecureTransport
@@ -106,6 +113,9 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 		if len(ig.uri) == 1 && ig.uri[0].kind == 0 {
 			if ig.staticURL, err = renderURI(ig.uri, nil, nil); err != nil {
 				return nil, err
+			}
+			if ig.h1 != nil && ig.staticURL.Scheme == "http" {
+				ig.h1pool = ig.h1.Pool(dialAddr(ig.staticURL))
 			}
 		}
 	case "MOCK":

@@ -206,24 +206,6 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		method = c.R.Method
 	}
 
-	ctx := c.R.Context()
-	var timer *time.Timer
-	var timedOut atomic.Bool
-	if !ig.transportTimesOut {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		timer = time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
-	}
-
-	var limited *limitedBody
-	out := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: header, Host: u.Host, ContentLength: c.R.ContentLength}
-	if c.R.ContentLength != 0 {
-		limited = &limitedBody{r: c.R.Body}
-		out.Body = limited
-	}
-	out = out.WithContext(ctx)
 	if proxy {
 		extra.set(header, "X-Amzn-Apigateway-Api-Id", c.APIID)
 		if c.TraceID != "" {
@@ -258,6 +240,28 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	if _, ok := header["User-Agent"]; !ok {
 		header["User-Agent"] = noUA // do not add Go's default
 	}
+	if ig.h1 != nil && u.Scheme == "http" {
+		return ig.callH1(c, u, method, header, proxy)
+	}
+
+	ctx := c.R.Context()
+	var timer *time.Timer
+	var timedOut atomic.Bool
+	if !ig.transportTimesOut {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		timer = time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
+	}
+
+	var limited *limitedBody
+	out := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: header, Host: u.Host, ContentLength: c.R.ContentLength}
+	if c.R.ContentLength != 0 {
+		limited = &limitedBody{r: c.R.Body}
+		out.Body = limited
+	}
+	out = out.WithContext(ctx)
 	resp, err := ig.transport.RoundTrip(out)
 	if timer != nil && !timer.Stop() && timedOut.Load() {
 		if err == nil {
@@ -296,12 +300,19 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		return nil
 	}
 
-	sel := ig.selectResponse(itoa3(resp.StatusCode))
+	return ig.respond(c, resp.StatusCode, resp.Header, resp.Body, resp.ContentLength < 0)
+}
+
+// respond answers the client for a non-proxy HTTP integration: the
+// integration response selected by the backend's status, its header
+// mappings, and its template or the backend's body.
+func (ig *Integration) respond(c *Call, status int, backend http.Header, body io.Reader, streamed bool) error {
+	sel := ig.selectResponse(itoa3(status))
 	if sel == nil {
-		return fault.ConfigurationError(errors.New("no integration response matches status " + itoa3(resp.StatusCode)))
+		return fault.ConfigurationError(errors.New("no integration response matches status " + itoa3(status)))
 	}
 	h := c.W.Header()
-	sel.writeHeaders(c, h, resp.Header)
+	sel.writeHeaders(c, h, backend)
 	if tpl, ct, ok := sel.pickTemplate(c); ok {
 		if h.Get("Content-Type") == "" {
 			h.Set("Content-Type", ct)
@@ -314,7 +325,7 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		h.Set("Content-Type", "application/json")
 	}
 	c.W.WriteHeader(sel.status)
-	copyBody(c.W, resp.Body, resp.ContentLength < 0)
+	copyBody(c.W, body, streamed)
 	return nil
 }
 

@@ -387,7 +387,8 @@ func writeRequest(w *bufio.Writer, req *Request) error {
 }
 
 // copyLength copies exactly n bytes of the body, reading straight into the
-// connection's write buffer.
+// connection's write buffer. A short read means the client is sending the
+// body in pieces: what arrived goes on at once, so the backend can start.
 func copyLength(w *bufio.Writer, body io.Reader, n int64) error {
 	for n > 0 {
 		if w.Available() == 0 {
@@ -402,6 +403,11 @@ func copyLength(w *bufio.Writer, body io.Reader, n int64) error {
 		m, err := body.Read(buf)
 		w.Write(buf[:m])
 		n -= int64(m)
+		if n > 0 && m < len(buf) && err == nil {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
 		if err == io.EOF && n > 0 {
 			return &BodyError{io.ErrUnexpectedEOF}
 		}
@@ -414,7 +420,8 @@ func copyLength(w *bufio.Writer, body io.Reader, n int64) error {
 
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
-// copyChunked sends the body in chunks as it is read, then the last chunk.
+// copyChunked sends the body in chunks as it is read, each at once (a body
+// of unknown length is often a stream), then the last chunk.
 func copyChunked(w *bufio.Writer, body io.Reader) error {
 	bp := chunkBufs.Get().(*[]byte)
 	defer chunkBufs.Put(bp)
@@ -425,7 +432,8 @@ func copyChunked(w *bufio.Writer, body io.Reader) error {
 			w.WriteString(strconv.FormatInt(int64(m), 16))
 			w.WriteString("\r\n")
 			w.Write(buf[:m])
-			if _, werr := w.WriteString("\r\n"); werr != nil {
+			w.WriteString("\r\n")
+			if werr := w.Flush(); werr != nil {
 				return werr
 			}
 		}
