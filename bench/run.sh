@@ -32,6 +32,10 @@
 #                             e.g. "--access-log /tmp/access.log" []
 #   BENCH_MARKDOWN            file to write the section into [BENCHMARKS.md of
 #                             this tree]; "-" prints only
+#   BENCH_APIGW_GOMAXPROCS    GOMAXPROCS for apigw only; 1 matches nginx's single
+#                             worker [unset: Go's default, one per core]
+#   BENCH_GO_TAGS             build tags for apigw, e.g. "pprof" to serve
+#                             net/http/pprof on 127.0.0.1:6060 while it runs []
 #   BENCH_KEEP                1 keeps the work directory (logs, wrk outputs) [0]
 set -euo pipefail
 
@@ -361,7 +365,7 @@ fi
 log "building apigw, backend, harness and the function"
 (
 	cd "$ROOT"
-	go build -ldflags "-X 'main.version=$COMMIT'" -o "$BIN/apigw" ./cmd/apigw
+	go build -tags "${BENCH_GO_TAGS:-}" -ldflags "-X 'main.version=$COMMIT'" -o "$BIN/apigw" ./cmd/apigw
 	go build -o "$BIN/backend" ./bench/backend
 	go build -o "$BIN/harness" ./bench/harness
 	CGO_ENABLED=0 go build -tags lambda.norpc -o "$BIN/bootstrap" ./bench/fn
@@ -413,7 +417,7 @@ NGINX_PID=$LAST_PID
 export APIGW_ROOT_ACCESS_KEY_ID=AKIAAPIGWBENCH000001
 APIGW_ROOT_SECRET_ACCESS_KEY=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')
 export APIGW_ROOT_SECRET_ACCESS_KEY
-start apigw "$BIN/apigw" serve --data-dir "$WORK/apigw-data" \
+start apigw env ${BENCH_APIGW_GOMAXPROCS:+GOMAXPROCS=$BENCH_APIGW_GOMAXPROCS} "$BIN/apigw" serve --data-dir "$WORK/apigw-data" \
 	--listen "127.0.0.1:$P_DATA" --admin-listen "127.0.0.1:$P_ADMIN" "${APIGW_ARGS[@]}"
 APIGW_PID=$LAST_PID
 "$H" wait -url "http://127.0.0.1:$P_ADMIN/_apigw/health" || die "apigw did not start: $(cat "$WORK/apigw.log")"
