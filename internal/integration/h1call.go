@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,11 +30,78 @@ func dialAddr(u *url.URL) string {
 // h1Exchange is one backend call's request and response, pooled with their
 // buffers.
 type h1Exchange struct {
+	add  fields
 	req  h1.Request
 	resp h1.Response
 }
 
 var h1Exchanges = sync.Pool{New: func() any { return new(h1Exchange) }}
+
+func (x *h1Exchange) release() {
+	clear(x.add)
+	x.add = x.add[:0]
+	x.req = h1.Request{}
+	h1Exchanges.Put(x)
+}
+
+// fields are the header fields the gateway sets on a request to a backend,
+// in order; a name may repeat (multi-value mappings).
+type fields []h1.Field
+
+// set replaces the values of name (canonical) with vs.
+func (f *fields) set(name string, vs ...string) {
+	out := (*f)[:0]
+	for _, fl := range *f {
+		if fl.Name != name {
+			out = append(out, fl)
+		}
+	}
+	for _, v := range vs {
+		out = append(out, h1.Field{Name: name, Value: v})
+	}
+	*f = out
+}
+
+func (f fields) get(name string) string {
+	for _, fl := range f {
+		if fl.Name == name {
+			return fl.Value
+		}
+	}
+	return ""
+}
+
+// apply sets the fields in h, replacing what h had under their names.
+func (f fields) apply(h http.Header) {
+	for i, fl := range f {
+		if !f[:i].has(fl.Name) {
+			h[fl.Name] = []string{fl.Value}
+			continue
+		}
+		h[fl.Name] = append(h[fl.Name], fl.Value)
+	}
+}
+
+func (f fields) has(name string) bool {
+	for _, fl := range f {
+		if fl.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// omitFromProxy reports the client's fields a proxy integration does not
+// pass on: hop-by-hop ones, Host (the backend's is sent) and Expect (AWS
+// answers 100-continue itself).
+func omitFromProxy(name string) bool {
+	switch name {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Expect":
+		return true
+	}
+	return false
+}
 
 // Response header fields never passed on (RFC 9110 section 7.6.1), and the
 // ones the gateway owns, passed on renamed as AWS does.
@@ -53,22 +121,35 @@ func init() {
 
 // callH1 sends the request to an http:// backend with DefaultClient and
 // answers the client.
-func (ig *Integration) callH1(c *Call, u *url.URL, method string, header http.Header, proxy bool) error {
+func (ig *Integration) callH1(c *Call, x *h1Exchange, u *url.URL, method string, proxy bool) error {
 	pool := ig.h1pool
 	if pool == nil {
 		pool = ig.h1.Pool(dialAddr(u))
 	}
-	x := h1Exchanges.Get().(*h1Exchange)
-	defer h1Exchanges.Put(x)
-	x.req = h1.Request{Method: method, Target: u.RequestURI(), Host: u.Host, Header: header,
+	x.req = h1.Request{Method: method, Target: u.RequestURI(), Host: u.Host, Add: x.add,
 		ContentLength: c.R.ContentLength, Deadline: time.Now().Add(ig.timeout)}
+	if proxy {
+		x.req.Header = c.R.Header
+		x.req.Omit = omitFromProxy
+		if conn := c.R.Header["Connection"]; len(conn) > 0 {
+			// Fields the client's Connection field names are hop-by-hop too.
+			var listed []string
+			for _, v := range conn {
+				for _, name := range splitList(v) {
+					listed = append(listed, http.CanonicalHeaderKey(name))
+				}
+			}
+			x.req.Omit = func(name string) bool {
+				return omitFromProxy(name) || slices.Contains(listed, name)
+			}
+		}
+	}
 	if c.R.ContentLength != 0 {
 		x.req.Body = c.R.Body
 	}
 	resp := &x.resp
 	ctx := c.R.Context()
 	if err := pool.Do(ctx, &x.req, resp); err != nil {
-		x.req = h1.Request{}
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
@@ -80,10 +161,7 @@ func (ig *Integration) callH1(c *Call, u *url.URL, method string, header http.He
 		}
 		return fault.IntegrationFailureErr(err)
 	}
-	defer func() {
-		resp.Close()
-		x.req = h1.Request{}
-	}()
+	defer resp.Close()
 	streamed := resp.ContentLength < 0
 	if !proxy {
 		return ig.respond(c, resp.StatusCode, resp.Header(), resp, streamed)

@@ -95,25 +95,8 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// Values the gateway adds to requests, shared (capacity 1: an append copies).
-var (
-	protoHTTP  = []string{"http"}
-	protoHTTPS = []string{"https"}
-	noUA       = []string{""}
-)
-
-// headerValues hands out one-element slices of one backing array, so the
-// headers the gateway adds cost one allocation, not one each.
-type addedHeaders struct{ vals []string }
-
-func (a *addedHeaders) set(h http.Header, key, v string) {
-	if a.vals == nil {
-		a.vals = make([]string, 0, 6)
-	}
-	a.vals = append(a.vals, v)
-	n := len(a.vals)
-	h[key] = a.vals[n-1 : n : n]
-}
+// noUA keeps net/http from adding its own User-Agent.
+var noUA = []string{""}
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
@@ -135,19 +118,11 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	proxy := ig.Type == "HTTP_PROXY"
 	var pathParams map[string]string
 	var query url.Values // mapped query parameters
-	var extra addedHeaders
-	header := make(http.Header, len(c.R.Header)+8)
-	if proxy {
-		// A proxy integration passes the client's headers through (the query
-		// string too, below).
-		for k, v := range c.R.Header {
-			header[k] = v
-		}
-		removeHopHeaders(header)
-		header.Del("Host")
-		// AWS answers 100-continue itself and does not forward Expect.
-		header.Del("Expect")
-	}
+	x := h1Exchanges.Get().(*h1Exchange)
+	defer x.release()
+	// The fields the gateway sets; a proxy integration also passes the
+	// client's own through (and the query string, below).
+	add := &x.add
 	for _, m := range ig.mappings {
 		vs := m.src.values(c, nil)
 		if len(vs) == 0 {
@@ -170,9 +145,9 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 			}
 			query[m.name] = vs
 		case dstHeader:
-			header[http.CanonicalHeaderKey(m.name)] = vs[len(vs)-1:]
+			add.set(m.header, vs[len(vs)-1:]...)
 		case dstMultiHeader:
-			header[http.CanonicalHeaderKey(m.name)] = vs
+			add.set(m.header, vs...)
 		}
 	}
 	var u *url.URL
@@ -207,41 +182,53 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	}
 
 	if proxy {
-		extra.set(header, "X-Amzn-Apigateway-Api-Id", c.APIID)
+		add.set("X-Amzn-Apigateway-Api-Id", c.APIID)
 		if c.TraceID != "" {
-			extra.set(header, "X-Amzn-Trace-Id", c.TraceID)
+			add.set("X-Amzn-Trace-Id", c.TraceID)
 		}
 		if port := c.ListenerPort; port != "" {
-			extra.set(header, "X-Forwarded-Port", port)
+			add.set("X-Forwarded-Port", port)
 		}
 		if c.R.TLS != nil {
-			header["X-Forwarded-Proto"] = protoHTTPS
+			add.set("X-Forwarded-Proto", "https")
 		} else {
-			header["X-Forwarded-Proto"] = protoHTTP
+			add.set("X-Forwarded-Proto", "http")
 		}
 	} else {
-		if ct := c.R.Header.Get("Content-Type"); ct != "" && header.Get("Content-Type") == "" {
-			header.Set("Content-Type", ct)
+		if ct := c.R.Header.Get("Content-Type"); ct != "" && add.get("Content-Type") == "" {
+			add.set("Content-Type", ct)
 		}
-		if header.Get("User-Agent") == "" {
-			header.Set("User-Agent", "AmazonAPIGateway_"+c.APIID)
+		if add.get("User-Agent") == "" {
+			add.set("User-Agent", "AmazonAPIGateway_"+c.APIID)
 		}
-		if header.Get("Accept") == "" {
-			header.Set("Accept", "application/json")
+		if add.get("Accept") == "" {
+			add.set("Accept", "application/json")
 		}
 	}
 	if c.SourceIP != "" {
 		if prior := c.R.Header.Values("X-Forwarded-For"); proxy && len(prior) > 0 {
-			extra.set(header, "X-Forwarded-For", strings.Join(prior, ", ")+", "+c.SourceIP)
+			add.set("X-Forwarded-For", strings.Join(prior, ", ")+", "+c.SourceIP)
 		} else {
-			extra.set(header, "X-Forwarded-For", c.SourceIP)
+			add.set("X-Forwarded-For", c.SourceIP)
 		}
 	}
+	if ig.h1 != nil && u.Scheme == "http" {
+		return ig.callH1(c, x, u, method, proxy)
+	}
+
+	header := make(http.Header, len(c.R.Header)+len(*add))
+	if proxy {
+		for k, v := range c.R.Header {
+			header[k] = v
+		}
+		removeHopHeaders(header)
+		header.Del("Host")
+		// AWS answers 100-continue itself and does not forward Expect.
+		header.Del("Expect")
+	}
+	add.apply(header)
 	if _, ok := header["User-Agent"]; !ok {
 		header["User-Agent"] = noUA // do not add Go's default
-	}
-	if ig.h1 != nil && u.Scheme == "http" {
-		return ig.callH1(c, u, method, header, proxy)
 	}
 
 	ctx := c.R.Context()

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -128,9 +129,10 @@ const (
 
 // mapping is one compiled integration.request.* = source entry.
 type mapping struct {
-	dst  targetKind
-	name string
-	src  source
+	dst    targetKind
+	name   string
+	header string // the canonical name, for header targets
+	src    source
 }
 
 func parseRequestMappings(m map[string]string) ([]mapping, error) {
@@ -160,7 +162,7 @@ func parseRequestMappings(m map[string]string) ([]mapping, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, mapping{dst, name, src})
+		out = append(out, mapping{dst, name, http.CanonicalHeaderKey(name), src})
 	}
 	return out, nil
 }

@@ -210,9 +210,9 @@ func (p *Pool) dial(ctx context.Context, deadline time.Time) (*conn, error) {
 	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, nil
 }
 
-// Request is what Do sends. Header is written as is, except the fields the
-// client owns: Host, Content-Length, Transfer-Encoding, Connection and
-// Trailer.
+// Request is what Do sends. Its fields are Header's, less those Omit
+// reports and those Add replaces, then Add's; never the ones the client
+// owns: Host, Content-Length, Transfer-Encoding, Connection and Trailer.
 type Request struct {
 	Method string
 	// Target is the request-target: the escaped path and query.
@@ -220,6 +220,11 @@ type Request struct {
 	// Host is the Host field.
 	Host   string
 	Header http.Header
+	// Omit, if set, reports Header fields not to send (by canonical name).
+	Omit func(name string) bool
+	// Add holds fields sent after Header's; a name here replaces Header's
+	// field of that name. Names are canonical; a name may repeat.
+	Add []Field
 	// Body is sent with ContentLength bytes, or chunked when ContentLength
 	// is -1. Nil or ContentLength 0 sends no body.
 	Body          io.Reader
@@ -242,7 +247,8 @@ func (r *Request) replayable() bool {
 	case "GET", "HEAD", "OPTIONS", "TRACE":
 		return true
 	}
-	return r.Header["Idempotency-Key"] != nil || r.Header["X-Idempotency-Key"] != nil
+	return r.Header["Idempotency-Key"] != nil || r.Header["X-Idempotency-Key"] != nil ||
+		hasField(r.Add, "Idempotency-Key") || hasField(r.Add, "X-Idempotency-Key")
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
@@ -341,6 +347,14 @@ func validate(req *Request) error {
 			}
 		}
 	}
+	for _, f := range req.Add {
+		if !validName(f.Name) {
+			return errors.New("h1: invalid header field name " + quote(f.Name))
+		}
+		if !validValue(f.Value) {
+			return errors.New("h1: invalid header field value for " + quote(f.Name))
+		}
+	}
 	if !validValue(req.Host) || !validValue(req.Target) || strings.ContainsAny(req.Target, " ") || req.Target == "" {
 		return errors.New("h1: invalid request target or host")
 	}
@@ -357,15 +371,16 @@ func writeRequest(w *bufio.Writer, req *Request) error {
 	w.WriteString(req.Host)
 	w.WriteString("\r\n")
 	for name, vs := range req.Header {
-		switch name {
-		case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Trailer":
+		if clientOwned(name) || (req.Omit != nil && req.Omit(name)) || hasField(req.Add, name) {
 			continue
 		}
 		for _, v := range vs {
-			w.WriteString(name)
-			w.WriteString(": ")
-			w.WriteString(v)
-			w.WriteString("\r\n")
+			writeField(w, name, v)
+		}
+	}
+	for _, f := range req.Add {
+		if !clientOwned(f.Name) {
+			writeField(w, f.Name, f.Value)
 		}
 	}
 	switch {
@@ -445,6 +460,31 @@ func copyChunked(w *bufio.Writer, body io.Reader) error {
 			return &BodyError{err}
 		}
 	}
+}
+
+func writeField(w *bufio.Writer, name, value string) {
+	w.WriteString(name)
+	w.WriteString(": ")
+	w.WriteString(value)
+	w.WriteString("\r\n")
+}
+
+// clientOwned: the fields the client writes itself.
+func clientOwned(name string) bool {
+	switch name {
+	case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Trailer":
+		return true
+	}
+	return false
+}
+
+func hasField(fs []Field, name string) bool {
+	for _, f := range fs {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // methodExpectsBody: net/http sends "Content-Length: 0" for these when the

@@ -121,6 +121,40 @@ func TestAgainstNetHTTPServer(t *testing.T) {
 	}
 }
 
+// Omit drops the caller's fields, Add's replace Header's of the same name,
+// and the client's own framing fields are never taken from either.
+func TestOmitAndAdd(t *testing.T) {
+	got := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Clone()
+		h.Set("Host", r.Host)
+		got <- h
+	}))
+	defer srv.Close()
+	var c Client
+	defer c.CloseIdle()
+	req := &Request{Method: "GET", Target: "/", Host: "backend.test",
+		Header: http.Header{"X-Keep": {"1", "2"}, "X-Drop": {"d"}, "X-Replace": {"old"}, "Host": {"evil"}, "Content-Length": {"99"}},
+		Omit:   func(name string) bool { return name == "X-Drop" },
+		Add:    []Field{{"X-Replace", "new1"}, {"X-Replace", "new2"}, {"X-Added", "a"}, {"Connection", "close"}},
+	}
+	var resp Response
+	if err := c.Pool(srv.Listener.Addr().String()).Do(context.Background(), req, &resp); err != nil {
+		t.Fatal(err)
+	}
+	resp.Close()
+	h := <-got
+	for name, want := range map[string][]string{"X-Keep": {"1", "2"}, "X-Drop": nil, "X-Replace": {"new1", "new2"}, "X-Added": {"a"}, "Host": {"backend.test"}, "Connection": nil} {
+		if !equal(h[name], want) {
+			t.Errorf("%s = %q, want %q", name, h[name], want)
+		}
+	}
+	req.Add = []Field{{"X-Bad", "a\nb"}}
+	if err := c.Pool(srv.Listener.Addr().String()).Do(context.Background(), req, &resp); err == nil {
+		t.Error("an added field with a newline was sent")
+	}
+}
+
 func equal(a, b []string) bool {
 	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
 }
