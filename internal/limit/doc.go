@@ -75,8 +75,9 @@
 // [Memory] persists quota usage through a [Ledger] (apigw implements it on its
 // store; [MemLedger] is an in-memory one for tests) with reservations. Before
 // it admits a request of id on day d, Memory has durably added to the Ledger's
-// count for (id, d) a chunk of units (at most 64 by default, see [WithChunk],
-// and never more than what is left of the quota); it then admits requests from
+// count for (id, d) a chunk of units (64 by default, doubling up to 4096 for
+// an id that uses each chunk within 100 ms, see [DefaultMaxChunk] and
+// [WithChunk]; never more than what is left of the quota); it then admits requests from
 // that chunk locally, without I/O. The Ledger's count is therefore always at
 // least the number of requests admitted, and exceeds it by at most the
 // unused part of one chunk per id, because Memory holds at most one chunk per
@@ -85,7 +86,8 @@
 // unused chunk, leaving the Ledger equal to the requests admitted. So a clean
 // stop loses nothing and over-counts nothing; a crash (kill -9, power loss)
 // never under-counts, so no admitted request is lost and no quota is reset, and
-// over-counts by at most one chunk (default 64 units) per id that was in use,
+// over-counts by at most one chunk per id that was in use (64 units, or about
+// a tenth of a second of a busy id's requests, at most 4096),
 // charged to the day of that chunk. Exactness does not suffer from chunking:
 // a chunk never exceeds the remaining quota, so with a quota of N exactly N
 // requests are admitted, and once a quota is exhausted the Ledger holds exactly

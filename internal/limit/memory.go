@@ -14,6 +14,20 @@ import (
 // the Ledger at once per id.
 const DefaultChunk = 64
 
+// DefaultMaxChunk is how far the chunk of a busy id may grow by default: an
+// id that uses up its chunk within FastChunk gets twice the chunk next time,
+// so that a hot key costs about ten Ledger writes a second, not one per 64
+// requests.
+const DefaultMaxChunk = 4096
+
+// FastChunk and SlowChunk bound the time an id should take to use a chunk:
+// faster doubles its next chunk (up to the maximum), slower halves it (down
+// to the minimum).
+const (
+	FastChunk = 100 * time.Millisecond
+	SlowChunk = time.Second
+)
+
 // Memory is the single-node Limiter: throttles and quotas in process memory,
 // quota usage made durable through a Ledger (see the package documentation).
 //
@@ -22,8 +36,9 @@ const DefaultChunk = 64
 // decrement. Neither path takes a lock or allocates once the id is known;
 // quota operations that need the Ledger hold a per-id mutex.
 type Memory struct {
-	ledger Ledger
-	chunk  int64
+	ledger   Ledger
+	chunk    int64 // the first, and smallest, chunk of an id
+	maxChunk int64
 
 	buckets sync.Map // id -> *bucket
 	quotas  sync.Map // id -> *quotaState
@@ -40,10 +55,17 @@ var _ Limiter = (*Memory)(nil)
 type Option func(*Memory)
 
 // WithChunk sets how many quota units are reserved through the Ledger at
-// once per id (default DefaultChunk; minimum 1). A crash over-counts at most
-// one chunk per id; a larger chunk means fewer Ledger writes.
+// once per id, always (minimum 1). A crash over-counts at most one chunk per
+// id; a larger chunk means fewer Ledger writes. Without it, chunks start at
+// DefaultChunk and adapt to the id's rate up to DefaultMaxChunk.
 func WithChunk(n int64) Option {
-	return func(m *Memory) { m.chunk = max(n, 1) }
+	return func(m *Memory) { m.chunk = max(n, 1); m.maxChunk = m.chunk }
+}
+
+// WithChunkRange lets chunks adapt between lo and hi units (see
+// DefaultMaxChunk).
+func WithChunkRange(lo, hi int64) Option {
+	return func(m *Memory) { m.chunk = max(lo, 1); m.maxChunk = max(hi, m.chunk) }
 }
 
 // NewMemory returns a Memory that persists quota usage in ledger. A nil
@@ -52,7 +74,7 @@ func NewMemory(ledger Ledger, opts ...Option) *Memory {
 	if ledger == nil {
 		ledger = NewMemLedger()
 	}
-	m := &Memory{ledger: ledger, chunk: DefaultChunk}
+	m := &Memory{ledger: ledger, chunk: DefaultChunk, maxChunk: DefaultMaxChunk}
 	for _, o := range opts {
 		o(m)
 	}
@@ -129,6 +151,10 @@ type quotaState struct {
 	mu    sync.Mutex             // serializes Ledger I/O and window changes
 	id    string
 	adjID string
+	// chunk is the size of the id's next reservation, last the time of
+	// its previous one (both under mu).
+	chunk int64
+	last  time.Time
 }
 
 // window is the quota state of one id for one UTC day and one QuotaSpec.
@@ -199,7 +225,7 @@ func (m *Memory) takeSlow(ctx context.Context, st *quotaState, q QuotaSpec, day 
 		if free <= 0 {
 			return Decision{RetryAfter: max(dayTime(w.end).Sub(now), 0)}, nil
 		}
-		n := min(free, m.chunk)
+		n := min(free, m.nextChunk(st, now))
 		// Memory is the only writer of id: the new count is reserved + n.
 		if _, err := m.ledger.Add(ctx, st.id, w.key, n); err != nil {
 			return Decision{}, fmt.Errorf("limit: reserve quota of %q: %w", st.id, err)
@@ -207,6 +233,24 @@ func (m *Memory) takeSlow(ctx context.Context, st *quotaState, q QuotaSpec, day 
 		w.reserved.Add(n)
 		w.avail.Add(n)
 	}
+}
+
+// nextChunk sizes st's next reservation from how long it took to use the
+// previous one. st.mu is held.
+func (m *Memory) nextChunk(st *quotaState, now time.Time) int64 {
+	c := st.chunk
+	if c == 0 {
+		c = m.chunk
+	} else {
+		switch since := now.Sub(st.last); {
+		case since < FastChunk:
+			c = min(c*2, m.maxChunk)
+		case since > SlowChunk:
+			c = max(c/2, m.chunk)
+		}
+	}
+	st.chunk, st.last = c, now
+	return c
 }
 
 func (m *Memory) quotaState(id string) *quotaState {

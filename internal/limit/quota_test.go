@@ -647,3 +647,53 @@ func TestHotPathAllocs(t *testing.T) {
 		})
 	}
 }
+
+// countingLedger records the size of every reservation.
+type countingLedger struct {
+	MemLedger
+	mu   sync.Mutex
+	adds []int64
+}
+
+func (l *countingLedger) Add(ctx context.Context, id, day string, n int64) (int64, error) {
+	l.mu.Lock()
+	l.adds = append(l.adds, n)
+	l.mu.Unlock()
+	return l.MemLedger.Add(ctx, id, day, n)
+}
+
+// A busy id's chunks grow, so that it writes to the Ledger a few times a
+// second; a quiet one's shrink back; the Ledger never holds less than what
+// was admitted, nor more than one chunk over it.
+func TestQuotaChunkAdapts(t *testing.T) {
+	ledger := &countingLedger{}
+	m := NewMemory(ledger)
+	q := QuotaSpec{Limit: 1_000_000, Period: Month}
+	now := date("2026-03-10 12:00:00")
+	// 20,000 requests within one instant: chunks double from 64 to the
+	// maximum.
+	takeN(t, m, "hot", q, 20000, now)
+	want := []int64{64, 128, 256, 512, 1024, 2048, 4096, 4096, 4096, 4096}
+	if fmt.Sprint(ledger.adds) != fmt.Sprint(want) {
+		t.Fatalf("reservations %v, want %v", ledger.adds, want)
+	}
+	if got := ledger.Count("hot", now.Format(DayFormat)); got < 20000 || got > 20000+DefaultMaxChunk {
+		t.Errorf("ledger counts %d for 20000 admitted", got)
+	}
+	// The same id at one request every two seconds: each reservation
+	// halves the chunk, down to the minimum.
+	ledger.adds = nil
+	for i := 0; i < 20000 && (len(ledger.adds) == 0 || ledger.adds[len(ledger.adds)-1] != DefaultChunk); i++ {
+		now = now.Add(2 * time.Second)
+		takeN(t, m, "hot", q, 1, now)
+	}
+	if n := len(ledger.adds); n == 0 || ledger.adds[n-1] != DefaultChunk || ledger.adds[0] != 2048 {
+		t.Errorf("reservations while quiet: %v, want halving from 2048 to %d", ledger.adds, DefaultChunk)
+	}
+	// A fixed chunk does not adapt.
+	fixed := &countingLedger{}
+	takeN(t, NewMemory(fixed, WithChunk(64)), "id", q, 640, now)
+	if len(fixed.adds) != 10 {
+		t.Errorf("fixed chunk: %d reservations for 640 requests, want 10", len(fixed.adds))
+	}
+}
