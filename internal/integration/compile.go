@@ -43,8 +43,6 @@ type Integration struct {
 	uri        []uriPart
 	mappings   []mapping
 	timeout    time.Duration
-	// transportTimesOut says the transport enforces timeout itself.
-	transportTimesOut bool
 	// staticURL is the URI when it has no placeholders: parsed once.
 	staticURL *url.URL
 	responses []*response // with a selection pattern, in a stable order
@@ -93,13 +91,6 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 		if ig.transport == nil {
 			ig.transport = InsecureTransport
 		}
-	}
-	// The integration timeout runs until the backend's response headers
-	// arrive: for our own transports it is the transport's
-	// ResponseHeaderTimeout, which costs no timer per request.
-	if t, ok := ig.transport.(*http.Transport); ok {
-		ig.transport = withHeaderTimeout(t, ig.timeout)
-		ig.transportTimesOut = true
 	}
 	if in.HTTPMethod != "ANY" {
 		ig.httpMethod = in.HTTPMethod

@@ -68,28 +68,8 @@ func removeHopHeaders(h http.Header) {
 // x-amzn-Remapped-{name}, as AWS does.
 var gatewayHeaders = map[string]bool{"X-Amzn-Requestid": true, "X-Amz-Apigw-Id": true, "Date": true, "X-Amzn-Trace-Id": true}
 
-// headerTimeoutTransports holds a copy of a transport per integration
-// timeout, keyed by transportKey. Timeouts are few (29 s mostly), so the
-// copies are few too.
-var headerTimeoutTransports sync.Map
-
-type transportKey struct {
-	base    *http.Transport
-	timeout time.Duration
-}
-
-func withHeaderTimeout(base *http.Transport, d time.Duration) *http.Transport {
-	k := transportKey{base, d}
-	if t, ok := headerTimeoutTransports.Load(k); ok {
-		return t.(*http.Transport)
-	}
-	t := base.Clone()
-	t.ResponseHeaderTimeout = d
-	actual, _ := headerTimeoutTransports.LoadOrStore(k, t)
-	return actual.(*http.Transport)
-}
-
-// isTimeout reports a transport's ResponseHeaderTimeout (or a dial timeout).
+// isTimeout reports a deadline that passed (the h1 client's, or a dial
+// timeout).
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -212,7 +192,7 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 			add.set("X-Forwarded-For", c.SourceIP)
 		}
 	}
-	if ig.h1 != nil && u.Scheme == "http" {
+	if ig.h1 != nil && u.Scheme == "http" && u.User == nil {
 		return ig.callH1(c, x, u, method, proxy)
 	}
 
@@ -231,15 +211,13 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		header["User-Agent"] = noUA // do not add Go's default
 	}
 
-	ctx := c.R.Context()
-	var timer *time.Timer
+	// The integration timeout bounds the whole exchange, the response body
+	// included, as with the h1 client.
+	ctx, cancel := context.WithCancel(c.R.Context())
+	defer cancel()
 	var timedOut atomic.Bool
-	if !ig.transportTimesOut {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		timer = time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
-	}
+	timer := time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
+	defer timer.Stop()
 
 	var limited *limitedBody
 	out := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -250,13 +228,10 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	}
 	out = out.WithContext(ctx)
 	resp, err := ig.transport.RoundTrip(out)
-	if timer != nil && !timer.Stop() && timedOut.Load() {
+	if timedOut.Load() {
 		if err == nil {
 			resp.Body.Close()
 		}
-		return fault.ErrIntegrationTimeout
-	}
-	if timer == nil && err != nil && isTimeout(err) && c.R.Context().Err() == nil {
 		return fault.ErrIntegrationTimeout
 	}
 	if err != nil && limited != nil && limited.tooLarge.Load() {
@@ -267,6 +242,12 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	if err != nil {
 		if c.R.Context().Err() != nil {
 			return fault.IntegrationFailureErr(c.R.Context().Err())
+		}
+		var certErr *tls.CertificateVerificationError
+		if errors.As(err, &certErr) {
+			// AWS: "Execution failed due to configuration error: General
+			// SSLEngine problem", a 500.
+			return fault.ConfigurationError(err)
 		}
 		return fault.IntegrationFailureErr(err)
 	}

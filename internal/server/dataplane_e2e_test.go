@@ -781,6 +781,16 @@ func TestDataPlaneBackendFailures(t *testing.T) {
 	refused := ln.Addr().String()
 	ln.Close()
 
+	stalls := newDPBackend(t, "stalls", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		io.WriteString(w, "the first part")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+
 	broken := newDPBackend(t, "broken", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "7")
 		w.WriteHeader(503)
@@ -795,6 +805,7 @@ func TestDataPlaneBackendFailures(t *testing.T) {
 	}{
 		{"/slow", "HTTP_PROXY", slow.URL + "/", 200},
 		{"/slowhttp", "HTTP", slow.URL + "/", 200},
+		{"/stalls", "HTTP_PROXY", stalls.URL + "/", 300},
 		{"/refused", "HTTP_PROXY", "http://" + refused + "/", 0},
 		{"/refusedhttp", "HTTP", "http://" + refused + "/", 0},
 	} {
@@ -814,6 +825,23 @@ func TestDataPlaneBackendFailures(t *testing.T) {
 		for _, p := range []string{"/slow", "/slowhttp"} {
 			got := dpGet(t, a.url("f", p))
 			dpWantError(t, got, 504, "", "Endpoint request timed out")
+		}
+	})
+	// The timeout bounds the whole answer: a body that stops coming is cut
+	// off, not waited for.
+	t.Run("timeout during the body", func(t *testing.T) {
+		start := time.Now()
+		resp, err := dpClient.Get(a.url("f", "/stalls"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err == nil || string(body) != "the first part" {
+			t.Errorf("got %d %q, %v; want 200, the first part, then an error", resp.StatusCode, body, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("the stalled body was cut after %v", d)
 		}
 	})
 	t.Run("backend error passes through a proxy", func(t *testing.T) {
@@ -1291,4 +1319,58 @@ func TestDataPlaneDeploymentUnderLoad(t *testing.T) {
 		t.Errorf("%d of %d requests failed; first ones:\n%s", n, requests.Load(), strings.Join(errs, "\n"))
 	}
 	t.Logf("%d requests", requests.Load())
+}
+
+// An https:// backend goes through net/http's transport (HTTP/2 where
+// offered): with insecureSkipVerification a self-signed certificate is
+// accepted, without it the call fails as on AWS; the timeout holds there too.
+func TestDataPlaneHTTPSBackend(t *testing.T) {
+	in := apigwtest.Start(t)
+	release := make(chan struct{})
+	tlsBackend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.Header().Set("X-Proto", r.Proto)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"over":"tls"}`)
+	}))
+	tlsBackend.EnableHTTP2 = true
+	tlsBackend.StartTLS()
+	t.Cleanup(tlsBackend.Close)
+	t.Cleanup(func() { close(release) })
+
+	a := newDPAPI(t, in, "https")
+	skip := &types.TlsConfig{InsecureSkipVerification: true}
+	for _, c := range []struct {
+		path    string
+		tls     *types.TlsConfig
+		timeout int32
+	}{
+		{"/trusting", skip, 0},
+		{"/strict", nil, 0},
+		{"/slow", skip, 300},
+	} {
+		a.method(c.path, "GET", false)
+		pin := &apigateway.PutIntegrationInput{Type: types.IntegrationTypeHttpProxy, IntegrationHttpMethod: aws.String("GET"),
+			Uri: aws.String(tlsBackend.URL + c.path), TlsConfig: c.tls}
+		if c.timeout > 0 {
+			pin.TimeoutInMillis = aws.Int32(c.timeout)
+		}
+		a.integration(c.path, "GET", pin)
+	}
+	a.deploy("s", nil)
+
+	got := dpGet(t, a.url("s", "/trusting"))
+	if got.status != 200 || got.body != `{"over":"tls"}` || got.header.Get("X-Proto") != "HTTP/2.0" {
+		t.Errorf("trusting: %d %q proto %q, want 200 over HTTP/2", got.status, got.body, got.header.Get("X-Proto"))
+	}
+	got = dpGet(t, a.url("s", "/strict"))
+	dpWantError(t, got, 500, "", "Internal server error")
+	got = dpGet(t, a.url("s", "/slow"))
+	dpWantError(t, got, 504, "", "Endpoint request timed out")
 }
