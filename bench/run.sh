@@ -12,6 +12,9 @@
 #   2. nginx in front of it              6. apigw MOCK
 #   3. apigw HTTP_PROXY, no auth         7. apigw AWS_PROXY to a warm Go function
 #   4. apigw, API key + usage plan       8-10. 1-3 again with 4 KiB answers
+#                                        11-12. the floor of a Go proxy: a bare
+#   net/http server forwarding with httputil.ReverseProxy, and with apigw's
+#   backend client (bench/goproxy), without apigw's pipeline
 #
 # For each: requests/s, p50 and p99 latency, and the CPU time per request of the
 # proxy process. It prints a Markdown table with ratios to nginx and writes it
@@ -368,12 +371,13 @@ log "building apigw, backend, harness and the function"
 	go build -tags "${BENCH_GO_TAGS:-}" -ldflags "-X 'main.version=$COMMIT'" -o "$BIN/apigw" ./cmd/apigw
 	go build -o "$BIN/backend" ./bench/backend
 	go build -o "$BIN/harness" ./bench/harness
+	go build -o "$BIN/goproxy" ./bench/goproxy
 	CGO_ENABLED=0 go build -tags lambda.norpc -o "$BIN/bootstrap" ./bench/fn
 ) || die "build failed"
 H=$BIN/harness
 
-PORTS=$("$H" ports 4) || die "no free ports"
-read -r P_BACKEND P_NGINX P_DATA P_ADMIN <<<"$PORTS"
+PORTS=$("$H" ports 6) || die "no free ports"
+read -r P_BACKEND P_NGINX P_DATA P_ADMIN P_RP P_GOH1 <<<"$PORTS"
 
 # 1. The backend.
 start backend "$BIN/backend" -listen "127.0.0.1:$P_BACKEND"
@@ -412,6 +416,14 @@ EOF
 start nginx "$NGINX" -e "$WORK/nginx/logs/error.log" -p "$WORK/nginx/" -c "$WORK/nginx/nginx.conf"
 NGINX_PID=$LAST_PID
 "$H" wait -url "http://127.0.0.1:$P_NGINX/small" || die "nginx did not start: $(cat "$WORK/nginx.log" "$WORK/nginx/logs/error.log" 2>/dev/null)"
+
+# The Go floor: bare proxies without apigw's pipeline.
+start goproxy-rp "$BIN/goproxy" -mode reverseproxy -listen "127.0.0.1:$P_RP" -backend "http://127.0.0.1:$P_BACKEND"
+RP_PID=$LAST_PID
+start goproxy-h1 "$BIN/goproxy" -mode h1 -listen "127.0.0.1:$P_GOH1" -backend "http://127.0.0.1:$P_BACKEND"
+GOH1_PID=$LAST_PID
+"$H" wait -url "http://127.0.0.1:$P_RP/small" || die "goproxy did not start: $(cat "$WORK/goproxy-rp.log")"
+"$H" wait -url "http://127.0.0.1:$P_GOH1/small" || die "goproxy did not start: $(cat "$WORK/goproxy-h1.log")"
 
 # 3. apigw, with its data in the work directory and root credentials of ours.
 export APIGW_ROOT_ACCESS_KEY_ID=AKIAAPIGWBENCH000001
@@ -472,6 +484,8 @@ if [[ $LARGE == 1 ]]; then
 	run 09 large nginx "nginx, 4 KiB" "http://127.0.0.1:$P_NGINX/large" "$CONNS" - "${NGINX_PIDS[@]}"
 	run 10 large apigw-proxy "apigw HTTP_PROXY, no auth, 4 KiB" "$APIGW_URL/large" "$CONNS" prep_host "$APIGW_PID"
 fi
+run 11 small goproxy-rp "Go floor: net/http + httputil.ReverseProxy" "http://127.0.0.1:$P_RP/small" "$CONNS" - "$RP_PID"
+run 12 small goproxy-h1 "Go floor: net/http + apigw's h1 client" "http://127.0.0.1:$P_GOH1/small" "$CONNS" - "$GOH1_PID"
 
 # Anything apigw logged at warning level or above during the runs. Requests
 # cut off when wrk closes its connections at the end of a run are logged as
