@@ -5,6 +5,7 @@ package h1
 import (
 	"net"
 	"syscall"
+	"time"
 )
 
 // alive reports whether an idle connection is still open: a peek that
@@ -18,6 +19,11 @@ func alive(nc net.Conn) bool {
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
+		return false
+	}
+	// The previous exchange's deadline may have passed while the
+	// connection sat idle; the peek must not fail on it.
+	if nc.SetReadDeadline(time.Time{}) != nil {
 		return false
 	}
 	open := false

@@ -355,6 +355,21 @@ func TestStaleConnections(t *testing.T) {
 	}
 }
 
+// A connection whose last deadline passed while it sat idle is still
+// reused: the deadline belonged to the previous exchange.
+func TestIdleConnectionOutlivesItsDeadline(t *testing.T) {
+	_, p := echoServer(t)
+	req := get("/")
+	req.Deadline = time.Now().Add(200 * time.Millisecond)
+	do(t, p, req)
+	time.Sleep(staleAfter + 100*time.Millisecond)
+	req.Deadline = time.Now().Add(5 * time.Second)
+	do(t, p, req)
+	if p.Dials() != 1 {
+		t.Errorf("dials = %d, want 1: the idle connection was dropped", p.Dials())
+	}
+}
+
 func TestDeadlineAndCancel(t *testing.T) {
 	release := make(chan struct{})
 	p, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
