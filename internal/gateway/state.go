@@ -12,6 +12,7 @@ import (
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/policy"
+	"github.com/apigw/apigw/internal/store"
 )
 
 // state is what the data plane serves from: every deployed stage, compiled.
@@ -118,7 +119,7 @@ func (g *Gateway) Sync(ctx context.Context) error {
 		return nil
 	}
 	var apiIDs map[string]bool // nil: reload everything
-	keysChanged := cur.keys == nil
+	var keyChanges []store.Change
 	if cur.apis != nil {
 		apiIDs = map[string]bool{}
 		for _, c := range changes {
@@ -127,13 +128,20 @@ func (g *Gateway) Sync(ctx context.Context) error {
 				id, _, _ := strings.Cut(c.Key, "/")
 				apiIDs[id] = true
 			case model.KindApiKey, model.KindUsagePlan, model.KindUsagePlanKey:
-				keysChanged = true
+				keyChanges = append(keyChanges, c)
 			}
 		}
 	}
 	next := &state{rev: rev, keys: cur.keys}
-	if keysChanged {
+	switch {
+	case cur.keys == nil || cur.apis == nil:
 		kr, err := g.loadKeyring(ctx)
+		if err != nil {
+			return err
+		}
+		next.keys = kr
+	case len(keyChanges) > 0:
+		kr, err := g.updateKeyring(ctx, cur.keys, keyChanges)
 		if err != nil {
 			return err
 		}
