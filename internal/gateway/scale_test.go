@@ -1,12 +1,17 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"testing"
 
 	"github.com/apigw/apigw/internal/gateway/route"
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/store"
+	"github.com/apigw/apigw/internal/store/sqlite"
 )
 
 // bigSnapshot is an API of n resources (/r{i}/{id}), each with a GET
@@ -40,14 +45,15 @@ func BenchmarkCompileDeployment10000(b *testing.B) {
 	}
 }
 
-// BenchmarkRouteBigDeployment: routing in a 10,000-resource deployment
+// BenchmarkRouteBigDeployment: routing in a 100,000-resource deployment
 // costs what it costs in a small one.
 func BenchmarkRouteBigDeployment(b *testing.B) {
-	for _, n := range []int{10, 1000, 10000} {
+	for _, n := range []int{10, 1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("resources=%d", n), func(b *testing.B) {
 			d := New(nil).compile(bigSnapshot(n))
 			path := fmt.Sprintf("/r%d/42", n/4)
 			b.ReportAllocs()
+			b.ResetTimer()
 			var p route.Params
 			for i := 0; i < b.N; i++ {
 				p.Reset()
@@ -59,26 +65,125 @@ func BenchmarkRouteBigDeployment(b *testing.B) {
 	}
 }
 
-// TestKeyringMemoryPerKey reports the data plane's memory per API key (key
-// index plus plan membership), for 100,000 keys.
+// TestKeyringMemoryPerKey reports the data plane's memory per API key: the
+// key's entry in both indexes, its plan membership and limiter ids, as
+// loaded from a store of 20,000 keys.
 func TestKeyringMemoryPerKey(t *testing.T) {
 	if testing.Short() {
-		t.Skip("measures memory of 100,000 keys")
+		t.Skip("measures memory of 20,000 keys")
 	}
-	const n = 100000
+	const n = 20000
+	_, g := keyringStore(t, n)
 	var before, after runtime.MemStats
 	runtime.GC()
+	runtime.GC() // and what sync.Pools kept through the first
 	runtime.ReadMemStats(&before)
-	kr := fixtureKeyring(n)
+	kr, err := g.loadKeyring(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if len(kr.byValue) != n {
+	if len(kr.byValue) != n || len(kr.byID) != n {
 		t.Fatalf("keyring has %d keys", len(kr.byValue))
 	}
-	perKey := float64(after.HeapAlloc-before.HeapAlloc) / n
-	t.Logf("data plane memory per API key (index, plan membership, limiter ids): %.0f bytes", perKey)
+	perKey := (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / n
+	t.Logf("data plane memory per API key (indexes, plan membership, limiter ids): %.0f bytes", perKey)
 	if perKey > 4096 {
 		t.Errorf("%.0f bytes per API key; expected well under 4 KiB", perKey)
 	}
 	runtime.KeepAlive(kr)
+	runtime.KeepAlive(g) // its own keyring stays; only the new one is measured
+}
+
+// stagesStore holds apis APIs of stagesPer stages each, every stage on the
+// API's one deployment (MOCK GET /items/{id}).
+func stagesStore(tb testing.TB, apis, stagesPer int) (*sqlite.Store, *Gateway) {
+	tb.Helper()
+	ctx := context.Background()
+	st := openStore(tb)
+	err := st.Update(ctx, func(tx store.Tx) error {
+		for a := 0; a < apis; a++ {
+			apiID := fmt.Sprintf("api%04d", a)
+			put(tb, tx, model.KindRestApi, apiID, &model.RestApi{ID: apiID, Name: apiID})
+			snap := &model.Snapshot{DeploymentID: "dep", Api: model.RestApi{ID: apiID, Name: apiID}, Resources: []*model.Resource{
+				{ID: "root", Path: "/"},
+				{ID: "items", ParentID: "root", PathPart: "items", Path: "/items"},
+				{ID: "item", ParentID: "items", PathPart: "{id}", Path: "/items/{id}", ResourceMethods: map[string]*model.Method{
+					"GET": {HTTPMethod: "GET", AuthorizationType: "NONE", MethodIntegration: &model.Integration{
+						Type: "MOCK", RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+						IntegrationResponses: map[string]*model.IntegrationResponse{"200": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}}},
+					}},
+				}},
+			}}
+			put(tb, tx, model.KindSnapshot, model.ChildKey(apiID, "dep"), snap)
+			for s := 0; s < stagesPer; s++ {
+				name := fmt.Sprintf("s%03d", s)
+				put(tb, tx, model.KindStage, model.ChildKey(apiID, name), &model.Stage{StageName: name, DeploymentID: "dep"})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g := New(st)
+	if err := g.Sync(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return st, g
+}
+
+// BenchmarkSyncOneStage: changing one stage's variables costs the data
+// plane the same with 1 stage or 1,000 (100 APIs of 10 stages): only the
+// changed API is read again, and its compiled deployment is kept.
+func BenchmarkSyncOneStage(b *testing.B) {
+	ctx := context.Background()
+	for _, c := range []struct{ apis, per int }{{1, 1}, {100, 10}} {
+		b.Run(fmt.Sprintf("stages=%d", c.apis*c.per), func(b *testing.B) {
+			st, g := stagesStore(b, c.apis, c.per)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				v := fmt.Sprint(i)
+				err := st.Update(ctx, func(tx store.Tx) error {
+					put(b, tx, model.KindStage, model.ChildKey("api0000", "s000"), &model.Stage{StageName: "s000", DeploymentID: "dep", Variables: map[string]string{"v": v}})
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := g.Sync(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if g.state.Load().apis["api0000"]["s000"].Vars["v"] != v {
+					b.Fatal("change not served")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkServeManyStages: a request's stage is found as fast among 1,000
+// stages as among 1.
+func BenchmarkServeManyStages(b *testing.B) {
+	for _, c := range []struct{ apis, per int }{{1, 1}, {100, 10}} {
+		b.Run(fmt.Sprintf("stages=%d", c.apis*c.per), func(b *testing.B) {
+			_, g := stagesStore(b, c.apis, c.per)
+			path := fmt.Sprintf("/_aws/execute-api/api%04d/s%03d/items/42", c.apis/2, c.per/2)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				r := httptest.NewRequest("GET", path, nil)
+				for pb.Next() {
+					w := discardWriter{h: http.Header{}}
+					g.ServeHTTP(&w, r)
+					if w.status != 200 {
+						b.Fatalf("status %d", w.status)
+					}
+				}
+			})
+		})
+	}
 }
