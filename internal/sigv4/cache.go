@@ -3,6 +3,7 @@ package sigv4
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"hash"
 	"sync"
 )
 
@@ -15,29 +16,55 @@ type cacheKey struct {
 	secret, date, region, service string
 }
 
+// macKey is a derived signing key with a pool of HMAC-SHA256 states keyed
+// with it: after its first use, an HMAC resets to its keyed state without
+// hashing the key pads again, and a signature check allocates nothing.
+type macKey struct {
+	key  [sha256.Size]byte
+	macs sync.Pool // of *keyedMAC
+}
+
+type keyedMAC struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// equal reports, in constant time, whether HMAC-SHA256(key, msg) is want.
+func (k *macKey) equal(msg []byte, want *[sha256.Size]byte) bool {
+	m, _ := k.macs.Get().(*keyedMAC)
+	if m == nil {
+		m = &keyedMAC{h: hmac.New(sha256.New, k.key[:])}
+	}
+	m.h.Write(msg)
+	ok := hmac.Equal(m.h.Sum(m.sum[:0]), want[:])
+	m.h.Reset()
+	k.macs.Put(m)
+	return ok
+}
+
 // keyCache holds derived signing keys so that repeated verifications skip the
 // four-HMAC derivation. It is safe for concurrent use and bounded: when full,
 // an arbitrary entry is dropped before adding a new one.
 type keyCache struct {
 	mu  sync.RWMutex
-	m   map[cacheKey][sha256.Size]byte
+	m   map[cacheKey]*macKey
 	max int
 }
 
 var signingKeys = &keyCache{max: maxCachedKeys}
 
-func (c *keyCache) get(k cacheKey) ([sha256.Size]byte, bool) {
+func (c *keyCache) get(k cacheKey) (*macKey, bool) {
 	c.mu.RLock()
 	v, ok := c.m[k]
 	c.mu.RUnlock()
 	return v, ok
 }
 
-func (c *keyCache) put(k cacheKey, v [sha256.Size]byte) {
+func (c *keyCache) put(k cacheKey, v *macKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = make(map[cacheKey][sha256.Size]byte)
+		c.m = make(map[cacheKey]*macKey)
 	}
 	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
 		for old := range c.m { // map order is unspecified: this drops an arbitrary entry
@@ -54,13 +81,14 @@ func (c *keyCache) len() int {
 	return len(c.m)
 }
 
-// signingKey returns HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
-func signingKey(secret, date, region, service string) [sha256.Size]byte {
+// signingKey returns the key HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date),
+// region), service), "aws4_request"), from the cache when it is there.
+func signingKey(secret, date, region, service string) *macKey {
 	k := cacheKey{secret, date, region, service}
 	if v, ok := signingKeys.get(k); ok {
 		return v
 	}
-	v := deriveKey(secret, date, region, service)
+	v := &macKey{key: deriveKey(secret, date, region, service)}
 	signingKeys.put(k, v)
 	return v
 }

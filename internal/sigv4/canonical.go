@@ -53,14 +53,11 @@ func rawTarget(r *http.Request) (path, query string) {
 	return path, r.URL.RawQuery
 }
 
-// parseQuery splits a raw query into decoded parameters, keeping order,
-// duplicates and empty values. '+' decodes to a space (as url.ParseQuery and
-// the AWS SDKs read it); a malformed percent escape is kept literally.
-func parseQuery(raw string) []queryParam {
-	if raw == "" {
-		return nil
-	}
-	params := make([]queryParam, 0, strings.Count(raw, "&")+1)
+// appendQuery appends the decoded parameters of a raw query to params,
+// keeping order, duplicates and empty values. '+' decodes to a space (as
+// url.ParseQuery and the AWS SDKs read it); a malformed percent escape is kept
+// literally.
+func appendQuery(params []queryParam, raw string) []queryParam {
 	for raw != "" {
 		var part string
 		part, raw, _ = strings.Cut(raw, "&")
@@ -68,9 +65,45 @@ func parseQuery(raw string) []queryParam {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		params = append(params, queryParam{unescape(k, true), unescape(v, true)})
+		params = append(params, queryParam{unescape(k), unescape(v)})
 	}
 	return params
+}
+
+// parseQuery returns the decoded parameters of a raw query (see appendQuery).
+func parseQuery(raw string) []queryParam {
+	return appendQuery(nil, raw)
+}
+
+// unescape percent-decodes s leniently (see appendQuery); s itself when it
+// has nothing to decode.
+func unescape(s string) string {
+	i := 0
+	for i < len(s) && s[i] != '%' && s[i] != '+' {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var stack [128]byte
+	b := append(stack[:0], s[:i]...)
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '+':
+			c = ' '
+		case c == '%' && i+2 < len(s):
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				c = hi<<4 | lo
+				i += 2
+			}
+		}
+		b = append(b, c)
+		i++
+	}
+	return string(b)
 }
 
 func unhex(c byte) (byte, bool) {
@@ -85,54 +118,32 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// unescape percent-decodes s leniently: invalid escapes stay as they are.
-func unescape(s string, plusIsSpace bool) string {
-	if !strings.ContainsRune(s, '%') && (!plusIsSpace || !strings.ContainsRune(s, '+')) {
-		return s
+// unreservedBytes marks the RFC 3986 unreserved characters.
+var unreservedBytes = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~'
 	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '+' && plusIsSpace:
-			b = append(b, ' ')
-		case c == '%' && i+2 < len(s):
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
-			if ok1 && ok2 {
-				b = append(b, hi<<4|lo)
-				i += 2
-			} else {
-				b = append(b, c)
-			}
-		default:
-			b = append(b, c)
-		}
-	}
-	return string(b)
-}
+	return t
+}()
 
-func unreserved(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
+func unreserved(c byte) bool { return unreservedBytes[c] }
 
 const upperHex = "0123456789ABCDEF"
 
-// uriEncode applies the SigV4 UriEncode: every byte but the RFC 3986
-// unreserved characters becomes %XX (upper-case hex); '/' is kept when
-// keepSlash is set.
-func uriEncode(s string, keepSlash bool) string {
-	n := 0
+func needsEncoding(s string, keepSlash bool) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !unreserved(c) && (c != '/' || !keepSlash) {
-			n++
+			return true
 		}
 	}
-	if n == 0 {
-		return s
-	}
-	b := make([]byte, 0, len(s)+2*n)
+	return false
+}
+
+// appendURIEncoded appends the SigV4 UriEncode of s: every byte but the RFC
+// 3986 unreserved characters becomes %XX (upper-case hex); '/' is kept when
+// keepSlash is set.
+func appendURIEncoded(b []byte, s string, keepSlash bool) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if unreserved(c) || (c == '/' && keepSlash) {
@@ -141,7 +152,15 @@ func uriEncode(s string, keepSlash bool) string {
 			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
 		}
 	}
-	return string(b)
+	return b
+}
+
+// uriEncode returns the SigV4 UriEncode of s (see appendURIEncoded).
+func uriEncode(s string, keepSlash bool) string {
+	if !needsEncoding(s, keepSlash) {
+		return s
+	}
+	return string(appendURIEncoded(make([]byte, 0, len(s)+16), s, keepSlash))
 }
 
 // needsNormalizing reports whether p has empty, "." or ".." segments.
@@ -196,7 +215,7 @@ func normalizePath(p string) string {
 	return res
 }
 
-// canonicalURI computes the CanonicalURI of a raw request path.
+// appendCanonicalURI appends the CanonicalURI of a raw request path.
 //
 // Default (all services but S3): the path is normalized, then the path as it
 // appeared on the wire (already percent-encoded once by the client) is
@@ -206,7 +225,7 @@ func normalizePath(p string) string {
 // singleEncode (S3): the path is encoded once: percent escapes already on
 // the wire are kept (upper-cased; those of unreserved characters decoded) and
 // other bytes are encoded.
-func canonicalURI(raw string, normalize, singleEncode bool) string {
+func appendCanonicalURI(b []byte, raw string, normalize, singleEncode bool) []byte {
 	p := raw
 	if normalize {
 		p = normalizePath(p)
@@ -214,13 +233,12 @@ func canonicalURI(raw string, normalize, singleEncode bool) string {
 		p = "/"
 	}
 	if singleEncode {
-		return encodeOnce(p)
+		return appendEncodedOnce(b, p)
 	}
-	return uriEncode(p, true)
+	return appendURIEncoded(b, p, true)
 }
 
-func encodeOnce(p string) string {
-	b := make([]byte, 0, len(p)+8)
+func appendEncodedOnce(b []byte, p string) []byte {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if c == '%' && i+2 < len(p) {
@@ -242,49 +260,51 @@ func encodeOnce(p string) string {
 			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
 		}
 	}
-	return string(b)
+	return b
 }
 
-// canonicalQuery encodes and sorts params (by encoded key, then encoded
-// value). X-Amz-Signature is left out of presigned requests; skipToken also
-// leaves out X-Amz-Security-Token (a token appended after signing).
-func canonicalQuery(params []queryParam, presigned, skipToken bool) string {
-	if len(params) == 0 {
-		return ""
-	}
-	enc := make([]queryParam, 0, len(params))
-	size := 0
+// appendCanonicalQuery appends params encoded and sorted (by encoded key,
+// then encoded value). X-Amz-Signature is left out of presigned requests;
+// skipToken also leaves out X-Amz-Security-Token (a token appended after
+// signing).
+func appendCanonicalQuery(b []byte, params []queryParam, presigned, skipToken bool) []byte {
+	var stack [16]queryParam
+	enc := stack[:0] // keys encoded, values still decoded
 	for _, p := range params {
 		if presigned && p.key == paramSignature || skipToken && p.key == paramToken {
 			continue
 		}
-		e := queryParam{uriEncode(p.key, false), uriEncode(p.value, false)}
-		size += len(e.key) + len(e.value) + 2
-		enc = append(enc, e)
+		enc = append(enc, queryParam{uriEncode(p.key, false), p.value})
 	}
 	slices.SortFunc(enc, func(a, b queryParam) int {
 		if c := strings.Compare(a.key, b.key); c != 0 {
 			return c
 		}
-		return strings.Compare(a.value, b.value)
+		if !needsEncoding(a.value, false) && !needsEncoding(b.value, false) {
+			return strings.Compare(a.value, b.value)
+		}
+		return strings.Compare(uriEncode(a.value, false), uriEncode(b.value, false))
 	})
-	var sb strings.Builder
-	sb.Grow(size)
 	for i, e := range enc {
 		if i > 0 {
-			sb.WriteByte('&')
+			b = append(b, '&')
 		}
-		sb.WriteString(e.key)
-		sb.WriteByte('=')
-		sb.WriteString(e.value)
+		b = append(b, e.key...)
+		b = append(b, '=')
+		b = appendURIEncoded(b, e.value, false)
 	}
-	return sb.String()
+	return b
 }
 
 // appendHeaderValue appends v with leading and trailing blanks removed and
 // each inner run of spaces folded into one space.
 func appendHeaderValue(b []byte, v string) []byte {
-	v = strings.Trim(v, " \t\r\n")
+	for v != "" && isBlank(v[0]) {
+		v = v[1:]
+	}
+	for v != "" && isBlank(v[len(v)-1]) {
+		v = v[:len(v)-1]
+	}
 	space := false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -301,9 +321,11 @@ func appendHeaderValue(b []byte, v string) []byte {
 	return b
 }
 
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
 // headerValues returns the values of the named header (any case).
 func headerValues(r *http.Request, name string) []string {
-	if vs := r.Header.Values(name); len(vs) > 0 {
+	if vs := canonicalHeader(r.Header, name); len(vs) > 0 {
 		return vs
 	}
 	for k, vs := range r.Header { // headers set with non-canonical keys
@@ -312,6 +334,37 @@ func headerValues(r *http.Request, name string) []string {
 		}
 	}
 	return nil
+}
+
+// canonicalHeader is h.Values(name) without the allocation of
+// textproto.CanonicalMIMEHeaderKey for the usual signed header names
+// (letters, digits and '-', lower case): their canonical form is written in a
+// small buffer, and indexing a map with string(buf) does not copy it.
+func canonicalHeader(h http.Header, name string) []string {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return h.Values(name)
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case 'A' <= c && c <= 'Z':
+			if !upper {
+				c += 'a' - 'A'
+			}
+		case '0' <= c && c <= '9', c == '-':
+		default:
+			return h.Values(name) // textproto's rules for the rest
+		}
+		buf[i] = c
+		upper = c == '-'
+	}
+	return h[string(buf[:len(name)])]
 }
 
 func requestHost(r *http.Request) string {
@@ -327,9 +380,12 @@ func requestHost(r *http.Request) string {
 	return ""
 }
 
-// appendCanonicalHeaders appends "name:value\n" for each signed header.
-func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) []byte {
-	for _, name := range signed {
+// appendCanonicalHeaders appends "name:value\n" for each name of the
+// ';'-separated signed header list, in its order.
+func appendCanonicalHeaders(b []byte, r *http.Request, signed string) []byte {
+	for rest, more := signed, true; more; {
+		var name string
+		name, rest, more = strings.Cut(rest, ";")
 		b = append(b, name...)
 		b = append(b, ':')
 		if strings.EqualFold(name, "host") {
@@ -358,27 +414,9 @@ func appendCanonicalHeaders(b []byte, r *http.Request, signed []string) []byte {
 	return b
 }
 
-// canonicalRequest builds the SigV4 canonical request.
-func canonicalRequest(r *http.Request, path, query string, signed []string, signedRaw, payloadHash string) []byte {
-	b := make([]byte, 0, 256+len(path)+len(query)+len(signedRaw)+32*len(signed))
-	b = append(b, r.Method...)
-	b = append(b, '\n')
-	b = append(b, path...)
-	b = append(b, '\n')
-	b = append(b, query...)
-	b = append(b, '\n')
-	b = appendCanonicalHeaders(b, r, signed)
-	b = append(b, '\n')
-	b = append(b, signedRaw...)
-	b = append(b, '\n')
-	b = append(b, payloadHash...)
-	return b
-}
-
-// stringToSign builds "AWS4-HMAC-SHA256\n<date>\n<scope>\n<hex sha256(canonical)>".
-func stringToSign(amzDate, scope string, canonical []byte) []byte {
+// appendStringToSign appends "AWS4-HMAC-SHA256\n<date>\n<scope>\n<hex sha256(canonical)>".
+func appendStringToSign(b []byte, amzDate, scope string, canonical []byte) []byte {
 	sum := sha256.Sum256(canonical)
-	b := make([]byte, 0, len(Algorithm)+len(amzDate)+len(scope)+3+2*sha256.Size)
 	b = append(b, Algorithm...)
 	b = append(b, '\n')
 	b = append(b, amzDate...)
@@ -386,4 +424,21 @@ func stringToSign(amzDate, scope string, canonical []byte) []byte {
 	b = append(b, scope...)
 	b = append(b, '\n')
 	return hex.AppendEncode(b, sum[:])
+}
+
+// appendRequestHead appends the canonical request of r up to its payload
+// hash: method, URI, query, headers and signed header names, each followed
+// by a newline.
+func (v *Verifier) appendRequestHead(b []byte, r *http.Request, path string, params []queryParam, a *auth, skipToken bool) []byte {
+	b = append(b, r.Method...)
+	b = append(b, '\n')
+	b = appendCanonicalURI(b, path, !v.DisablePathNormalization, v.DisableDoubleEncoding)
+	b = append(b, '\n')
+	b = appendCanonicalQuery(b, params, a.presigned, skipToken)
+	b = append(b, '\n')
+	b = appendCanonicalHeaders(b, r, a.signedRaw)
+	b = append(b, '\n')
+	b = append(b, a.signedRaw...)
+	b = append(b, '\n')
+	return b
 }

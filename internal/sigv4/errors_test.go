@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -301,7 +302,7 @@ func TestCanonicalPieces(t *testing.T) {
 			{"//a/./b/../c", true, false, "/a/c"},
 			{"/-._~AZaz09", true, false, "/-._~AZaz09"},
 		} {
-			if got := canonicalURI(tc.raw, tc.normalize, tc.singleEncode); got != tc.want {
+			if got := string(appendCanonicalURI(nil, tc.raw, tc.normalize, tc.singleEncode)); got != tc.want {
 				t.Errorf("canonicalURI(%q, %v, %v) = %q, want %q", tc.raw, tc.normalize, tc.singleEncode, got, tc.want)
 			}
 		}
@@ -317,18 +318,18 @@ func TestCanonicalPieces(t *testing.T) {
 			"%7E=~&u=%c3%bc&&":         "u=%C3%BC&~=~",
 			"B=1&a=1&%C3%BC=1&%5F=1&-": "%C3%BC=1&-=&B=1&_=1&a=1",
 		} {
-			if got := canonicalQuery(parseQuery(raw), false, false); got != want {
+			if got := string(appendCanonicalQuery(nil, parseQuery(raw), false, false)); got != want {
 				t.Errorf("canonicalQuery(%q) = %q, want %q", raw, got, want)
 			}
 		}
 		q := parseQuery("X-Amz-Signature=abc&X-Amz-Security-Token=t&a=1")
-		if got := canonicalQuery(q, true, false); got != "X-Amz-Security-Token=t&a=1" {
+		if got := string(appendCanonicalQuery(nil, q, true, false)); got != "X-Amz-Security-Token=t&a=1" {
 			t.Errorf("presigned: %q", got)
 		}
-		if got := canonicalQuery(q, true, true); got != "a=1" {
+		if got := string(appendCanonicalQuery(nil, q, true, true)); got != "a=1" {
 			t.Errorf("presigned without token: %q", got)
 		}
-		if got := canonicalQuery(q, false, false); got != "X-Amz-Security-Token=t&X-Amz-Signature=abc&a=1" {
+		if got := string(appendCanonicalQuery(nil, q, false, false)); got != "X-Amz-Security-Token=t&X-Amz-Signature=abc&a=1" {
 			t.Errorf("header form: %q", got)
 		}
 	})
@@ -355,18 +356,33 @@ func TestSigningKey(t *testing.T) {
 	if got := hex.EncodeToString(k[:]); got != "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9" {
 		t.Errorf("signing key %s", got)
 	}
-	if signingKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam") != k {
+	if signingKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam").key != k {
 		t.Error("cached key differs")
 	}
 
 	c := &keyCache{max: 4}
 	for i := 0; i < 20; i++ {
-		c.put(cacheKey{secret: string(rune('a' + i))}, [32]byte{byte(i)})
+		c.put(cacheKey{secret: string(rune('a' + i))}, &macKey{key: [32]byte{byte(i)}})
 		if c.len() > 4 {
 			t.Fatalf("cache grew to %d", c.len())
 		}
 	}
-	if v, ok := c.get(cacheKey{secret: string(rune('a' + 19))}); !ok || v[0] != 19 {
+	if v, ok := c.get(cacheKey{secret: string(rune('a' + 19))}); !ok || v.key[0] != 19 {
 		t.Error("latest entry missing")
+	}
+}
+
+func TestParseBasicTime(t *testing.T) {
+	for _, year := range []int{0, 1900, 2000, 2023, 2024, 9999} {
+		for month := 0; month < 20; month++ {
+			for day := 0; day < 40; day++ {
+				for _, hms := range []string{"000000", "235959", "240000", "236000", "235960", "999999"} {
+					checkBasicTime(t, fmt.Sprintf("%04d%02d%02dT%sZ", year, month, day, hms))
+				}
+			}
+		}
+	}
+	for _, s := range []string{"2026-03-14T15:09:26Z", "20260314T150926", "2026031xT150926Z", "20260314t150926Z", "20260314T15092Z", ""} {
+		checkBasicTime(t, s)
 	}
 }

@@ -67,3 +67,26 @@ func FuzzVerify(f *testing.F) {
 		_, _ = ParseScope(r)
 	})
 }
+
+// FuzzParseBasicTime checks that parseBasicTime accepts what time.Parse
+// accepts for the shape it handles, with the same result.
+func FuzzParseBasicTime(f *testing.F) {
+	for _, s := range []string{"20260314T150926Z", "20240229T235959Z", "20230229T000000Z", "00000101T000000Z", "20261301T000000Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkBasicTime(t, s)
+	})
+}
+
+func checkBasicTime(t *testing.T, s string) {
+	t.Helper()
+	got, ok := parseBasicTime(s)
+	want, err := time.Parse(timeFormat, s)
+	switch {
+	case ok && (err != nil || got != want):
+		t.Fatalf("parseBasicTime(%q) = %v; time.Parse: %v, %v", s, got, want, err)
+	case !ok && err == nil && isBasicTime(s):
+		t.Fatalf("parseBasicTime(%q) refused what time.Parse reads as %v", s, want)
+	}
+}

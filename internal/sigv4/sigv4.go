@@ -15,7 +15,6 @@ package sigv4
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -24,6 +23,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -115,16 +115,12 @@ type Scope struct {
 
 // auth holds the signature parameters of a request, from either form.
 type auth struct {
-	presigned     bool
-	params        []queryParam // decoded query parameters
-	rawPath       string
-	rawQuery      string
-	credential    string
-	signedRaw     string
-	signedHeaders []string
-	signature     string
-	dateRaw       string // X-Amz-Date (header or query) or Date header
-	fromDateHdr   bool   // dateRaw came from the Date header
+	presigned   bool
+	credential  string
+	signedRaw   string // the signed header names, ';'-separated
+	signature   string
+	dateRaw     string // X-Amz-Date (header or query) or Date header
+	fromDateHdr bool   // dateRaw came from the Date header
 }
 
 func firstParam(params []queryParam, key string) (string, bool) {
@@ -153,11 +149,16 @@ func hasAuthParam(params []queryParam) bool {
 // A request for which Present is false gets MissingAuthenticationTokenException
 // from Verify.
 func Present(r *http.Request) bool {
-	if strings.TrimSpace(r.Header.Get(headerAuth)) != "" {
+	if strings.TrimSpace(header(r.Header, headerAuth)) != "" {
 		return true
 	}
 	_, q := rawTarget(r)
-	return q != "" && hasAuthParam(parseQuery(q))
+	if q == "" {
+		return false
+	}
+	var stack [16]queryParam
+	params := appendQuery(stack[:0], q)
+	return hasAuthParam(params)
 }
 
 // ParseScope parses only the credential scope (access key, date, region,
@@ -165,7 +166,10 @@ func Present(r *http.Request) bool {
 // as Verify for a request that is unsigned or whose signature parameters are
 // incomplete.
 func ParseScope(r *http.Request) (Scope, error) {
-	a, err := parseAuth(r)
+	var stack [16]queryParam
+	_, query := rawTarget(r)
+	params := appendQuery(stack[:0], query)
+	a, err := parseAuth(r, params)
 	if err != nil {
 		return Scope{}, err
 	}
@@ -176,36 +180,47 @@ func ParseScope(r *http.Request) (Scope, error) {
 	return Scope{AccessKeyID: parts[0], Date: parts[1], Region: parts[2], Service: parts[3], Presigned: a.presigned}, nil
 }
 
-// parseAuth finds the signature parameters of r and checks that none is
-// missing.
-func parseAuth(r *http.Request) (*auth, *Error) {
-	a := &auth{}
-	a.rawPath, a.rawQuery = rawTarget(r)
-	a.params = parseQuery(a.rawQuery)
-	hdr := r.Header.Get(headerAuth)
-	_, hasAlgParam := firstParam(a.params, paramAlgorithm)
+// parseAuth finds the signature parameters of r, whose decoded query
+// parameters are params, and checks that none is missing.
+//
+// (The parameters are kept out of auth so that a caller can hold them in an
+// array on its stack: escape analysis does not tell one field of a struct
+// from another.)
+func parseAuth(r *http.Request, params []queryParam) (auth, *Error) {
+	var a auth
+	hdr := header(r.Header, headerAuth)
+	_, hasAlgParam := firstParam(params, paramAlgorithm)
 	switch {
 	case strings.TrimSpace(hdr) != "" && hasAlgParam:
-		return nil, invalid(msgFoundBoth)
+		return a, invalid(msgFoundBoth)
 	case strings.TrimSpace(hdr) != "":
 		return a, a.fromHeader(r, hdr)
-	case hasAuthParam(a.params):
+	case hasAuthParam(params):
 		a.presigned = true
-		return a, a.fromQuery()
+		return a, a.fromQuery(params)
 	}
-	return nil, missingToken()
+	return a, missingToken()
 }
 
 func (a *auth) fromHeader(r *http.Request, hdr string) *Error {
 	v := strings.TrimLeft(hdr, " \t")
 	alg, rest := v, ""
-	if i := strings.IndexAny(v, " \t"); i >= 0 {
+	if i := indexBlank(v, false); i >= 0 {
 		alg, rest = v[:i], v[i+1:]
 	}
 	if alg != Algorithm && strings.HasPrefix(alg, "AWS4-") {
 		return incomplete("Unsupported AWS 'algorithm': '" + alg + "'.")
 	}
-	for _, tok := range strings.FieldsFunc(rest, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' }) {
+	for rest != "" {
+		tok := rest
+		if i := indexBlank(rest, true); i >= 0 {
+			tok, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if tok == "" {
+			continue
+		}
 		k, val, ok := strings.Cut(tok, "=")
 		if !ok {
 			return incomplete("'" + tok + "' not a valid key=value pair (missing equal-sign) in Authorization header: '" + hdr + "'.")
@@ -225,9 +240,9 @@ func (a *auth) fromHeader(r *http.Request, hdr string) *Error {
 			}
 		}
 	}
-	if d := r.Header.Get(headerDate); d != "" {
+	if d := header(r.Header, headerDate); d != "" {
 		a.dateRaw = d
-	} else if d := r.Header.Get("Date"); d != "" {
+	} else if d := header(r.Header, "Date"); d != "" {
 		a.dateRaw, a.fromDateHdr = d, true
 	}
 	var msg strings.Builder
@@ -246,16 +261,15 @@ func (a *auth) fromHeader(r *http.Request, hdr string) *Error {
 	if msg.Len() > 0 {
 		return incomplete(msg.String() + "Authorization=" + hdr)
 	}
-	a.signedHeaders = strings.Split(a.signedRaw, ";")
 	return nil
 }
 
-func (a *auth) fromQuery() *Error {
-	alg, _ := firstParam(a.params, paramAlgorithm)
-	a.credential, _ = firstParam(a.params, paramCredential)
-	a.signature, _ = firstParam(a.params, paramSignature)
-	a.signedRaw, _ = firstParam(a.params, paramSignedHeaders)
-	a.dateRaw, _ = firstParam(a.params, paramDate)
+func (a *auth) fromQuery(params []queryParam) *Error {
+	alg, _ := firstParam(params, paramAlgorithm)
+	a.credential, _ = firstParam(params, paramCredential)
+	a.signature, _ = firstParam(params, paramSignature)
+	a.signedRaw, _ = firstParam(params, paramSignedHeaders)
+	a.dateRaw, _ = firstParam(params, paramDate)
 	var msg strings.Builder
 	for _, p := range [...]struct{ name, val string }{
 		{paramAlgorithm, alg}, {paramCredential, a.credential}, {paramSignature, a.signature},
@@ -271,8 +285,27 @@ func (a *auth) fromQuery() *Error {
 	if alg != Algorithm {
 		return incomplete("Unsupported AWS 'algorithm': '" + alg + "'.")
 	}
-	a.signedHeaders = strings.Split(a.signedRaw, ";")
 	return nil
+}
+
+// header is h.Get(key) for a key already in canonical form, which Get would
+// check again.
+func header(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// indexBlank returns the index of the first space or tab in s, or of a comma
+// too if comma is set; -1 if there is none.
+func indexBlank(s string, comma bool) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == ' ' || c == '\t' || comma && c == ',' {
+			return i
+		}
+	}
+	return -1
 }
 
 // splitCredential splits keyid/date/region/service/terminator.
@@ -302,12 +335,41 @@ func parseDate(s string, httpDate bool) (time.Time, *Error) {
 		if t, err := http.ParseTime(s); err == nil {
 			return t.UTC(), nil
 		}
+	} else if t, ok := parseBasicTime(s); ok {
+		return t, nil
 	} else if len(s) == len(timeFormat) {
 		if t, err := time.Parse(timeFormat, s); err == nil {
 			return t, nil
 		}
 	}
 	return time.Time{}, incomplete("Date must be in ISO-8601 'basic format'. Got '" + s + "'. See http://en.wikipedia.org/wiki/ISO_8601")
+}
+
+// parseBasicTime is time.Parse(timeFormat, s) for an s of the usual shape
+// (isBasicTime), without the generality of time.Parse. It accepts exactly the
+// dates and times time.Parse accepts; for anything else it returns false and
+// parseDate asks time.Parse.
+func parseBasicTime(s string) (time.Time, bool) {
+	if !isBasicTime(s) {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range s[i : i+n] { // ASCII digits (isBasicTime)
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), time.Month(num(4, 2)), num(6, 2)
+	hour, minute, sec := num(9, 2), num(11, 2), num(13, 2)
+	if month < time.January || month > time.December || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, month, day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day { // past the end of the month
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 func skewText(d time.Duration) string {
@@ -323,6 +385,24 @@ type trace struct {
 	stringToSign string
 }
 
+// scratch holds the buffers of one verification. They are pooled, so that a
+// verification that succeeds allocates little more than its Result.
+type scratch struct {
+	buf []byte // the canonical request
+	sts []byte // the string to sign
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxPooledBuffer keeps the buffers of an outsized request out of the pool.
+const maxPooledBuffer = 64 << 10
+
+func putScratch(s *scratch) {
+	if cap(s.buf) <= maxPooledBuffer && cap(s.sts) <= maxPooledBuffer {
+		scratchPool.Put(s)
+	}
+}
+
 // Verify checks r. body is the request body already read (nil for none); it
 // is used only when the payload hash must be computed, and to check a
 // hexadecimal X-Amz-Content-Sha256 header against it.
@@ -330,59 +410,59 @@ type trace struct {
 // Failures are returned as *Error; an error from Lookup other than
 // ErrUnknownKey and ErrExpiredToken is returned as is.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (*Result, error) {
-	res, _, err := v.verify(ctx, r, body)
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return v.verify(ctx, r, body, nil)
 }
 
-func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte) (*Result, *trace, error) {
-	a, e := parseAuth(r)
+// verify is Verify. When tr is not nil it receives the canonical request and
+// string to sign of the signature accepted or, when none matches, of the
+// first attempt (those of a mismatch are only ever built then).
+func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, tr *trace) (*Result, error) {
+	s := scratchPool.Get().(*scratch)
+	defer putScratch(s)
+	path, query := rawTarget(r)
+	var stack [16]queryParam
+	params := appendQuery(stack[:0], query)
+	a, e := parseAuth(r, params)
 	if e != nil {
-		return nil, nil, e
+		return nil, e
 	}
 
-	hostSigned := false
-	for _, h := range a.signedHeaders {
-		if strings.EqualFold(h, "host") || h == ":authority" {
-			hostSigned = true
-			break
-		}
-	}
-	if !hostSigned {
-		return nil, nil, invalid(msgHostNotSigned)
+	if !signsHost(a.signedRaw) {
+		return nil, invalid(msgHostNotSigned)
 	}
 
 	t, e := parseDate(a.dateRaw, a.fromDateHdr)
 	if e != nil {
-		return nil, nil, e
+		return nil, e
 	}
-	amzDate := t.Format(timeFormat)
+	amzDate := a.dateRaw // as written when it is in the basic format, which is how t formats
+	if a.fromDateHdr || !isBasicTime(amzDate) {
+		amzDate = t.Format(timeFormat)
+	}
 
 	expires := int64(-1)
 	if a.presigned {
-		if s, ok := firstParam(a.params, paramExpires); ok {
+		if s, ok := firstParam(params, paramExpires); ok {
 			n, err := strconv.ParseInt(s, 10, 64)
 			switch {
 			case err != nil && !isDigits(strings.TrimPrefix(s, "-")):
-				return nil, nil, incomplete(msgExpiresNumber)
+				return nil, incomplete(msgExpiresNumber)
 			case strings.HasPrefix(s, "-"):
-				return nil, nil, incomplete(msgExpiresNegative)
+				return nil, incomplete(msgExpiresNegative)
 			case err != nil || n > maxExpires:
-				return nil, nil, incomplete(msgExpiresTooLarge)
+				return nil, incomplete(msgExpiresTooLarge)
 			}
 			expires = n
 		}
 	}
 
 	if e := v.checkTime(t, amzDate, expires); e != nil {
-		return nil, nil, e
+		return nil, e
 	}
 
 	parts, e := splitCredential(a.credential)
 	if e != nil {
-		return nil, nil, e
+		return nil, e
 	}
 	keyID, scopeDate, region, service, term := parts[0], parts[1], parts[2], parts[3], parts[4]
 
@@ -401,40 +481,40 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte) (*R
 			scopeDate + "' != '" + d + "', from '" + amzDate + "'. ")
 	}
 	if msg.Len() > 0 {
-		return nil, nil, invalid(msg.String())
+		return nil, invalid(msg.String())
 	}
 
 	if v.Lookup == nil {
-		return nil, nil, errors.New("sigv4: Verifier.Lookup is nil")
+		return nil, errors.New("sigv4: Verifier.Lookup is nil")
 	}
 	cred, err := v.Lookup(ctx, keyID)
 	switch {
 	case errors.Is(err, ErrUnknownKey):
-		return nil, nil, unrecognized()
+		return nil, unrecognized()
 	case errors.Is(err, ErrExpiredToken):
-		return nil, nil, expiredToken()
+		return nil, expiredToken()
 	case err != nil:
-		return nil, nil, err
+		return nil, err
 	}
 
 	token, tokenInQuery := "", false
 	if a.presigned {
-		token, tokenInQuery = firstParam(a.params, paramToken)
+		token, tokenInQuery = firstParam(params, paramToken)
 	}
 	if !tokenInQuery {
-		token = r.Header.Get(headerToken)
+		token = header(r.Header, headerToken)
 	}
-	if subtle.ConstantTimeCompare([]byte(token), []byte(cred.SessionToken)) != 1 {
-		return nil, nil, unrecognized()
+	if !constantTimeEqual(token, cred.SessionToken) {
+		return nil, unrecognized()
 	}
 
 	// Payload hashes to try, most likely first.
 	var payloads [2]string
 	n := 1
 	explicit := true
-	if h := r.Header.Get(headerContent); !a.presigned && h != "" {
+	if h := header(r.Header, headerContent); !a.presigned && h != "" {
 		payloads[0] = h
-	} else if q, ok := firstParam(a.params, paramContent); a.presigned && ok {
+	} else if q, ok := firstParam(params, paramContent); a.presigned && ok {
 		payloads[0] = q
 	} else if a.presigned && h != "" {
 		payloads[0] = h
@@ -448,50 +528,87 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte) (*R
 		}
 	}
 	if explicit && body != nil && isHexSHA256(payloads[0]) && !strings.EqualFold(payloads[0], bodyHash(body)) {
-		return nil, nil, invalid(msgContentSHA)
+		return nil, invalid(msgContentSHA)
 	}
 
 	key := signingKey(cred.SecretAccessKey, scopeDate, region, service)
 	want, sigOK := decodeSignature(a.signature)
-	path := canonicalURI(a.rawPath, !v.DisablePathNormalization, v.DisableDoubleEncoding)
 	scope := a.credential[len(keyID)+1:]
-
-	var first *trace
-	queries := [2]string{canonicalQuery(a.params, a.presigned, false)}
 	nq := 1
 	if tokenInQuery {
 		// Some signers (AWS IoT, for one) append the token after signing.
 		nq = 2
 	}
-	for qi := 0; qi < nq; qi++ {
-		if qi == 1 {
-			queries[1] = canonicalQuery(a.params, a.presigned, true)
-		}
-		for pi := 0; pi < n; pi++ {
-			creq := canonicalRequest(r, path, queries[qi], a.signedHeaders, a.signedRaw, payloads[pi])
-			sts := stringToSign(amzDate, scope, creq)
-			mac := hmac.New(sha256.New, key[:])
-			mac.Write(sts)
-			if sigOK && hmac.Equal(mac.Sum(nil), want[:]) {
-				res := &Result{
-					Credential:    cred,
-					AccessKeyID:   keyID,
-					Date:          t,
-					Region:        region,
-					Service:       service,
-					SignedHeaders: a.signedHeaders,
-					Presigned:     a.presigned,
-				}
-				return res, &trace{string(creq), string(sts)}, nil
+	for qi := 0; sigOK && qi < nq; qi++ {
+		s.buf = v.appendRequestHead(s.buf[:0], r, path, params, &a, qi == 1)
+		head := len(s.buf)
+		for _, payload := range payloads[:n] {
+			s.buf = append(s.buf[:head], payload...)
+			s.sts = appendStringToSign(s.sts[:0], amzDate, scope, s.buf)
+			if !key.equal(s.sts, &want) {
+				continue
 			}
-			if first == nil {
-				first = &trace{string(creq), string(sts)}
+			if tr != nil {
+				*tr = trace{string(s.buf), string(s.sts)}
 			}
+			return &Result{
+				Credential:    cred,
+				AccessKeyID:   keyID,
+				Date:          t,
+				Region:        region,
+				Service:       service,
+				SignedHeaders: strings.Split(a.signedRaw, ";"),
+				Presigned:     a.presigned,
+			}, nil
 		}
 	}
-	return nil, first, invalid(msgSignatureMismatch +
+
+	// No match: AWS shows the canonical request and string to sign of the
+	// first attempt.
+	s.buf = append(v.appendRequestHead(s.buf[:0], r, path, params, &a, false), payloads[0]...)
+	s.sts = appendStringToSign(s.sts[:0], amzDate, scope, s.buf)
+	first := trace{string(s.buf), string(s.sts)}
+	if tr != nil {
+		*tr = first
+	}
+	return nil, invalid(msgSignatureMismatch +
 		"\n\nThe Canonical String for this request should have been\n'" + first.canonical +
 		"'\n\nThe String-to-Sign should have been\n'" + first.stringToSign + "'\n")
+}
+
+// signsHost reports whether the ';'-separated signed header names include
+// host or :authority.
+func signsHost(signed string) bool {
+	for rest, more := signed, true; more; {
+		var h string
+		h, rest, more = strings.Cut(rest, ";")
+		if strings.EqualFold(h, "host") || h == ":authority" {
+			return true
+		}
+	}
+	return false
+}
+
+// isBasicTime reports whether s has the shape of "20060102T150405Z"; a time
+// parsed from such an s formats back to it.
+func isBasicTime(s string) bool {
+	if len(s) != len(timeFormat) || s[8] != 'T' || s[15] != 'Z' {
+		return false
+	}
+	return isDigits(s[:8]) && isDigits(s[9:15])
+}
+
+// constantTimeEqual is subtle.ConstantTimeCompare for strings, without
+// copying them to byte slices.
+func constantTimeEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var d byte
+	for i := 0; i < len(a); i++ {
+		d |= a[i] ^ b[i]
+	}
+	return subtle.ConstantTimeByteEq(d, 0) == 1
 }
 
 func (v *Verifier) checkTime(t time.Time, amzDate string, expires int64) *Error {
@@ -559,8 +676,13 @@ func decodeSignature(s string) ([sha256.Size]byte, bool) {
 	if len(s) != 2*sha256.Size {
 		return out, false
 	}
-	if _, err := hex.Decode(out[:], []byte(s)); err != nil {
-		return out, false
+	for i := range out {
+		hi, ok1 := unhex(s[2*i])
+		lo, ok2 := unhex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return out, false
+		}
+		out[i] = hi<<4 | lo
 	}
 	return out, true
 }
