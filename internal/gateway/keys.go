@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -14,32 +15,48 @@ import (
 	"github.com/apigw/apigw/internal/store"
 )
 
+// keyShards is how many maps the key index is split into. An update copies
+// only the shards it touches: about 400 entries each at 100,000 keys.
+const keyShards = 256
+
+// keySeed picks a key value's shard; any seed works, shards are in memory.
+var keySeed = maphash.MakeSeed()
+
 // keyring indexes API keys by value and, for each key, the usage plan that
-// meters it on each API stage. It is read without locks: a change makes a
-// new keyring (see update), which reloads from the store only what changed.
+// meters it on each API stage. Requests read it without locks; a change of
+// keys or plans builds a new keyring that shares every shard it did not
+// touch with the one before.
 type keyring struct {
-	byValue map[string]*apiKey
-	byID    map[string]*apiKey
-	plans   map[string]*planEntry
-	// memberOf lists the plans of each key id, sorted (never modified in
-	// place: keyrings share the slices).
-	memberOf map[string][]string
+	shards [keyShards]map[string]*apiKey // by value
+	// src is what the keyring was built from, kept to apply the next
+	// change. It is shared along a chain of keyrings and only Sync (under
+	// syncMu) reads or writes it; requests never do.
+	src *keySource
 }
 
-// planEntry is a usage plan and the ids of its keys.
-type planEntry struct {
-	plan    model.UsagePlan
-	members []string
+// lookup returns the key with this value, or nil.
+func (kr *keyring) lookup(value string) *apiKey {
+	return kr.shards[maphash.String(keySeed, value)%keyShards][value]
+}
+
+// len counts the keys in the index.
+func (kr *keyring) len() int {
+	n := 0
+	for _, m := range kr.shards {
+		n += len(m)
+	}
+	return n
 }
 
 type stageRef struct{ api, stage string }
 
-// apiKey is an API key as the data plane sees it.
+// apiKey is an API key as the data plane sees it. Once in a keyring it is
+// never modified: a change makes a new one.
 type apiKey struct {
 	id      string
 	value   string
 	enabled bool
-	plans   map[stageRef]*keyPlan
+	plans   map[stageRef]*keyPlan // nil when the key is in no plan
 }
 
 // keyPlan is one key's membership in one plan, with the limiter ids built
@@ -47,7 +64,7 @@ type apiKey struct {
 type keyPlan struct {
 	planID     string
 	throttle   *model.ThrottleSettings
-	quota      *limit.QuotaSpec // nil without a quota
+	quota      *limit.QuotaSpec // nil without a quota; shared by the plan's keys
 	throttleID string           // per key in the plan
 	quotaID    string           // per key in the plan: planID/keyID
 	// methods holds the plan's per-method throttles for this stage, keyed
@@ -72,7 +89,107 @@ func QuotaSpec(q *model.QuotaSettings) *limit.QuotaSpec {
 // usage reports read the same counters.
 func QuotaID(planID, keyID string) string { return "quota/" + planID + "/" + keyID }
 
-// loadKeyring reads every key and plan from the store.
+// keySource holds the API key, usage plan and plan key records as last
+// read from the store, so that a change re-reads only the changed records
+// and rebuilds only the keys they affect.
+type keySource struct {
+	// owner is the keyring this source describes. A Sync that fails after
+	// updating the source leaves owner on a keyring that was never
+	// published, and the next Sync then rebuilds from the store.
+	owner *keyring
+	keys  map[string]*apiKey // by id: the key as published
+	plans map[string]*keyPlanSource
+	// members and memberOf are the plan key records, in both directions.
+	// Either side may name a plan or key that does not exist (any more).
+	members  map[string]map[string]struct{} // plan id → key ids
+	memberOf map[string][]string            // key id → plan ids, sorted
+}
+
+// keyPlanSource is a decoded usage plan.
+type keyPlanSource struct {
+	plan  *model.UsagePlan
+	quota *limit.QuotaSpec
+}
+
+func newKeySource() *keySource {
+	return &keySource{
+		keys:     map[string]*apiKey{},
+		plans:    map[string]*keyPlanSource{},
+		members:  map[string]map[string]struct{}{},
+		memberOf: map[string][]string{},
+	}
+}
+
+func (src *keySource) setPlan(p *model.UsagePlan) {
+	src.plans[p.ID] = &keyPlanSource{plan: p, quota: QuotaSpec(p.Quota)}
+}
+
+func (src *keySource) addMember(planID, keyID string) {
+	m := src.members[planID]
+	if m == nil {
+		m = map[string]struct{}{}
+		src.members[planID] = m
+	}
+	m[keyID] = struct{}{}
+	ps := src.memberOf[keyID]
+	if i, found := slices.BinarySearch(ps, planID); !found {
+		src.memberOf[keyID] = slices.Insert(ps, i, planID)
+	}
+}
+
+func (src *keySource) removeMember(planID, keyID string) {
+	if m := src.members[planID]; m != nil {
+		delete(m, keyID)
+		if len(m) == 0 {
+			delete(src.members, planID)
+		}
+	}
+	ps := src.memberOf[keyID]
+	if i, found := slices.BinarySearch(ps, planID); found {
+		if ps = slices.Delete(ps, i, i+1); len(ps) == 0 {
+			delete(src.memberOf, keyID)
+		} else {
+			src.memberOf[keyID] = ps
+		}
+	}
+}
+
+// build returns key k with its plans resolved from the source. Plans are
+// applied in id order and stages in their order, so when two cover the
+// same stage the last one wins, as in a listing of the store.
+func (src *keySource) build(k *apiKey) *apiKey {
+	out := &apiKey{id: k.id, value: k.value, enabled: k.enabled}
+	for _, planID := range src.memberOf[k.id] {
+		ps := src.plans[planID]
+		if ps == nil {
+			continue
+		}
+		p := ps.plan
+		for _, st := range p.ApiStages {
+			kp := &keyPlan{
+				planID:     p.ID,
+				throttle:   p.Throttle,
+				quota:      ps.quota,
+				throttleID: "plan/" + p.ID + "/" + k.id,
+				quotaID:    QuotaID(p.ID, k.id),
+			}
+			if len(st.Throttle) > 0 {
+				kp.methods = make(map[string]methodThrottle, len(st.Throttle))
+				for path, t := range st.Throttle {
+					kp.methods[path] = methodThrottle{t, "plan/" + p.ID + "/" + k.id + "/" + st.ApiID + ":" + st.Stage + path}
+				}
+			}
+			if out.plans == nil {
+				out.plans = make(map[stageRef]*keyPlan, len(p.ApiStages))
+			}
+			out.plans[stageRef{st.ApiID, st.Stage}] = kp
+		}
+	}
+	return out
+}
+
+// loadKeyring reads every API key, usage plan and plan key from the store
+// and builds the keyring from scratch.
 func (g *Gateway) loadKeyring(ctx context.Context) (*keyring, error) {
 	keys, err := g.Store.List(ctx, model.KindApiKey, "")
 	if err != nil {
@@ -82,179 +199,193 @@ func (g *Gateway) loadKeyring(ctx context.Context) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	kr := &keyring{byValue: make(map[string]*apiKey, len(keys)), byID: make(map[string]*apiKey, len(keys)),
-		plans: make(map[string]*planEntry, len(plans)), memberOf: make(map[string][]string)}
-	for _, it := range plans {
-		pe, err := g.loadPlan(ctx, it.Key, it.Value)
-		if err != nil {
-			return nil, err
-		}
-		kr.plans[pe.plan.ID] = pe
-		for _, m := range pe.members {
-			kr.memberOf[m] = append(kr.memberOf[m], pe.plan.ID)
-		}
-	}
-	for _, it := range keys {
-		var k model.ApiKey
-		if err := json.Unmarshal(it.Value, &k); err != nil {
-			return nil, fmt.Errorf("gateway: decode api key %s: %w", it.Key, err)
-		}
-		ak := kr.build(k.ID, k.Value, k.Enabled)
-		kr.byValue[k.Value] = ak
-		kr.byID[k.ID] = ak
-	}
-	return kr, nil
-}
-
-// loadPlan decodes a plan and reads its keys' ids.
-func (g *Gateway) loadPlan(ctx context.Context, key string, value []byte) (*planEntry, error) {
-	pe := new(planEntry)
-	if err := json.Unmarshal(value, &pe.plan); err != nil {
-		return nil, fmt.Errorf("gateway: decode usage plan %s: %w", key, err)
-	}
-	members, err := g.Store.List(ctx, model.KindUsagePlanKey, model.ApiPrefix(pe.plan.ID))
+	members, err := g.Store.List(ctx, model.KindUsagePlanKey, "")
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range members {
-		_, keyID, _ := strings.Cut(m.Key, "/")
-		pe.members = append(pe.members, keyID)
-	}
-	return pe, nil
-}
-
-// build makes the data plane's view of one key from the plans it is in.
-func (kr *keyring) build(id, value string, enabled bool) *apiKey {
-	ak := &apiKey{id: id, value: value, enabled: enabled, plans: map[stageRef]*keyPlan{}}
-	for _, planID := range kr.memberOf[id] {
-		p := &kr.plans[planID].plan
-		for _, st := range p.ApiStages {
-			kp := &keyPlan{
-				planID:     p.ID,
-				throttle:   p.Throttle,
-				quota:      QuotaSpec(p.Quota),
-				throttleID: "plan/" + p.ID + "/" + id,
-				quotaID:    QuotaID(p.ID, id),
-			}
-			if len(st.Throttle) > 0 {
-				kp.methods = make(map[string]methodThrottle, len(st.Throttle))
-				for path, t := range st.Throttle {
-					kp.methods[path] = methodThrottle{t, "plan/" + p.ID + "/" + id + "/" + st.ApiID + ":" + st.Stage + path}
-				}
-			}
-			ak.plans[stageRef{st.ApiID, st.Stage}] = kp
+	src := newKeySource()
+	for _, it := range plans {
+		p, err := decodePlan(it.Key, it.Value)
+		if err != nil {
+			return nil, err
 		}
+		src.setPlan(p)
 	}
-	return ak
+	for _, it := range members {
+		planID, keyID, _ := strings.Cut(it.Key, "/")
+		src.addMember(planID, keyID)
+	}
+	kr := &keyring{src: src}
+	// In key order: should two keys share a value, the last one wins.
+	for _, it := range keys {
+		k, err := decodeKey(it.Key, it.Value)
+		if err != nil {
+			return nil, err
+		}
+		ak := src.build(k)
+		src.keys[ak.id] = ak
+		kr.put(ak)
+	}
+	src.owner = kr
+	return kr, nil
 }
 
-// update returns a keyring with changes (of keys, plans and plan keys)
-// applied to kr, which is not modified. It reads from the store only the
-// changed keys and plans; keys whose plans changed are rebuilt from what kr
-// holds. Its cost is a copy of the indexes plus the changed records, not a
-// reload of every key.
-func (g *Gateway) updateKeyring(ctx context.Context, kr *keyring, changes []store.Change) (*keyring, error) {
-	next := &keyring{byValue: maps.Clone(kr.byValue), byID: maps.Clone(kr.byID), plans: maps.Clone(kr.plans), memberOf: maps.Clone(kr.memberOf)}
-	changedKeys := map[string]bool{} // key records to read again
-	rebuild := map[string]bool{}     // keys whose plans changed
-	changedPlans := map[string]bool{}
+// put adds k to a keyring that is not published yet.
+func (kr *keyring) put(k *apiKey) {
+	i := maphash.String(keySeed, k.value) % keyShards
+	if kr.shards[i] == nil {
+		kr.shards[i] = map[string]*apiKey{}
+	}
+	kr.shards[i][k.value] = k
+}
+
+func decodeKey(id string, b []byte) (*apiKey, error) {
+	var k model.ApiKey
+	if err := json.Unmarshal(b, &k); err != nil {
+		return nil, fmt.Errorf("gateway: decode api key %s: %w", id, err)
+	}
+	return &apiKey{id: k.ID, value: k.Value, enabled: k.Enabled}, nil
+}
+
+func decodePlan(id string, b []byte) (*model.UsagePlan, error) {
+	p := new(model.UsagePlan)
+	if err := json.Unmarshal(b, p); err != nil {
+		return nil, fmt.Errorf("gateway: decode usage plan %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// isKeyringChange reports whether a change is one the keyring follows.
+func isKeyringChange(c store.Change) bool {
+	switch c.Kind {
+	case model.KindApiKey, model.KindUsagePlan, model.KindUsagePlanKey:
+		return true
+	}
+	return false
+}
+
+// updateKeyring returns the keyring cur with changes (of API keys, usage
+// plans and plan keys) applied. It reads only the changed records, rebuilds
+// only the keys they affect and copies only the index shards those keys
+// are in; cur stays as it was for the requests still reading it. Without
+// a usable source, or when so much changed that reading it all is
+// cheaper, it rebuilds from the store. Key values are unique (the
+// management API indexes them); were two keys to share one, which of them
+// an update serves could differ from a reload.
+func (g *Gateway) updateKeyring(ctx context.Context, cur *keyring, changes []store.Change) (*keyring, error) {
+	if cur == nil || cur.src == nil || cur.src.owner != cur || len(changes) > 256+len(cur.src.keys)/8 {
+		return g.loadKeyring(ctx)
+	}
+	// Read and decode every changed record before touching the source, so
+	// that an error leaves it as it was.
+	type keyRead struct {
+		id string
+		k  *apiKey // nil: deleted
+	}
+	type planRead struct {
+		id string
+		p  *model.UsagePlan // nil: deleted
+	}
+	var keys []keyRead
+	var plans []planRead
 	for _, c := range changes {
 		switch c.Kind {
 		case model.KindApiKey:
-			changedKeys[c.Key] = true
-		case model.KindUsagePlan:
-			changedPlans[c.Key] = true
-		case model.KindUsagePlanKey:
-			planID, keyID, _ := strings.Cut(c.Key, "/")
-			changedPlans[planID] = true
-			rebuild[keyID] = true
-		}
-	}
-	for planID := range changedPlans {
-		if old := next.plans[planID]; old != nil {
-			for _, m := range old.members {
-				rebuild[m] = true
-				next.memberOf[m] = without(next.memberOf[m], planID)
+			b, err := g.Store.Get(ctx, c.Kind, c.Key)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				keys = append(keys, keyRead{id: c.Key})
+			case err != nil:
+				return nil, err
+			default:
+				k, err := decodeKey(c.Key, b)
+				if err != nil {
+					return nil, err
+				}
+				keys = append(keys, keyRead{c.Key, k})
 			}
-			delete(next.plans, planID)
+		case model.KindUsagePlan:
+			b, err := g.Store.Get(ctx, c.Kind, c.Key)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				plans = append(plans, planRead{id: c.Key})
+			case err != nil:
+				return nil, err
+			default:
+				p, err := decodePlan(c.Key, b)
+				if err != nil {
+					return nil, err
+				}
+				plans = append(plans, planRead{c.Key, p})
+			}
 		}
-		raw, err := g.Store.Get(ctx, model.KindUsagePlan, planID)
-		if errors.Is(err, store.ErrNotFound) {
+	}
+
+	src := cur.src
+	// prev holds, for every key to rebuild, the key as cur publishes it.
+	prev := map[string]*apiKey{}
+	touch := func(keyID string) {
+		if _, ok := prev[keyID]; !ok {
+			prev[keyID] = src.keys[keyID]
+		}
+	}
+	for _, c := range changes {
+		if c.Kind != model.KindUsagePlanKey {
 			continue
 		}
-		if err != nil {
-			return nil, err
+		planID, keyID, _ := strings.Cut(c.Key, "/")
+		if c.Deleted {
+			src.removeMember(planID, keyID)
+		} else {
+			src.addMember(planID, keyID)
 		}
-		pe, err := g.loadPlan(ctx, planID, raw)
-		if err != nil {
-			return nil, err
+		touch(keyID)
+	}
+	for _, pr := range plans {
+		if pr.p == nil {
+			delete(src.plans, pr.id)
+		} else {
+			src.setPlan(pr.p)
 		}
-		next.plans[planID] = pe
-		for _, m := range pe.members {
-			rebuild[m] = true
-			next.memberOf[m] = with(next.memberOf[m], planID)
+		for keyID := range src.members[pr.id] {
+			touch(keyID)
 		}
 	}
-	for id := range next.memberOf {
-		if len(next.memberOf[id]) == 0 {
-			delete(next.memberOf, id)
+	for _, kr := range keys {
+		touch(kr.id)
+		if kr.k == nil {
+			delete(src.keys, kr.id)
+		} else {
+			src.keys[kr.id] = kr.k
 		}
 	}
-	for id := range changedKeys {
-		old := next.byID[id]
-		raw, err := g.Store.Get(ctx, model.KindApiKey, id)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
+
+	next := &keyring{shards: cur.shards, src: src}
+	var copied [keyShards]bool
+	shard := func(value string) map[string]*apiKey {
+		i := maphash.String(keySeed, value) % keyShards
+		if !copied[i] {
+			m := maps.Clone(cur.shards[i])
+			if m == nil {
+				m = map[string]*apiKey{}
+			}
+			next.shards[i], copied[i] = m, true
 		}
-		if old != nil && next.byValue[old.value] == old {
-			delete(next.byValue, old.value)
-		}
-		delete(next.byID, id)
-		delete(rebuild, id)
-		if err != nil { // deleted
-			continue
-		}
-		var k model.ApiKey
-		if err := json.Unmarshal(raw, &k); err != nil {
-			return nil, fmt.Errorf("gateway: decode api key %s: %w", id, err)
-		}
-		ak := next.build(k.ID, k.Value, k.Enabled)
-		next.byValue[k.Value] = ak
-		next.byID[k.ID] = ak
+		return next.shards[i]
 	}
-	for id := range rebuild {
-		old := next.byID[id]
-		if old == nil {
-			continue // a membership of a key that does not exist (any more)
+	for id, old := range prev {
+		if old != nil {
+			// Another key may have taken the value in the same change.
+			if m := shard(old.value); m[old.value] == old {
+				delete(m, old.value)
+			}
 		}
-		ak := next.build(old.id, old.value, old.enabled)
-		next.byValue[ak.value] = ak
-		next.byID[id] = ak
+		if k := src.keys[id]; k != nil {
+			k = src.build(k)
+			src.keys[id] = k
+			shard(k.value)[k.value] = k
+		}
 	}
+	src.owner = next
 	return next, nil
-}
-
-// with returns sorted ids and id, as a new sorted slice. Plans are applied
-// to a key in id order, so that the result does not depend on the order of
-// changes (two plans on one stage are refused by the management API; if a
-// store holds them anyway, the plan with the greater id wins).
-func with(ids []string, id string) []string {
-	out := make([]string, len(ids), len(ids)+1)
-	copy(out, ids)
-	i, found := slices.BinarySearch(out, id)
-	if found {
-		return out
-	}
-	return slices.Insert(out, i, id)
-}
-
-// without returns ids less id, as a new slice.
-func without(ids []string, id string) []string {
-	out := make([]string, 0, len(ids))
-	for _, x := range ids {
-		if x != id {
-			out = append(out, x)
-		}
-	}
-	return out
 }

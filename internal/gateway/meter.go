@@ -87,7 +87,7 @@ func (g *Gateway) meter(ctx context.Context, r *http.Request, s *state, st *Stag
 		}
 		var ak *apiKey
 		if s.keys != nil && value != "" {
-			ak = s.keys.byValue[value]
+			ak = s.keys.lookup(value)
 		}
 		if ak == nil || !ak.enabled {
 			return fault.ErrInvalidAPIKey

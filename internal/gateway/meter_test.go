@@ -76,8 +76,10 @@ func TestMeterRefusals(t *testing.T) {
 		})
 	}
 	t.Run("disabled", func(t *testing.T) {
-		for _, k := range s.keys.byValue {
-			k.enabled = false
+		for _, m := range s.keys.shards {
+			for _, k := range m {
+				k.enabled = false
+			}
 		}
 		if err := g.meter(ctx, reqs[0], s, st, rt, &id); err == nil {
 			t.Fatal("a disabled key was admitted")
@@ -90,10 +92,10 @@ func fixtureKeyValue(i int) string { return fmt.Sprintf("key-value-%030d", i) }
 // fixtureKeyring holds n enabled keys, each in one plan on api:dev with a
 // throttle, a method throttle and a quota.
 func fixtureKeyring(n int) *keyring {
-	kr := &keyring{byValue: make(map[string]*apiKey, n)}
+	kr := &keyring{}
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("k%09d", i)
-		kr.byValue[fixtureKeyValue(i)] = &apiKey{id: id, enabled: true, plans: map[stageRef]*keyPlan{
+		kr.put(&apiKey{id: id, value: fixtureKeyValue(i), enabled: true, plans: map[stageRef]*keyPlan{
 			{"api", "dev"}: {
 				planID:     "plan",
 				throttle:   &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
@@ -105,7 +107,7 @@ func fixtureKeyring(n int) *keyring {
 					id:       "plan/plan/" + id + "/api:dev/hello/GET",
 				}},
 			},
-		}}
+		}})
 	}
 	return kr
 }

@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/apigw/apigw/internal/gateway/route"
@@ -85,8 +87,8 @@ func TestKeyringMemoryPerKey(t *testing.T) {
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if len(kr.byValue) != n || len(kr.byID) != n {
-		t.Fatalf("keyring has %d keys", len(kr.byValue))
+	if kr.len() != n || len(kr.src.keys) != n {
+		t.Fatalf("keyring has %d keys", kr.len())
 	}
 	perKey := (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / n
 	t.Logf("data plane memory per API key (indexes, plan membership, limiter ids): %.0f bytes", perKey)
@@ -147,6 +149,7 @@ func BenchmarkSyncOneStage(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				v := fmt.Sprint(i)
+				b.StopTimer() // the figure is the data plane's Sync, not the commit
 				err := st.Update(ctx, func(tx store.Tx) error {
 					put(b, tx, model.KindStage, model.ChildKey("api0000", "s000"), &model.Stage{StageName: "s000", DeploymentID: "dep", Variables: map[string]string{"v": v}})
 					return nil
@@ -154,6 +157,7 @@ func BenchmarkSyncOneStage(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				b.StartTimer()
 				if err := g.Sync(ctx); err != nil {
 					b.Fatal(err)
 				}
@@ -185,5 +189,33 @@ func BenchmarkServeManyStages(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// A Sync forgets the compiled deployment a stage moved away from, and keeps
+// those of the APIs it did not read again.
+func TestSyncForgetsUnusedDeployments(t *testing.T) {
+	ctx := context.Background()
+	st, g := stagesStore(t, 2, 1)
+	if g.compiled[model.ChildKey("api0000", "dep")] == nil || g.compiled[model.ChildKey("api0001", "dep")] == nil {
+		t.Fatalf("compiled after the first Sync: %v", slices.Sorted(maps.Keys(g.compiled)))
+	}
+	err := st.Update(ctx, func(tx store.Tx) error {
+		put(t, tx, model.KindSnapshot, model.ChildKey("api0000", "dep2"), &model.Snapshot{DeploymentID: "dep2", Api: model.RestApi{ID: "api0000", Name: "api0000"}})
+		put(t, tx, model.KindStage, model.ChildKey("api0000", "s000"), &model.Stage{StageName: "s000", DeploymentID: "dep2"})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"api0000/dep2", "api0001/dep"}
+	if got := slices.Sorted(maps.Keys(g.compiled)); !slices.Equal(got, want) {
+		t.Fatalf("compiled deployments %v, want %v", got, want)
+	}
+	if d := g.state.Load().apis["api0000"]["s000"].Deployment; d.ID != "dep2" {
+		t.Fatalf("stage serves %s, want dep2", d.ID)
 	}
 }

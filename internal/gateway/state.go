@@ -193,15 +193,21 @@ func (g *Gateway) Sync(ctx context.Context) error {
 			}
 		}
 	}
-	// Forget compiled deployments no stage uses any more.
+	// Forget compiled deployments no stage uses any more. Only the APIs
+	// read again can have dropped one, so a change costs the same with 1
+	// stage or 1,000.
 	used := map[string]bool{}
 	for apiID, stages := range next.apis {
+		if apiIDs != nil && !apiIDs[apiID] {
+			continue
+		}
 		for _, st := range stages {
 			used[model.ChildKey(apiID, st.ID)] = true
 		}
 	}
 	for k := range g.compiled {
-		if !used[k] {
+		apiID, _, _ := strings.Cut(k, "/")
+		if (apiIDs == nil || apiIDs[apiID]) && !used[k] {
 			delete(g.compiled, k)
 		}
 	}
