@@ -255,15 +255,6 @@ func decodePlan(id string, b []byte) (*model.UsagePlan, error) {
 	return p, nil
 }
 
-// isKeyringChange reports whether a change is one the keyring follows.
-func isKeyringChange(c store.Change) bool {
-	switch c.Kind {
-	case model.KindApiKey, model.KindUsagePlan, model.KindUsagePlanKey:
-		return true
-	}
-	return false
-}
-
 // updateKeyring returns the keyring cur with changes (of API keys, usage
 // plans and plan keys) applied. It reads only the changed records, rebuilds
 // only the keys they affect and copies only the index shards those keys
