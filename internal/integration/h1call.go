@@ -15,6 +15,10 @@ import (
 	"github.com/apigw/apigw/internal/integration/h1"
 )
 
+// h1MaxBody is the largest request body sent with the h1 client; see
+// invokeHTTP.
+const h1MaxBody = 64 << 10
+
 // DefaultClient calls plain-HTTP backends on the request's goroutine,
 // without net/http's per-connection goroutines (see package h1).
 var DefaultClient = &h1.Client{}
@@ -173,7 +177,12 @@ func (ig *Integration) callH1(c *Call, x *h1Exchange, u *url.URL, method string,
 		rc := http.NewResponseController(c.W)
 		flush = func() { rc.Flush() }
 	}
-	resp.WriteTo(c.W, flush)
+	if _, err := resp.WriteTo(c.W, flush); err != nil {
+		// The body broke off after the status went out (or the client
+		// left): reset the client's connection rather than let a cut body
+		// look complete.
+		panic(http.ErrAbortHandler)
+	}
 	return nil
 }
 

@@ -192,7 +192,12 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 			add.set("X-Forwarded-For", c.SourceIP)
 		}
 	}
-	if ig.h1 != nil && u.Scheme == "http" && u.User == nil {
+	// The h1 client writes the whole request before it reads the answer.
+	// A backend that answers while it reads (an echo, a stream) would
+	// deadlock with it once the body outgrows the socket buffers, so larger
+	// and unknown-length bodies go through net/http, which does both at
+	// once.
+	if ig.h1 != nil && u.Scheme == "http" && u.User == nil && c.R.ContentLength >= 0 && c.R.ContentLength <= h1MaxBody {
 		return ig.callH1(c, x, u, method, proxy)
 	}
 
@@ -242,6 +247,10 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	if err != nil {
 		if c.R.Context().Err() != nil {
 			return fault.IntegrationFailureErr(c.R.Context().Err())
+		}
+		if isTimeout(err) {
+			// A dial or TLS handshake timeout, as on the h1 path.
+			return fault.ErrIntegrationTimeout
 		}
 		var certErr *tls.CertificateVerificationError
 		if errors.As(err, &certErr) {
@@ -365,8 +374,14 @@ func copyBody(w http.ResponseWriter, src io.Reader, flush bool) {
 				rc.Flush()
 			}
 		}
-		if err != nil {
+		if err == io.EOF {
 			return
+		}
+		if err != nil {
+			// The backend's body broke off (or timed out) after the status
+			// went out: reset the client's connection rather than let a
+			// cut body look complete.
+			panic(http.ErrAbortHandler)
 		}
 	}
 }

@@ -253,6 +253,12 @@ func (r *Request) replayable() bool {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
+// isTimeout: a deadline passed; sending again would only fail again.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 // Do sends req over a pooled connection to p's address and reads the
 // response's status line and header fields into resp. The caller then reads
 // the body (resp.Read or resp.WriteTo) and must call resp.Close, which
@@ -276,7 +282,7 @@ func (p *Pool) Do(ctx context.Context, req *Request, resp *Response) error {
 		if err := resp.exchange(ctx, p, cn, req); err != nil {
 			cn.nc.Close()
 			resp.cn = nil
-			if attempt == 0 && cn.reused && !resp.gotBytes && req.replayable() && ctx.Err() == nil {
+			if attempt == 0 && cn.reused && !resp.gotBytes && req.replayable() && ctx.Err() == nil && !isTimeout(err) {
 				resp.reset()
 				continue
 			}
@@ -323,6 +329,10 @@ func (r *Response) exchange(ctx context.Context, p *Pool, cn *conn, req *Request
 	}
 	if werr != nil {
 		r.keep = false
+	}
+	if r.done {
+		// No body to read: the connection goes back (or is closed) now.
+		r.Close()
 	}
 	return nil
 }

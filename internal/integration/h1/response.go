@@ -10,6 +10,10 @@ import (
 	"strings"
 )
 
+// maxInterim is how many 1xx responses may precede the final one, as in
+// net/http.
+const maxInterim = 5
+
 // Field is one response header field; Name is in canonical form
 // (Content-Type), Value has no surrounding white space.
 type Field struct {
@@ -98,7 +102,10 @@ func (r *Response) Header() http.Header {
 // readHeader reads the status line and header fields, skipping 1xx interim
 // responses, and decides how the body is framed.
 func (r *Response) readHeader(br *bufio.Reader, method string, limit int) error {
-	for {
+	for interim := 0; ; interim++ {
+		if interim > maxInterim {
+			return malformed("too many interim (1xx) responses")
+		}
 		if err := r.readHead(br, limit); err != nil {
 			return err
 		}
@@ -321,21 +328,29 @@ func (r *Response) frame(method string) error {
 				r.ContentLength = n
 			}
 		}
-		return r.finishIfDone()
+		return nil
 	}
 	if te != "" {
-		r.ContentLength = -1
-		codings := strings.Split(te, ",")
-		if strings.EqualFold(strings.TrimSpace(codings[len(codings)-1]), "chunked") {
-			r.mode = modeChunked
-			r.chunked = httputil.NewChunkedReader(r.cn.br)
-			if sawCL {
-				// Both framings: a smuggling risk; do not reuse.
-				r.keep = false
-			}
-			return nil
+		// Only chunked is understood, as in net/http: another coding would
+		// reach the client undecoded and unlabelled.
+		if !strings.EqualFold(strings.TrimSpace(te), "chunked") {
+			return malformed("unsupported transfer coding " + quote(te))
 		}
-		r.mode, r.keep = modeClose, false
+		r.ContentLength = -1
+		r.mode = modeChunked
+		r.chunked = httputil.NewChunkedReader(r.cn.br)
+		if sawCL {
+			// Both framings: the length is not the body's, so it is not
+			// passed on; and a smuggling risk, so no reuse.
+			r.keep = false
+			fields := r.Fields[:0]
+			for _, f := range r.Fields {
+				if f.Name != "Content-Length" {
+					fields = append(fields, f)
+				}
+			}
+			r.Fields = fields
+		}
 		return nil
 	}
 	if sawCL {
@@ -347,17 +362,9 @@ func (r *Response) frame(method string) error {
 		if n == 0 {
 			r.done = true
 		}
-		return r.finishIfDone()
+		return nil
 	}
 	r.ContentLength, r.mode, r.keep = -1, modeClose, false
-	return nil
-}
-
-// finishIfDone gives an empty-bodied response's connection back at once.
-func (r *Response) finishIfDone() error {
-	if r.done {
-		r.Close()
-	}
 	return nil
 }
 
