@@ -21,6 +21,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,8 +114,11 @@ type Pool struct {
 	client *Client
 	addr   string
 	mu     sync.Mutex
-	idle   []*conn // the most recently used last
-	dials  atomic.Int64
+	idle   []*conn // the most recently used last, so the oldest first
+	// sweeping says a timer will close the connections that stay idle
+	// past IdleTimeout (under mu).
+	sweeping bool
+	dials    atomic.Int64
 }
 
 // Dials reports how many connections the pool has opened.
@@ -169,9 +173,39 @@ func (p *Pool) put(cn *conn) {
 		p.idle[len(p.idle)-1] = nil
 		p.idle = p.idle[:len(p.idle)-1]
 	}
+	if !p.sweeping {
+		p.sweeping = true
+		time.AfterFunc(p.client.idleTimeout(), p.sweep)
+	}
 	p.mu.Unlock()
 	if old != nil {
 		old.nc.Close()
+	}
+}
+
+// sweep closes the connections idle for longer than IdleTimeout, so that
+// a pool that went quiet does not hold them (and the backend's half-closed
+// sockets) for ever; it runs again while connections remain.
+func (p *Pool) sweep() {
+	timeout := p.client.idleTimeout()
+	now := time.Now()
+	p.mu.Lock()
+	n := 0
+	for n < len(p.idle) && now.Sub(p.idle[n].idleSince) >= timeout {
+		n++
+	}
+	expired := slices.Clone(p.idle[:n])
+	rest := copy(p.idle, p.idle[n:])
+	clear(p.idle[rest:])
+	p.idle = p.idle[:rest]
+	if len(p.idle) > 0 {
+		time.AfterFunc(timeout-now.Sub(p.idle[0].idleSince)+time.Millisecond, p.sweep)
+	} else {
+		p.sweeping = false
+	}
+	p.mu.Unlock()
+	for _, cn := range expired {
+		cn.nc.Close()
 	}
 }
 

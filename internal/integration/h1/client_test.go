@@ -372,6 +372,41 @@ func TestIdleConnectionOutlivesItsDeadline(t *testing.T) {
 	}
 }
 
+// Connections left idle past IdleTimeout are closed by the pool itself,
+// not only when it is next used.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	closed := make(chan struct{}, 4)
+	p, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, err := readRequest(br); err != nil {
+				closed <- struct{}{}
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	p.client.IdleTimeout = 150 * time.Millisecond
+	do(t, p, get("/"))
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("an idle connection stayed open past IdleTimeout")
+	}
+	p.mu.Lock()
+	idle, sweeping := len(p.idle), p.sweeping
+	p.mu.Unlock()
+	if idle != 0 || sweeping {
+		t.Errorf("after the sweep: %d idle, sweeping %v", idle, sweeping)
+	}
+	// The pool still works, and sweeps again.
+	do(t, p, get("/"))
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second idle connection stayed open")
+	}
+}
+
 func TestDeadlineAndCancel(t *testing.T) {
 	release := make(chan struct{})
 	p, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
