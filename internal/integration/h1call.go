@@ -99,28 +99,7 @@ func (f fields) has(name string) bool {
 // pass on: hop-by-hop ones, Host (the backend's is sent) and Expect (AWS
 // answers 100-continue itself).
 func omitFromProxy(name string) bool {
-	switch name {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Expect":
-		return true
-	}
-	return false
-}
-
-// Response header fields never passed on (RFC 9110 section 7.6.1), and the
-// ones the gateway owns, passed on renamed as AWS does.
-var (
-	hopFields = map[string]bool{
-		"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
-		"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-	}
-	remapped = map[string]string{}
-)
-
-func init() {
-	for k := range gatewayHeaders {
-		remapped[k] = "X-Amzn-Remapped-" + k
-	}
+	return isHop(name) || name == "Host" || name == "Expect"
 }
 
 // callH1 sends the request to an http:// backend with DefaultClient and
@@ -202,7 +181,7 @@ func passHeader(h http.Header, fields []h1.Field) {
 	v := make([]string, 0, len(fields))
 fields:
 	for i, f := range fields {
-		if hopFields[f.Name] {
+		if isHop(f.Name) {
 			continue
 		}
 		for _, l := range listed {

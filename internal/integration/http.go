@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -45,28 +44,40 @@ func newTransport(insecure bool) *http.Transport {
 	}
 }
 
-// Hop-by-hop headers, never forwarded (RFC 9110 section 7.6.1).
-var hopHeaders = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+// isHop reports the hop-by-hop fields, never forwarded either way (RFC
+// 9110 section 7.6.1).
+func isHop(name string) bool {
+	switch name {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
+// removeHopHeaders deletes the hop-by-hop fields of h and those its
+// Connection field names.
 func removeHopHeaders(h http.Header) {
 	for _, f := range h["Connection"] {
-		for _, name := range strings.Split(f, ",") {
-			if name = textproto.TrimString(name); name != "" {
-				h.Del(name)
-			}
+		for _, name := range splitList(f) {
+			h.Del(name)
 		}
 	}
-	for _, name := range hopHeaders {
-		h.Del(name)
+	for name := range h {
+		if isHop(name) {
+			delete(h, name)
+		}
 	}
 }
 
-// Response headers the gateway owns; a backend's own values are kept under
-// x-amzn-Remapped-{name}, as AWS does.
-var gatewayHeaders = map[string]bool{"X-Amzn-Requestid": true, "X-Amz-Apigw-Id": true, "Date": true, "X-Amzn-Trace-Id": true}
+// remapped names the response fields the gateway owns: a backend's own
+// values are passed on under x-amzn-Remapped-{name}, as AWS does.
+var remapped = map[string]string{
+	"X-Amzn-Requestid": "X-Amzn-Remapped-X-Amzn-Requestid",
+	"X-Amz-Apigw-Id":   "X-Amzn-Remapped-X-Amz-Apigw-Id",
+	"Date":             "X-Amzn-Remapped-Date",
+	"X-Amzn-Trace-Id":  "X-Amzn-Remapped-X-Amzn-Trace-Id",
+}
 
 // isTimeout reports a deadline that passed (the h1 client's, or a dial
 // timeout).
@@ -266,9 +277,8 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		h := c.W.Header()
 		removeHopHeaders(resp.Header)
 		for k, v := range resp.Header {
-			if gatewayHeaders[k] {
-				h["X-Amzn-Remapped-"+k] = v
-				continue
+			if r, ok := remapped[k]; ok {
+				k = r
 			}
 			h[k] = v
 		}
