@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/apigw/apigw/internal/jsonhttp"
 	"io"
 	"log/slog"
 	"net/http"
@@ -170,30 +171,14 @@ func (a *API) wrap(f handlerFunc) http.Handler {
 			WriteError(w, e)
 			return
 		}
-		writeJSON(w, status, v)
+		jsonhttp.Write(w, status, v)
 	})
 }
 
 // WriteError writes e in AWS's REST-JSON error shape.
 func WriteError(w http.ResponseWriter, e *Error) {
 	w.Header().Set("x-amzn-ErrorType", e.Type)
-	writeJSON(w, e.Status, map[string]string{"message": e.Message})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	if v == nil {
-		w.WriteHeader(status)
-		return
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, `{"message":"Internal server error"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	w.Write(b)
+	jsonhttp.Write(w, e.Status, map[string]string{"message": e.Message})
 }
 
 // page is a list response: {"item": [...], "position": "..."}.

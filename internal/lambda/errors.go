@@ -1,10 +1,9 @@
 package lambda
 
 import (
-	"encoding/json"
 	"fmt"
+	"github.com/apigw/apigw/internal/jsonhttp"
 	"net/http"
-	"strconv"
 )
 
 // Exception types of the Lambda API.
@@ -78,21 +77,5 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	default:
 		body["Type"] = "User"
 	}
-	writeJSON(w, e.Status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	if v == nil {
-		w.WriteHeader(status)
-		return
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, `{"message":"Internal server error"}`, http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	w.Write(b)
+	jsonhttp.Write(w, e.Status, body)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/apigw/apigw/internal/jsonhttp"
 	"io"
 	"log/slog"
 	"net/http"
@@ -210,7 +211,7 @@ func (s *Service) wrap(f handlerFunc) http.Handler {
 			w.Write(raw.body)
 			return
 		}
-		writeJSON(w, status, v)
+		jsonhttp.Write(w, status, v)
 	})
 }
 
