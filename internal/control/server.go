@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/apigw/apigw/internal/jsonhttp"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/apigw/apigw/internal/jsonhttp"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/store"
 )

@@ -2,8 +2,9 @@ package lambda
 
 import (
 	"fmt"
-	"github.com/apigw/apigw/internal/jsonhttp"
 	"net/http"
+
+	"github.com/apigw/apigw/internal/jsonhttp"
 )
 
 // Exception types of the Lambda API.

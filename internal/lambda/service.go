@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/apigw/apigw/internal/jsonhttp"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apigw/apigw/internal/iam"
+	"github.com/apigw/apigw/internal/jsonhttp"
 	"github.com/apigw/apigw/internal/store"
 )
 
