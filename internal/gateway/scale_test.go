@@ -109,20 +109,11 @@ func stagesStore(tb testing.TB, apis, stagesPer int) (*sqlite.Store, *Gateway) {
 		for a := 0; a < apis; a++ {
 			apiID := fmt.Sprintf("api%04d", a)
 			put(tb, tx, model.KindRestApi, apiID, &model.RestApi{ID: apiID, Name: apiID})
-			snap := &model.Snapshot{DeploymentID: "dep", Api: model.RestApi{ID: apiID, Name: apiID}, Resources: []*model.Resource{
-				{ID: "root", Path: "/"},
-				{ID: "items", ParentID: "root", PathPart: "items", Path: "/items"},
-				{ID: "item", ParentID: "items", PathPart: "{id}", Path: "/items/{id}", ResourceMethods: map[string]*model.Method{
-					"GET": {HTTPMethod: "GET", AuthorizationType: "NONE", MethodIntegration: &model.Integration{
-						Type: "MOCK", RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
-						IntegrationResponses: map[string]*model.IntegrationResponse{"200": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}}},
-					}},
-				}},
-			}}
-			put(tb, tx, model.KindSnapshot, model.ChildKey(apiID, "dep"), snap)
+			snap := itemsSnapshot(apiID, mockIntegration())
+			put(tb, tx, model.KindSnapshot, model.ChildKey(apiID, "dep1"), snap)
 			for s := 0; s < stagesPer; s++ {
 				name := fmt.Sprintf("s%03d", s)
-				put(tb, tx, model.KindStage, model.ChildKey(apiID, name), &model.Stage{StageName: name, DeploymentID: "dep"})
+				put(tb, tx, model.KindStage, model.ChildKey(apiID, name), &model.Stage{StageName: name, DeploymentID: "dep1"})
 			}
 		}
 		return nil
@@ -151,7 +142,7 @@ func BenchmarkSyncOneStage(b *testing.B) {
 				v := fmt.Sprint(i)
 				b.StopTimer() // the figure is the data plane's Sync, not the commit
 				err := st.Update(ctx, func(tx store.Tx) error {
-					put(b, tx, model.KindStage, model.ChildKey("api0000", "s000"), &model.Stage{StageName: "s000", DeploymentID: "dep", Variables: map[string]string{"v": v}})
+					put(b, tx, model.KindStage, model.ChildKey("api0000", "s000"), &model.Stage{StageName: "s000", DeploymentID: "dep1", Variables: map[string]string{"v": v}})
 					return nil
 				})
 				if err != nil {
@@ -197,7 +188,7 @@ func BenchmarkServeManyStages(b *testing.B) {
 func TestSyncForgetsUnusedDeployments(t *testing.T) {
 	ctx := context.Background()
 	st, g := stagesStore(t, 2, 1)
-	if g.compiled[model.ChildKey("api0000", "dep")] == nil || g.compiled[model.ChildKey("api0001", "dep")] == nil {
+	if g.compiled[model.ChildKey("api0000", "dep1")] == nil || g.compiled[model.ChildKey("api0001", "dep1")] == nil {
 		t.Fatalf("compiled after the first Sync: %v", slices.Sorted(maps.Keys(g.compiled)))
 	}
 	err := st.Update(ctx, func(tx store.Tx) error {
@@ -211,7 +202,7 @@ func TestSyncForgetsUnusedDeployments(t *testing.T) {
 	if err := g.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"api0000/dep2", "api0001/dep"}
+	want := []string{"api0000/dep2", "api0001/dep1"}
 	if got := slices.Sorted(maps.Keys(g.compiled)); !slices.Equal(got, want) {
 		t.Fatalf("compiled deployments %v, want %v", got, want)
 	}

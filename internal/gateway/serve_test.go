@@ -12,32 +12,47 @@ import (
 	"github.com/apigw/apigw/internal/model"
 )
 
-// mockGateway serves one API with GET /items/{id} integrated with MOCK.
-func mockGateway(tb testing.TB) *Gateway {
-	tb.Helper()
-	g := New(nil)
-	snap := &model.Snapshot{
+// itemsSnapshot is deployment dep1 of API apiID, whose GET /items/{id}
+// has integration ig.
+func itemsSnapshot(apiID string, ig *model.Integration) *model.Snapshot {
+	return &model.Snapshot{
 		DeploymentID: "dep1",
-		Api:          model.RestApi{ID: "api", Name: "bench"},
+		Api:          model.RestApi{ID: apiID, Name: apiID},
 		Resources: []*model.Resource{
 			{ID: "root", Path: "/"},
 			{ID: "items", ParentID: "root", PathPart: "items", Path: "/items"},
 			{ID: "item", ParentID: "items", PathPart: "{id}", Path: "/items/{id}", ResourceMethods: map[string]*model.Method{
-				"GET": {HTTPMethod: "GET", AuthorizationType: "NONE", MethodIntegration: &model.Integration{
-					Type: "MOCK", TimeoutInMillis: 29000,
-					RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
-					IntegrationResponses: map[string]*model.IntegrationResponse{
-						"200": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}},
-					},
-				}},
+				"GET": {HTTPMethod: "GET", AuthorizationType: "NONE", MethodIntegration: ig},
 			}},
 		},
 	}
-	dep := g.compile(snap)
+}
+
+// mockIntegration answers 200 {"ok":true}.
+func mockIntegration() *model.Integration {
+	return &model.Integration{
+		Type: "MOCK", TimeoutInMillis: 29000,
+		RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+		IntegrationResponses: map[string]*model.IntegrationResponse{
+			"200": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}},
+		},
+	}
+}
+
+// itemsGateway serves itemsSnapshot("api", ig) on stage dev, its backends
+// called through transport (nil: the defaults).
+func itemsGateway(tb testing.TB, ig *model.Integration, transport http.RoundTripper) *Gateway {
+	tb.Helper()
+	g := New(nil)
+	g.Integration.Transport = transport
+	dep := g.compile(itemsSnapshot("api", ig))
 	st := &model.Stage{StageName: "dev", DeploymentID: "dep1"}
 	g.state.Store(&state{apis: map[string]map[string]*Stage{"api": {"dev": {APIID: "api", Name: "dev", Stage: st, Deployment: dep}}}})
 	return g
 }
+
+// mockGateway serves one API with GET /items/{id} integrated with MOCK.
+func mockGateway(tb testing.TB) *Gateway { return itemsGateway(tb, mockIntegration(), nil) }
 
 func TestServeMock(t *testing.T) {
 	g := mockGateway(t)
@@ -92,26 +107,7 @@ func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // proxyGateway serves GET /items/{id} as HTTP_PROXY to backend.
 func proxyGateway(tb testing.TB, backend string, transport http.RoundTripper) *Gateway {
-	tb.Helper()
-	g := New(nil)
-	g.Integration.Transport = transport
-	snap := &model.Snapshot{
-		DeploymentID: "dep1",
-		Api:          model.RestApi{ID: "api", Name: "bench"},
-		Resources: []*model.Resource{
-			{ID: "root", Path: "/"},
-			{ID: "items", ParentID: "root", PathPart: "items", Path: "/items"},
-			{ID: "item", ParentID: "items", PathPart: "{id}", Path: "/items/{id}", ResourceMethods: map[string]*model.Method{
-				"GET": {HTTPMethod: "GET", AuthorizationType: "NONE", MethodIntegration: &model.Integration{
-					Type: "HTTP_PROXY", HTTPMethod: "GET", URI: backend + "/small", TimeoutInMillis: 29000,
-				}},
-			}},
-		},
-	}
-	dep := g.compile(snap)
-	st := &model.Stage{StageName: "dev", DeploymentID: "dep1"}
-	g.state.Store(&state{apis: map[string]map[string]*Stage{"api": {"dev": {APIID: "api", Name: "dev", Stage: st, Deployment: dep}}}})
-	return g
+	return itemsGateway(tb, &model.Integration{Type: "HTTP_PROXY", HTTPMethod: "GET", URI: backend + "/small", TimeoutInMillis: 29000}, transport)
 }
 
 // BenchmarkServeProxy is the whole pipeline to an HTTP_PROXY backend on
