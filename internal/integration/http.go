@@ -241,6 +241,11 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	if c.R.ContentLength != 0 {
 		limited = &limitedBody{r: c.R.Body}
 		out.Body = limited
+		// The backend's answer may start while the client's body is still
+		// being sent to it (an echo): the client's body must stay readable
+		// once the gateway writes, which HTTP/1 servers allow only when
+		// asked. Writers that cannot do it ignore this.
+		http.NewResponseController(c.W).EnableFullDuplex()
 	}
 	out = out.WithContext(ctx)
 	resp, err := ig.transport.RoundTrip(out)
