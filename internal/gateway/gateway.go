@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,6 +168,9 @@ func resolve(r *http.Request, vpce string) (apiID, stage, path string, ok bool) 
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string, entry *logEntry) error {
 	// 1. Resolve.
+	if err := cleanRequestPath(r); err != nil {
+		return err
+	}
 	vpce := VPCEndpoint(r.Context())
 	apiID, stageName, path, ok := resolve(r, vpce)
 	if !ok {
@@ -274,6 +278,26 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string, 
 		return fault.ConfigurationError(rt.CompileErr)
 	}
 	return rt.Integration.Invoke(c)
+}
+
+// cleanRequestPath removes the literal dot segments of r's path, in place,
+// and refuses a path that hides one behind an encoding (see route.CleanPath),
+// so that routing, policies, signatures and the backend read one path.
+func cleanRequestPath(r *http.Request) error {
+	p := r.URL.EscapedPath()
+	c, err := route.CleanPath(p)
+	if err != nil {
+		return fault.ErrInvalidPath
+	}
+	if c == p {
+		return nil
+	}
+	d, err := url.PathUnescape(c)
+	if err != nil {
+		return fault.ErrInvalidPath
+	}
+	r.URL.Path, r.URL.RawPath = d, c
+	return nil
 }
 
 func sourceIP(r *http.Request) string {

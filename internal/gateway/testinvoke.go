@@ -46,7 +46,10 @@ func testRequest(ctx context.Context, method, defaultPath string, in *model.Test
 		r.Header.Set(k, v)
 	}
 	r.RemoteAddr = "127.0.0.1:0"
-	return r, u.EscapedPath(), nil
+	if err := cleanRequestPath(r); err != nil {
+		return nil, "", fmt.Errorf("invalid pathWithQueryString %q: %w", in.PathWithQueryString, route.ErrDotSegment)
+	}
+	return r, r.URL.EscapedPath(), nil
 }
 
 // TestInvokeMethod runs one method of snap as the console's Test button

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/gateway/route"
 )
 
 // DefaultTransport is the connection pool for HTTP backends: sized for a
@@ -124,7 +125,11 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 			if pathParams == nil {
 				pathParams = map[string]string{}
 			}
-			pathParams[m.name] = pathValue(c, m.src, vs[0])
+			v, ok := pathValue(c, m.src, vs[0])
+			if !ok {
+				return fault.ErrInvalidPath
+			}
+			pathParams[m.name] = v
 		case dstQuery:
 			if query == nil {
 				query = url.Values{}
@@ -352,14 +357,16 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 // pathValue is the escaped text that replaces a {name} placeholder of the
 // integration URI. A value mapped from a path parameter keeps the client's
 // encoding of each segment, so an escaped slash (%2F) stays one and does not
-// become a separator; other values are escaped segment by segment.
-func pathValue(c *Call, src source, decoded string) string {
+// become a separator; other values are escaped segment by segment. A value
+// that is, or decodes to, a dot segment is refused (ok false): placed in the
+// backend's path it would step out of the integration URI.
+func pathValue(c *Call, src source, decoded string) (v string, ok bool) {
 	if src.kind == srcPath {
-		if raw, ok := c.Params.GetRaw(src.name); ok {
-			return escapeRawPath(raw)
+		if raw, found := c.Params.GetRaw(src.name); found {
+			return escapeRawPath(raw), !route.HidesDotSegment(raw)
 		}
 	}
-	return escapePath(decoded)
+	return escapePath(decoded), !route.HidesDotSegment(decoded)
 }
 
 func joinQuery(a, b string) string {

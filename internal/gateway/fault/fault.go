@@ -67,10 +67,13 @@ var (
 	ErrMissingAuthenticationToken = &Error{Type: MissingAuthenticationToken, Status: 403, ErrorType: "MissingAuthenticationTokenException", Message: "Missing Authentication Token"}
 	ErrForbidden                  = &Error{Type: Default4XX, Status: 403, ErrorType: "ForbiddenException", Message: "Forbidden"}
 	ErrInvalidAPIKey              = &Error{Type: InvalidAPIKey, Status: 403, ErrorType: "ForbiddenException", Message: "Forbidden"}
-	ErrRequestTooLarge            = &Error{Type: RequestTooLarge, Status: 413, ErrorType: "RequestEntityTooLargeException", Message: "Request Too Long"}
-	ErrIntegrationTimeout         = &Error{Type: IntegrationTimeout, Status: 504, ErrorType: "InternalServerErrorException", Message: "Endpoint request timed out"}
-	ErrThrottled                  = &Error{Type: Throttled, Status: 429, ErrorType: "TooManyRequestsException", Message: "Too Many Requests"}
-	ErrQuotaExceeded              = &Error{Type: QuotaExceeded, Status: 429, ErrorType: "LimitExceededException", Message: "Limit Exceeded"}
+	// ErrInvalidPath answers a path that hides a dot segment behind an
+	// encoding, which a backend could read as a step up the tree.
+	ErrInvalidPath        = &Error{Type: Default4XX, Status: 400, ErrorType: "BadRequestException", Message: "Invalid request path: a segment decodes to '.' or '..'"}
+	ErrRequestTooLarge    = &Error{Type: RequestTooLarge, Status: 413, ErrorType: "RequestEntityTooLargeException", Message: "Request Too Long"}
+	ErrIntegrationTimeout = &Error{Type: IntegrationTimeout, Status: 504, ErrorType: "InternalServerErrorException", Message: "Endpoint request timed out"}
+	ErrThrottled          = &Error{Type: Throttled, Status: 429, ErrorType: "TooManyRequestsException", Message: "Too Many Requests"}
+	ErrQuotaExceeded      = &Error{Type: QuotaExceeded, Status: 429, ErrorType: "LimitExceededException", Message: "Limit Exceeded"}
 )
 
 // IntegrationFailureErr reports a backend that could not be reached or answered
