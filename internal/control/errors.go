@@ -44,4 +44,5 @@ var (
 	errNoIntegrationResponse = notFound("Invalid Response status code specified")
 	errNoDeployment          = notFound("Invalid Deployment identifier specified")
 	errNoStage               = notFound("Invalid stage identifier specified") // lowercase, as AWS writes it
+	errInvalidPosition       = badRequest("Invalid position parameter")
 )

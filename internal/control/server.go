@@ -17,6 +17,8 @@ import (
 
 	"github.com/apigw/apigw/internal/jsonhttp"
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/pagetoken"
+	"github.com/apigw/apigw/internal/requestid"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -40,7 +42,7 @@ type API struct {
 	// Tester runs TestInvokeMethod and TestInvokeAuthorizer.
 	Tester Tester
 
-	mux *http.ServeMux
+	handler http.Handler
 }
 
 // handlerFunc is the shape of every operation: it returns the status and the
@@ -63,8 +65,8 @@ func (a *API) log() *slog.Logger {
 
 // Handler returns the HTTP handler of the API. It is built once.
 func (a *API) Handler() http.Handler {
-	if a.mux != nil {
-		return a.mux
+	if a.handler != nil {
+		return a.handler
 	}
 	mux := http.NewServeMux()
 	h := func(pattern string, f handlerFunc) { mux.Handle(pattern, a.wrap(f)) }
@@ -139,11 +141,12 @@ func (a *API) Handler() http.Handler {
 	h("GET /usageplans/{plan}/usage", a.getUsage)
 	h("PATCH /usageplans/{plan}/keys/{key}/usage", a.updateUsage)
 
-	mux.Handle("/", a.wrap(func(r *http.Request, _ []byte) (int, any, error) {
-		return 0, nil, &Error{http.StatusNotFound, "NotFoundException", fmt.Sprintf("Unknown operation: %s %s", r.Method, r.URL.Path)}
-	}))
-	a.mux = mux
-	return mux
+	unknown := a.wrap(func(r *http.Request, _ []byte) (int, any, error) {
+		return 0, nil, &Error{http.StatusNotFound, "UnknownOperationException", fmt.Sprintf("Unknown operation: %s %s", r.Method, r.URL.Path)}
+	})
+	mux.Handle("/", unknown)
+	a.handler = requestid.Handler(jsonhttp.Routed(mux, unknown))
+	return a.handler
 }
 
 func (a *API) wrap(f handlerFunc) http.Handler {
@@ -188,7 +191,8 @@ type page struct {
 }
 
 // paginate applies limit and position to items sorted by key. The position
-// is the key of the last item returned.
+// is an opaque token for the key of the last item returned; one apigw did
+// not hand out is refused.
 func paginate[T any](r *http.Request, items []T, key func(T) string) (page, error) {
 	limit := 25
 	if s := r.URL.Query().Get("limit"); s != "" {
@@ -201,12 +205,16 @@ func paginate[T any](r *http.Request, items []T, key func(T) string) (page, erro
 	sort.Slice(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
 	start := 0
 	if pos := r.URL.Query().Get("position"); pos != "" {
-		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > pos })
+		after, ok := pagetoken.Decode(pos)
+		if !ok {
+			return page{}, errInvalidPosition
+		}
+		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > after })
 	}
 	end := min(start+limit, len(items))
 	p := page{Item: items[start:end]}
 	if end < len(items) && end > start {
-		p.Position = key(items[end-1])
+		p.Position = pagetoken.Encode(key(items[end-1]))
 	}
 	if end <= start {
 		p.Item = []T{}

@@ -67,7 +67,7 @@ var stsOps = map[string]opFunc{
 func (s *Service) IAMHandler(authorize AuthorizeFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := PrincipalFrom(r.Context()); p != nil && p.fromSessionToken() {
-			writeError(w, IAMNamespace, newRequestID(), apiErr(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."))
+			writeError(w, IAMNamespace, apiErr(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."))
 			return
 		}
 		s.serve(w, r, IAMNamespace, IAMVersion, iamOps, authorize, s.Log)

@@ -313,19 +313,3 @@ func newSecret() string { return randomFrom(40, secretChars) }
 func newSessionToken() string {
 	return randomFrom(256, secretChars)
 }
-
-func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hexd = "0123456789abcdef"
-	out := make([]byte, 0, 36)
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
-		}
-		out = append(out, hexd[c>>4], hexd[c&15])
-	}
-	return string(out)
-}

@@ -2,7 +2,6 @@ package iam
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw/apigw/internal/pagetoken"
+	"github.com/apigw/apigw/internal/requestid"
 	"github.com/apigw/apigw/internal/sigv4"
 )
 
@@ -102,14 +103,14 @@ func WriteAuthError(w http.ResponseWriter, service string, err *sigv4.Error) {
 	default:
 		e.Code = err.Code
 	}
-	writeError(w, namespaceOf(service), newRequestID(), e)
+	writeError(w, namespaceOf(service), e)
 }
 
 // WriteError answers err in the Query shape of service ("iam" or "sts"):
 // an *APIError or *AccessDenied as such, anything else as an internal
 // failure.
 func WriteError(w http.ResponseWriter, service string, err error) {
-	writeError(w, namespaceOf(service), newRequestID(), err)
+	writeError(w, namespaceOf(service), err)
 }
 
 func namespaceOf(service string) string {
@@ -132,7 +133,9 @@ type xmlErrorResponse struct {
 	RequestID string   `xml:"RequestId"`
 }
 
-func writeError(w http.ResponseWriter, ns, requestID string, err error) {
+// writeError answers err as an ErrorResponse carrying the answer's request
+// id (requestid.Of), as the x-amzn-RequestId header does.
+func writeError(w http.ResponseWriter, ns string, err error) {
 	var (
 		ae *APIError
 		ad *AccessDenied
@@ -153,10 +156,9 @@ func writeError(w http.ResponseWriter, ns, requestID string, err error) {
 	if ae.Status >= 500 {
 		typ = "Receiver"
 	}
-	body, _ := xml.Marshal(xmlErrorResponse{Xmlns: ns, Error: xmlError{typ, ae.Code, ae.Message}, RequestID: requestID})
+	body, _ := xml.Marshal(xmlErrorResponse{Xmlns: ns, Error: xmlError{typ, ae.Code, ae.Message}, RequestID: requestid.Of(w)})
 	h := w.Header()
 	h.Set("Content-Type", "text/xml")
-	h.Set("x-amzn-RequestId", requestID)
 	h.Set("Content-Length", strconv.Itoa(len(xml.Header)+len(body)))
 	w.WriteHeader(ae.Status)
 	w.Write([]byte(xml.Header))
@@ -168,8 +170,8 @@ type responseMetadata struct {
 }
 
 // writeResult answers {action}Response with {action}Result holding result
-// (none when result is nil) and the request id.
-func writeResult(w http.ResponseWriter, ns, action, requestID string, result any) error {
+// (none when result is nil) and the answer's request id (requestid.Of).
+func writeResult(w http.ResponseWriter, ns, action string, result any) error {
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
 	enc := xml.NewEncoder(&buf)
@@ -182,7 +184,7 @@ func writeResult(w http.ResponseWriter, ns, action, requestID string, result any
 			return err
 		}
 	}
-	if err := enc.EncodeElement(responseMetadata{requestID}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}}); err != nil {
+	if err := enc.EncodeElement(responseMetadata{requestid.Of(w)}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}}); err != nil {
 		return err
 	}
 	if err := enc.EncodeToken(start.End()); err != nil {
@@ -193,7 +195,6 @@ func writeResult(w http.ResponseWriter, ns, action, requestID string, result any
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/xml")
-	h.Set("x-amzn-RequestId", requestID)
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(buf.Bytes())
@@ -223,7 +224,6 @@ type call struct {
 	form      url.Values
 	action    string
 	p         *Principal
-	requestID string
 	authorize AuthorizeFunc
 }
 
@@ -390,17 +390,17 @@ func page[T any](c *call, items []T, key func(T) string) ([]T, string, error) {
 	sort.SliceStable(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
 	start := 0
 	if m := c.str("Marker"); m != "" {
-		after, derr := base64.RawURLEncoding.DecodeString(m)
-		if derr != nil {
+		from, ok := pagetoken.Decode(m)
+		if !ok {
 			return nil, "", invalidInput("Invalid Marker.")
 		}
-		start = sort.Search(len(items), func(i int) bool { return key(items[i]) >= string(after) })
+		start = sort.Search(len(items), func(i int) bool { return key(items[i]) >= from })
 	}
 	items = items[start:]
 	if len(items) <= max {
 		return items, "", nil
 	}
-	return items[:max], base64.RawURLEncoding.EncodeToString([]byte(key(items[max]))), nil
+	return items[:max], pagetoken.Encode(key(items[max])), nil
 }
 
 // policyDocument returns a required policy document parameter no longer than
@@ -469,30 +469,29 @@ type opFunc func(c *call) (any, error)
 // serve parses a Query request and runs the action's op.
 func (s *Service) serve(w http.ResponseWriter, r *http.Request, ns, version string, ops map[string]opFunc, authorize AuthorizeFunc, log *slog.Logger) {
 	s.init()
-	requestID := newRequestID()
 	if err := r.ParseForm(); err != nil {
-		writeError(w, ns, requestID, apiErr(http.StatusBadRequest, "MalformedQueryString", "The query string is malformed."))
+		writeError(w, ns, apiErr(http.StatusBadRequest, "MalformedQueryString", "The query string is malformed."))
 		return
 	}
 	action := r.Form.Get("Action")
 	if action == "" {
-		writeError(w, ns, requestID, apiErr(http.StatusBadRequest, "MissingAction", "Missing Action"))
+		writeError(w, ns, apiErr(http.StatusBadRequest, "MissingAction", "Missing Action"))
 		return
 	}
 	op, ok := ops[action]
 	if v := r.Form.Get("Version"); !ok || (v != "" && v != version) {
-		writeError(w, ns, requestID, apiErr(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", action, r.Form.Get("Version")))
+		writeError(w, ns, apiErr(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", action, r.Form.Get("Version")))
 		return
 	}
 	p := PrincipalFrom(r.Context())
 	if p == nil {
-		writeError(w, ns, requestID, apiErr(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
+		writeError(w, ns, apiErr(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"))
 		return
 	}
 	if authorize == nil {
 		authorize = s.authorizeRequest
 	}
-	c := &call{s: s, r: r, form: r.Form, action: action, p: p, requestID: requestID, authorize: authorize}
+	c := &call{s: s, r: r, form: r.Form, action: action, p: p, authorize: authorize}
 	result, err := op(c)
 	if err != nil {
 		var (
@@ -502,10 +501,10 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, ns, version stri
 		if !errors.As(err, &ae) && !errors.As(err, &ad) && log != nil {
 			log.Error("iam: request failed", "action", action, "err", err)
 		}
-		writeError(w, ns, requestID, err)
+		writeError(w, ns, err)
 		return
 	}
-	writeResult(w, ns, action, requestID, result)
+	writeResult(w, ns, action, result)
 }
 
 // authorizeRequest is the default AuthorizeFunc: Authorize with the

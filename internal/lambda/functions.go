@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/apigw/apigw/internal/pagetoken"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -607,8 +608,9 @@ type listed struct {
 	cfg FunctionConfiguration
 }
 
-// pageOf applies Marker and MaxItems to items sorted by key. A marker is the
-// base64url of the last key returned.
+// pageOf applies Marker and MaxItems to items sorted by key. A marker is an
+// opaque token for the last key returned; one apigw did not hand out is
+// refused.
 func pageOf(r *http.Request, items []listed) ([]FunctionConfiguration, string, error) {
 	n, err := maxItems(r)
 	if err != nil {
@@ -616,11 +618,11 @@ func pageOf(r *http.Request, items []listed) ([]FunctionConfiguration, string, e
 	}
 	start := 0
 	if m := r.URL.Query().Get("Marker"); m != "" {
-		k, err := base64.RawURLEncoding.DecodeString(m)
-		if err != nil {
+		k, ok := pagetoken.Decode(m)
+		if !ok {
 			return nil, "", invalidParam("Invalid pagination marker: %s", m)
 		}
-		start = sort.Search(len(items), func(i int) bool { return items[i].key > string(k) })
+		start = sort.Search(len(items), func(i int) bool { return items[i].key > k })
 	}
 	end := min(start+n, len(items))
 	out := make([]FunctionConfiguration, 0, end-start)
@@ -629,7 +631,7 @@ func pageOf(r *http.Request, items []listed) ([]FunctionConfiguration, string, e
 	}
 	next := ""
 	if end < len(items) {
-		next = base64.RawURLEncoding.EncodeToString([]byte(items[end-1].key))
+		next = pagetoken.Encode(items[end-1].key)
 	}
 	return out, next, nil
 }

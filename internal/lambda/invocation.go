@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/apigw/apigw/internal/requestid"
 )
 
 // Invocation types and log types of the Invoke API.
@@ -33,7 +35,7 @@ func requestID(ctx context.Context) string {
 	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
 		return id
 	}
-	return newUUID()
+	return requestid.New()
 }
 
 // Invoke runs a function for the gateway (AWS_PROXY integrations, Lambda

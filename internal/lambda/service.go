@@ -17,6 +17,7 @@ import (
 
 	"github.com/apigw/apigw/internal/iam"
 	"github.com/apigw/apigw/internal/jsonhttp"
+	"github.com/apigw/apigw/internal/requestid"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -104,7 +105,7 @@ type Service struct {
 	Log *slog.Logger
 
 	once     sync.Once
-	mux      *http.ServeMux
+	handler  http.Handler
 	urlKey   []byte
 	unpackMu sync.Mutex
 	unpacks  map[string]*sync.Mutex
@@ -145,7 +146,7 @@ type rawResponse struct {
 // Handler returns the HTTP handler of the Lambda API. It is built once.
 func (s *Service) Handler() http.Handler {
 	s.init()
-	return s.mux
+	return s.handler
 }
 
 func (s *Service) init() {
@@ -175,18 +176,18 @@ func (s *Service) init() {
 		h("GET "+fn+"/{name}/policy", s.getPolicy)
 		h("DELETE "+fn+"/{name}/policy/{sid}", s.removePermission)
 		mux.Handle("GET "+CodePathPrefix+"{name}/{sha}", http.HandlerFunc(s.serveCode))
-		mux.Handle("/", s.wrap(func(r *http.Request, _ []byte) (int, any, error) {
+		unknown := s.wrap(func(r *http.Request, _ []byte) (int, any, error) {
 			return 0, nil, newError(http.StatusNotFound, "UnknownOperationException", "Unknown operation: %s %s", r.Method, r.URL.Path)
-		}))
-		s.mux = mux
+		})
+		mux.Handle("/", unknown)
+		s.handler = requestid.Handler(jsonhttp.Routed(mux, unknown))
 	})
 }
 
 func (s *Service) wrap(f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := newUUID()
-		w.Header().Set("x-amzn-RequestId", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		// An Invoke runs under the id of its API request.
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, requestid.Of(w)))
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 		if err != nil {
 			var mb *http.MaxBytesError
@@ -271,13 +272,8 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+// newUUID makes revision ids, UUIDs as request ids are.
+func newUUID() string { return requestid.New() }
 
 // getRecord reads a function's record.
 func (s *Service) getRecord(ctx context.Context, r store.Reader, name string) (*functionRecord, error) {

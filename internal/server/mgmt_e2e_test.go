@@ -6,8 +6,6 @@ package server_test
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
@@ -114,33 +111,11 @@ func mgInvoke(t *testing.T, url string) (int, string) {
 // secret instead of the right one.
 func mgRawAdmin(t *testing.T, in *apigwtest.Instance, method, path string, body []byte, secret string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, in.AdminURL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var h http.Header
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		h = http.Header{"Content-Type": {"application/json"}}
 	}
-	if secret != "-" {
-		if secret == "" {
-			secret = apigwtest.SecretAccessKey
-		}
-		sum := sha256.Sum256(body)
-		creds := aws.Credentials{AccessKeyID: apigwtest.AccessKeyID, SecretAccessKey: secret}
-		if err := v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), "apigateway", apigwtest.Region, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return resp, b
+	return aaSend(t, in, "apigateway", method, path, "", h, body, secret)
 }
 
 // mgWantRawErr checks a raw error response: status, x-amzn-ErrorType (any

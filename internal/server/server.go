@@ -29,6 +29,7 @@ import (
 	"github.com/apigw/apigw/internal/lambda/host"
 	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/requestid"
 	"github.com/apigw/apigw/internal/sigv4"
 	"github.com/apigw/apigw/internal/store"
 	"github.com/apigw/apigw/internal/store/sqlite"
@@ -410,7 +411,8 @@ func (s *Server) AdminHandler() http.Handler {
 	lam := s.Lambda.Handler()
 	iamH := s.IAM.IAMHandler(nil)
 	stsH := s.IAM.STSHandler(nil)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// Every answer, refusals before routing included, carries a request id.
+	return requestid.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/_apigw/health" {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"status":"ok"}`)
@@ -492,5 +494,5 @@ func (s *Server) AdminHandler() http.Handler {
 			control.WriteError(w, &control.Error{Status: http.StatusBadRequest, Type: "UnknownServiceException",
 				Message: fmt.Sprintf("apigw does not serve the %q service on this endpoint", res.Service)})
 		}
-	})
+	}))
 }
