@@ -127,59 +127,62 @@ func (w *logRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // logEntry is what one request's line is made of.
 type logEntry struct {
-	r         *http.Request
-	ids       *[3]string
+	rq        *request
 	start     time.Time
-	apiID     string
-	stage     string
-	resource  string
 	status    int
 	bytes     int64
 	errorText string
-	apiKeyID  string
-	format    logFormat
 }
 
 var defaultLogFormat = compileLogFormat(DefaultAccessLogFormat)
 
+// format is the stage's access log format, or the default one.
+func (e *logEntry) format() logFormat {
+	if st := e.rq.stage; st != nil && st.logFormat != nil {
+		return st.logFormat
+	}
+	return defaultLogFormat
+}
+
 func (e *logEntry) value(name string) string {
+	rq := e.rq
 	switch name {
 	case "requestId":
-		return e.ids[0]
+		return rq.ids[0]
 	case "extendedRequestId":
-		return e.ids[1]
+		return rq.ids[1]
 	case "xrayTraceId":
-		return e.ids[2]
+		return rq.ids[2]
 	case "identity.sourceIp":
-		return sourceIP(e.r)
+		return rq.SourceIP
 	case "identity.userAgent":
-		return e.r.UserAgent()
+		return rq.Header.Get("User-Agent")
 	case "identity.apiKeyId":
-		return e.apiKeyID
+		return rq.APIKeyID
 	case "requestTime":
 		return e.start.UTC().Format("02/Jan/2006:15:04:05 -0700")
 	case "requestTimeEpoch":
 		return strconv.FormatInt(e.start.UnixMilli(), 10)
 	case "httpMethod":
-		return e.r.Method
+		return rq.HTTPMethod
 	case "resourcePath":
-		return e.resource
+		return rq.ResourcePath
 	case "path":
-		return e.r.URL.Path
+		return decodedPath(rq.rawPath)
 	case "status":
 		return strconv.Itoa(e.status)
 	case "protocol":
-		return e.r.Proto
+		return rq.Proto
 	case "responseLength":
 		return strconv.FormatInt(e.bytes, 10)
 	case "responseLatency":
 		return strconv.FormatInt(time.Since(e.start).Milliseconds(), 10)
 	case "apiId":
-		return e.apiID
+		return rq.APIID
 	case "stage":
-		return e.stage
+		return rq.Stage
 	case "domainName":
-		return e.r.Host
+		return rq.Host
 	case "error.message", "error.messageString":
 		return e.errorText
 	}

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/policy"
 	"github.com/apigw/apigw/internal/sigv4"
 )
@@ -67,25 +70,73 @@ func (g *Gateway) methodARN(apiID, stage, method, path string) string {
 	return b.String()
 }
 
-// authorize runs step 3: the signature for AWS_IAM methods, then the
-// resource policy and the caller's identity policies, combined as API
-// Gateway combines them. It returns the caller (nil when anonymous).
-func (g *Gateway) authorize(r *http.Request, st *Stage, rt *Route, path, vpce string) (*Caller, error) {
-	authType := rt.Method.AuthorizationType
-	rp := st.resourcePolicy
-	if authType != "AWS_IAM" && rp == nil {
-		return nil, nil
-	}
-	ctx := r.Context()
-	var caller *Caller
-	if authType == "AWS_IAM" {
-		var err error
-		if caller, err = g.verifySignature(ctx, r); err != nil {
-			return nil, err
+// Authorizer is one authorization type of methods (NONE, AWS_IAM, a Lambda
+// TOKEN or REQUEST authorizer), chosen for each route when the deployment
+// is compiled. Authorize passes the request or stops it with a gateway
+// response; it evaluates the stage's resource policy as API Gateway
+// combines it with that type, and fills the request's caller.
+type Authorizer interface {
+	Authorize(g *Gateway, rq *request) error
+}
+
+// authorizerFor picks a method's authorizer from the deployment's.
+func authorizerFor(m *model.Method, authorizers map[string]*compiledAuthorizer) Authorizer {
+	switch m.AuthorizationType {
+	case "NONE", "":
+		return noAuth{}
+	case "AWS_IAM":
+		return iamAuth{}
+	case "CUSTOM":
+		ca := authorizers[m.AuthorizerID]
+		switch {
+		case ca == nil:
+			return misconfigured{fmt.Errorf("authorizer %q is not defined in this deployment", m.AuthorizerID)}
+		case ca.Type == "TOKEN":
+			return &lambdaAuth{ca: ca, event: tokenEvent}
+		case ca.Type == "REQUEST":
+			return &lambdaAuth{ca: ca, event: requestEvent}
 		}
+		return misconfigured{fmt.Errorf("authorizer type %s is not supported yet", ca.Type)}
 	}
-	resource := g.methodARN(st.APIID, st.Name, r.Method, decodedPath(path))
-	req := &policy.Request{Action: invokeAction, Resource: resource, Context: conditionContext(r, vpce, caller)}
+	return misconfigured{errors.New("authorization type " + m.AuthorizationType + " is not supported yet")}
+}
+
+// noAuth is authorization type NONE: only a resource policy can refuse.
+type noAuth struct{}
+
+func (noAuth) Authorize(g *Gateway, rq *request) error { return g.checkPolicies(rq, "NONE") }
+
+// iamAuth is AWS_IAM: a SigV4 signature, then the caller's identity
+// policies and the resource policy.
+type iamAuth struct{}
+
+func (iamAuth) Authorize(g *Gateway, rq *request) error {
+	caller, err := g.verifySignature(rq)
+	if err != nil {
+		return err
+	}
+	rq.caller = caller
+	rq.Caller = &integration.Caller{AccessKey: caller.AccessKeyID, AccountID: caller.AccountID, Caller: caller.UserID, User: caller.UserID, UserARN: caller.ARN}
+	return g.checkPolicies(rq, "AWS_IAM")
+}
+
+// misconfigured answers every call of a method whose authorization cannot
+// work with a configuration error, as AWS does.
+type misconfigured struct{ err error }
+
+func (m misconfigured) Authorize(*Gateway, *request) error { return fault.ConfigurationError(m.err) }
+
+// checkPolicies evaluates the resource policy and the caller's identity
+// policies, combined as API Gateway combines them for authType.
+func (g *Gateway) checkPolicies(rq *request, authType string) error {
+	rp := rq.stage.resourcePolicy
+	caller := rq.caller
+	if authType != "AWS_IAM" && rp == nil {
+		return nil
+	}
+	ctx := rq.ctx
+	resource := g.methodARN(rq.APIID, rq.Stage, rq.HTTPMethod, decodedPath(rq.Path))
+	req := &policy.Request{Action: invokeAction, Resource: resource, Context: conditionContext(rq, caller)}
 	if caller != nil {
 		req.Principal = &policy.Principal{AWS: []string{caller.ARN, "arn:aws:iam::" + caller.AccountID + ":root", caller.AccountID}}
 	} else {
@@ -99,7 +150,7 @@ func (g *Gateway) authorize(r *http.Request, st *Stage, rt *Route, path, vpce st
 	if caller != nil {
 		var err error
 		if idEffect, err = g.Identities.IdentityEffect(ctx, caller, req); err != nil {
-			return nil, fault.ConfigurationError(err)
+			return fault.ConfigurationError(err)
 		}
 	}
 	var allowed bool
@@ -120,7 +171,7 @@ func (g *Gateway) authorize(r *http.Request, st *Stage, rt *Route, path, vpce st
 		allowed = rpEffect == policy.Allow
 	}
 	if allowed {
-		return caller, nil
+		return nil
 	}
 	who := "anonymous"
 	if caller != nil {
@@ -130,36 +181,48 @@ func (g *Gateway) authorize(r *http.Request, st *Stage, rt *Route, path, vpce st
 	if rpEffect == policy.Deny || idEffect == policy.Deny {
 		msg += " with an explicit deny"
 	}
-	return nil, &fault.Error{Type: fault.AccessDenied, Status: 403, ErrorType: "AccessDeniedException", Message: msg, MessageKey: "Message"}
+	return &fault.Error{Type: fault.AccessDenied, Status: 403, ErrorType: "AccessDeniedException", Message: msg, MessageKey: "Message"}
 }
 
 // verifySignature checks the request's SigV4 signature (header or
 // presigned) for service execute-api.
-func (g *Gateway) verifySignature(ctx context.Context, r *http.Request) (*Caller, error) {
+func (g *Gateway) verifySignature(rq *request) (*Caller, error) {
 	if g.Identities == nil {
 		return nil, fault.ConfigurationError(errors.New("AWS_IAM authorization without an identity service"))
 	}
+	// The verifier reads the request through net/http's type: a shallow
+	// one made of the request value (no body; that is passed apart).
+	decoded, err := url.PathUnescape(rq.rawPath)
+	if err != nil {
+		decoded = rq.rawPath
+	}
+	r := &http.Request{Method: rq.HTTPMethod, Host: rq.Host, Header: rq.Header,
+		URL: &url.URL{Path: decoded, RawPath: rq.rawPath, RawQuery: rq.RawQuery}}
 	if !sigv4.Present(r) {
 		return nil, fault.ErrMissingAuthenticationToken
 	}
 	// The payload hash needs the body: read it (bounded) and put it back.
 	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		if r.ContentLength > MaxPayloadBytes {
+	if rq.Body != nil && rq.Body != http.NoBody {
+		if rq.ContentLength > MaxPayloadBytes {
 			return nil, fault.ErrRequestTooLarge
 		}
-		b, err := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
+		b, err := io.ReadAll(io.LimitReader(rq.Body, MaxPayloadBytes+1))
 		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, fault.ErrRequestTooLarge
+			}
 			return nil, fault.IntegrationFailureErr(err)
 		}
 		if len(b) > MaxPayloadBytes {
 			return nil, fault.ErrRequestTooLarge
 		}
 		body = b
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		r.ContentLength = int64(len(b))
+		rq.Body = bytes.NewReader(b)
+		rq.ContentLength = int64(len(b))
 	}
-	res, err := g.verifier.Verify(ctx, r, body)
+	res, err := g.verifier.Verify(rq.ctx, r, body)
 	if err != nil {
 		var se *sigv4.Error
 		if errors.As(err, &se) {
@@ -211,30 +274,26 @@ func ishex(c byte) bool {
 }
 
 // conditionContext serves the global condition keys of a data plane request.
-func conditionContext(r *http.Request, vpce string, c *Caller) func(string) ([]string, bool) {
+func conditionContext(rq *request, c *Caller) func(string) ([]string, bool) {
 	return func(key string) ([]string, bool) {
 		switch strings.ToLower(key) {
 		case "aws:sourceip":
-			host, _, err := net.SplitHostPort(r.RemoteAddr)
-			if err != nil {
-				host = r.RemoteAddr
-			}
-			return []string{host}, true
+			return []string{rq.SourceIP}, true
 		case "aws:sourcevpce":
-			if vpce == "" {
+			if rq.vpce == "" {
 				return nil, false
 			}
-			return []string{vpce}, true
+			return []string{rq.vpce}, true
 		case "aws:securetransport":
-			return []string{strconv.FormatBool(r.TLS != nil)}, true
+			return []string{strconv.FormatBool(rq.TLS != nil)}, true
 		case "aws:currenttime":
 			return []string{time.Now().UTC().Format(time.RFC3339)}, true
 		case "aws:epochtime":
 			return []string{strconv.FormatInt(time.Now().Unix(), 10)}, true
 		case "aws:useragent":
-			return []string{r.UserAgent()}, true
+			return []string{rq.Header.Get("User-Agent")}, true
 		case "aws:referer":
-			if ref := r.Referer(); ref != "" {
+			if ref := rq.Header.Get("Referer"); ref != "" {
 				return []string{ref}, true
 			}
 		case "aws:username":

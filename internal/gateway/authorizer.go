@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -127,23 +126,23 @@ func (c *authCache) put(key string, r *AuthorizerResult) {
 
 // identityValues reads an authorizer's identity sources from the request.
 // ok is false when one is missing (the caller answers 401).
-func identityValues(ca *compiledAuthorizer, r *http.Request, vars map[string]string, ctxValue func(string) string) ([]string, bool) {
+func identityValues(ca *compiledAuthorizer, c *integration.Call) ([]string, bool) {
 	vals := make([]string, 0, len(ca.sources))
 	for _, src := range ca.sources {
 		var v string
 		switch {
 		case strings.HasPrefix(src, "method.request.header."):
-			v = r.Header.Get(strings.TrimPrefix(src, "method.request.header."))
+			v = c.Header.Get(strings.TrimPrefix(src, "method.request.header."))
 		case strings.HasPrefix(src, "method.request.multivalueheader."):
-			v = strings.Join(r.Header.Values(strings.TrimPrefix(src, "method.request.multivalueheader.")), ",")
+			v = strings.Join(c.Header.Values(strings.TrimPrefix(src, "method.request.multivalueheader.")), ",")
 		case strings.HasPrefix(src, "method.request.querystring."):
-			v = r.URL.Query().Get(strings.TrimPrefix(src, "method.request.querystring."))
+			v = c.Query().Get(strings.TrimPrefix(src, "method.request.querystring."))
 		case strings.HasPrefix(src, "method.request.multivaluequerystring."):
-			v = strings.Join(r.URL.Query()[strings.TrimPrefix(src, "method.request.multivaluequerystring.")], ",")
+			v = strings.Join(c.Query()[strings.TrimPrefix(src, "method.request.multivaluequerystring.")], ",")
 		case strings.HasPrefix(src, "stageVariables."):
-			v = vars[strings.TrimPrefix(src, "stageVariables.")]
+			v = c.StageVars[strings.TrimPrefix(src, "stageVariables.")]
 		case strings.HasPrefix(src, "context."):
-			v = ctxValue(strings.TrimPrefix(src, "context."))
+			v = c.ContextValue(strings.TrimPrefix(src, "context."))
 		}
 		if v == "" {
 			return nil, false
@@ -218,18 +217,47 @@ func withCause(e *fault.Error, cause error) *fault.Error {
 	return &c
 }
 
-// customAuthorize runs a Lambda authorizer (step 3 for CUSTOM methods) and
-// checks its policy against the method ARN. requestEvent builds the REQUEST
-// authorizer's event.
-func (g *Gateway) customAuthorize(r *http.Request, st *Stage, rt *Route, methodARN string, ctxValue func(string) string, requestEvent func(methodARN string) ([]byte, error)) (*AuthorizerResult, error) {
-	ca := st.authorizers[rt.Method.AuthorizerID]
-	if ca == nil {
-		return nil, fault.ConfigurationError(fmt.Errorf("authorizer %q is not defined in this deployment", rt.Method.AuthorizerID))
+// lambdaAuth is CUSTOM authorization with a Lambda authorizer, TOKEN or
+// REQUEST: event builds the function's event of that type.
+type lambdaAuth struct {
+	ca    *compiledAuthorizer
+	event func(c *integration.Call, ca *compiledAuthorizer, vals []string, accountID, methodARN string) ([]byte, error)
+}
+
+// tokenEvent is a TOKEN authorizer's event: the token and the method ARN.
+func tokenEvent(_ *integration.Call, _ *compiledAuthorizer, vals []string, _, methodARN string) ([]byte, error) {
+	return json.Marshal(map[string]string{"type": "TOKEN", "authorizationToken": vals[0], "methodArn": methodARN})
+}
+
+// requestEvent is a REQUEST authorizer's event: the request as the Lambda
+// proxy event shows it.
+func requestEvent(c *integration.Call, _ *compiledAuthorizer, _ []string, accountID, methodARN string) ([]byte, error) {
+	return integration.RequestAuthorizerEvent(c, accountID, methodARN, c.RequestTime)
+}
+
+// Authorize checks the resource policy (which may only deny), runs the
+// authorizer (or takes its cached result) and checks the policy it returned
+// against the method ARN.
+func (a *lambdaAuth) Authorize(g *Gateway, rq *request) error {
+	if err := g.checkPolicies(rq, "CUSTOM"); err != nil {
+		return err
 	}
-	if ca.Type != "TOKEN" && ca.Type != "REQUEST" {
-		return nil, fault.ConfigurationError(fmt.Errorf("authorizer type %s is not supported yet", ca.Type))
+	methodARN := g.methodARN(rq.APIID, rq.Stage, rq.HTTPMethod, decodedPath(rq.Path))
+	res, err := g.runAuthorizer(rq.ctx, a, &rq.Call, methodARN, rq.APIID+"/"+rq.Stage)
+	if err != nil {
+		return err
 	}
-	vals, ok := identityValues(ca, r, st.Vars, ctxValue)
+	rq.authz = res
+	rq.Authorizer = &integration.Authorizer{PrincipalID: res.PrincipalID, Context: res.Context, Latency: res.Latency}
+	return nil
+}
+
+// runAuthorizer reads the identity sources, runs the function (or takes
+// the result cached under cacheScope and the identity) and checks the
+// policy it returned against methodARN.
+func (g *Gateway) runAuthorizer(ctx context.Context, a *lambdaAuth, c *integration.Call, methodARN, cacheScope string) (*AuthorizerResult, error) {
+	ca := a.ca
+	vals, ok := identityValues(ca, c)
 	if !ok {
 		return nil, errUnauthorized
 	}
@@ -238,26 +266,24 @@ func (g *Gateway) customAuthorize(r *http.Request, st *Stage, rt *Route, methodA
 	}
 	now := time.Now()
 	var key string
-	cacheable := ca.ttl > 0 && len(vals) > 0
+	cacheable := ca.ttl > 0 && len(vals) > 0 && cacheScope != ""
 	var res *AuthorizerResult
 	if cacheable {
-		key = st.APIID + "/" + st.Name + "/" + ca.ID + "\x00" + strings.Join(vals, "\x00")
+		key = cacheScope + "/" + ca.ID + "\x00" + strings.Join(vals, "\x00")
 		res = g.authCache.get(key, now)
 	}
 	if res == nil {
-		fnARN, err := ca.fn.ARN(st.Vars)
+		fnARN, err := ca.fn.ARN(c.StageVars)
 		if err != nil {
 			return nil, withCause(errAuthorizerFailure, err)
 		}
-		var event []byte
-		if ca.Type == "TOKEN" {
-			event, _ = json.Marshal(map[string]string{"type": "TOKEN", "authorizationToken": vals[0], "methodArn": methodARN})
-		} else if event, err = requestEvent(methodARN); err != nil {
+		event, err := a.event(c, ca, vals, g.AccountID, methodARN)
+		if err != nil {
 			return nil, withCause(errAuthorizerFailure, err)
 		}
-		authARN := "arn:aws:execute-api:" + g.Region + ":" + g.AccountID + ":" + st.APIID + "/authorizers/" + ca.ID
+		authARN := "arn:aws:execute-api:" + g.Region + ":" + g.AccountID + ":" + c.APIID + "/authorizers/" + ca.ID
 		start := time.Now()
-		if res, err = g.callAuthorizer(r.Context(), fnARN, event, authARN); err != nil {
+		if res, err = g.callAuthorizer(ctx, fnARN, event, authARN); err != nil {
 			return nil, err
 		}
 		res.Latency = time.Since(start)

@@ -1,13 +1,6 @@
 // Package gateway is the data plane: it resolves a request to an API stage,
-// routes it, runs the pipeline and renders gateway responses.
-//
-// The pipeline, in AWS's order (each step returns a *fault.Error or nil):
-//
-//  1. resolve: host or /_aws/execute-api prefix → API → stage
-//  2. route: literal > {param} > {proxy+}; method > ANY
-//  3. authorize: resource policy, then the method's authorization type
-//  4. meter: API key, usage plan throttle and quota, stage and account throttles
-//  5. integrate: parameter mapping, then the integration call
+// routes it, runs the pipeline and renders gateway responses. The steps of
+// the pipeline, in AWS's order, are listed once, in pipeline.go.
 package gateway
 
 import (
@@ -15,20 +8,15 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
-	"github.com/apigw/apigw/internal/gateway/route"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/limit"
@@ -73,7 +61,7 @@ type Gateway struct {
 	state    atomic.Pointer[state]
 	syncMu   sync.Mutex
 	compiled map[string]*Deployment // guarded by syncMu
-	params   sync.Pool
+	requests sync.Pool              // of *request
 
 	authCache    authCache
 	verifierOnce sync.Once
@@ -92,212 +80,6 @@ func (g *Gateway) log() *slog.Logger {
 		return g.Log
 	}
 	return slog.Default()
-}
-
-// ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ids := new([3]string)
-	newIDs(ids)
-	var entry *logEntry
-	if g.AccessLog != nil {
-		entry = &logEntry{r: r, ids: ids, start: time.Now()}
-		rec := &logRecorder{ResponseWriter: w}
-		w = rec
-		defer func() {
-			entry.status, entry.bytes = rec.status, rec.bytes
-			f := entry.format
-			if f == nil {
-				f = defaultLogFormat
-			}
-			g.AccessLog.write(f.render(entry))
-		}()
-	}
-	h := w.Header()
-	vals := ids[:] // one backing array for the three header values
-	h["X-Amzn-Requestid"] = vals[0:1:1]
-	h["X-Amz-Apigw-Id"] = vals[1:2:2]
-	h["X-Amzn-Trace-Id"] = vals[2:3:3]
-	if err := g.serve(w, r, ids, entry); err != nil {
-		if entry != nil {
-			var fe *fault.Error
-			if errors.As(err, &fe) {
-				entry.errorText = fe.Message
-			}
-		}
-		var fe *fault.Error
-		// A client that went away is not the gateway's problem to report.
-		if (!errors.As(err, &fe) || fe.Status >= 500) && r.Context().Err() == nil {
-			g.log().Warn("invocation failed", "requestId", ids[0], "method", r.Method, "host", r.Host, "path", r.URL.Path, "err", err)
-		}
-		fault.Write(w, err)
-	}
-}
-
-// resolve finds the API id, stage name and the path below the stage.
-// Through a VPC endpoint (vpce != ""), the API may also be named by the
-// x-apigw-api-id header or by a host "{apiId}-{vpceId}.execute-api...", as on AWS.
-func resolve(r *http.Request, vpce string) (apiID, stage, path string, ok bool) {
-	p := r.URL.EscapedPath()
-	// Host names are case-insensitive and API ids are lower case.
-	host := strings.ToLower(r.Host)
-	if id := r.Header.Get("X-Apigw-Api-Id"); vpce != "" && id != "" {
-		apiID = id
-	} else if i := strings.Index(host, ".execute-api."); i > 0 {
-		apiID = host[:i]
-		if vpce != "" {
-			apiID, _, _ = strings.Cut(apiID, "-vpce-")
-		}
-	} else if rest, found := strings.CutPrefix(p, PathPrefix); found {
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			apiID, p = rest[:i], rest[i:]
-		} else {
-			apiID, p = rest, "/"
-		}
-	} else {
-		return "", "", "", false
-	}
-	// Extra slashes right after the host are tolerated, as on AWS.
-	p = strings.TrimLeft(p, "/")
-	if i := strings.IndexByte(p, '/'); i >= 0 {
-		stage, path = p[:i], p[i:]
-	} else {
-		stage, path = p, "/"
-	}
-	return apiID, stage, path, apiID != "" && stage != ""
-}
-
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, ids *[3]string, entry *logEntry) error {
-	// 1. Resolve.
-	if err := cleanRequestPath(r); err != nil {
-		return err
-	}
-	vpce := VPCEndpoint(r.Context())
-	apiID, stageName, path, ok := resolve(r, vpce)
-	if !ok {
-		return fault.ErrForbidden
-	}
-	s := g.state.Load()
-	st := s.apis[apiID][stageName]
-	if st == nil {
-		return fault.ErrForbidden
-	}
-	if entry != nil {
-		entry.apiID, entry.stage, entry.format = apiID, stageName, st.logFormat
-	}
-	// A PRIVATE API is reached only through a VPC endpoint, and a VPC
-	// endpoint reaches only PRIVATE APIs.
-	if st.private != (vpce != "") {
-		return fault.ErrForbidden
-	}
-
-	// 2. Route.
-	params, _ := g.params.Get().(*route.Params)
-	if params == nil {
-		params = new(route.Params)
-	}
-	defer func() { params.Reset(); g.params.Put(params) }()
-	rt, _, status := st.Tree.Match(r.Method, path, params)
-	if status != route.Matched {
-		return fault.ErrMissingAuthenticationToken
-	}
-	if entry != nil {
-		entry.resource = rt.ResourcePath
-	}
-
-	// 3. Authorize.
-	switch rt.Method.AuthorizationType {
-	case "NONE", "", "AWS_IAM", "CUSTOM":
-	default:
-		return fault.ConfigurationError(errors.New("authorization type " + rt.Method.AuthorizationType + " is not supported yet"))
-	}
-	if st.policyErr != nil {
-		return fault.ConfigurationError(st.policyErr)
-	}
-	g.verifierOnce.Do(g.initVerifier)
-	caller, err := g.authorize(r, st, rt, path, vpce)
-	if err != nil {
-		return err
-	}
-	c := &integration.Call{
-		W:                 w,
-		R:                 r,
-		RequestID:         ids[0],
-		ExtendedRequestID: ids[1],
-		TraceID:           ids[2],
-		RequestTime:       time.Now(),
-		APIID:             apiID,
-		Stage:             stageName,
-		StageVars:         st.Vars,
-		DeploymentID:      st.Deployment.ID,
-		OperationName:     rt.Method.OperationName,
-		ResourceID:        rt.ResourceID,
-		ResourcePath:      rt.ResourcePath,
-		Path:              path,
-		HTTPMethod:        r.Method,
-		Params:            params,
-		SourceIP:          sourceIP(r),
-		ListenerPort:      listenerPort(r),
-		SourceVpce:        vpce,
-	}
-	if caller != nil {
-		c.Caller = &integration.Caller{AccessKey: caller.AccessKeyID, AccountID: caller.AccountID, Caller: caller.UserID, User: caller.UserID, UserARN: caller.ARN}
-	}
-	var authz *AuthorizerResult
-	if rt.Method.AuthorizationType == "CUSTOM" {
-		methodARN := g.methodARN(apiID, stageName, r.Method, decodedPath(path))
-		requestEvent := func(methodARN string) ([]byte, error) {
-			return integration.RequestAuthorizerEvent(c, g.AccountID, methodARN, c.RequestTime)
-		}
-		if authz, err = g.customAuthorize(r, st, rt, methodARN, c.ContextValue, requestEvent); err != nil {
-			return err
-		}
-		c.Authorizer = &integration.Authorizer{PrincipalID: authz.PrincipalID, Context: authz.Context, Latency: authz.Latency}
-	}
-
-	// 4. Meter.
-	var ident Identity
-	if authz != nil {
-		ident.AuthorizerKey = authz.UsageIdentifierKey
-	}
-	if err := g.meter(r.Context(), r, s, st, rt, &ident); err != nil {
-		return err
-	}
-	c.APIKey, c.APIKeyID = ident.APIKey, ident.APIKeyID
-	if entry != nil {
-		entry.apiKeyID = ident.APIKeyID
-	}
-
-	// 5. Integrate.
-	if r.ContentLength > MaxPayloadBytes {
-		return fault.ErrRequestTooLarge
-	}
-	if r.ContentLength < 0 {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxPayloadBytes)
-	}
-	if rt.CompileErr != nil {
-		return fault.ConfigurationError(rt.CompileErr)
-	}
-	return rt.Integration.Invoke(c)
-}
-
-// cleanRequestPath removes the literal dot segments of r's path, in place,
-// and refuses a path that hides one behind an encoding (see route.CleanPath),
-// so that routing, policies, signatures and the backend read one path.
-func cleanRequestPath(r *http.Request) error {
-	p := r.URL.EscapedPath()
-	c, err := route.CleanPath(p)
-	if err != nil {
-		return fault.ErrInvalidPath
-	}
-	if c == p {
-		return nil
-	}
-	d, err := url.PathUnescape(c)
-	if err != nil {
-		return fault.ErrInvalidPath
-	}
-	r.URL.Path, r.URL.RawPath = d, c
-	return nil
 }
 
 func sourceIP(r *http.Request) string {

@@ -69,7 +69,7 @@ type Identity struct {
 // meter runs step 4 of the pipeline: API key, the usage plan's per-method
 // throttle, its throttle and quota, the stage's method throttle, and the
 // account throttle, in AWS's order.
-func (g *Gateway) meter(ctx context.Context, r *http.Request, s *state, st *Stage, rt *Route, id *Identity) error {
+func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage, rt *Route, id *Identity) error {
 	lim := g.Limiter
 	if lim == nil {
 		if rt.Method.ApiKeyRequired {
@@ -83,7 +83,7 @@ func (g *Gateway) meter(ctx context.Context, r *http.Request, s *state, st *Stag
 		if st.Api.ApiKeySource == "AUTHORIZER" {
 			value = id.AuthorizerKey
 		} else {
-			value = r.Header.Get("X-Api-Key")
+			value = h.Get("X-Api-Key")
 		}
 		var ak *apiKey
 		if s.keys != nil && value != "" {

@@ -36,13 +36,13 @@ func TestMeterDoesNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	var id Identity
 	for _, r := range reqs { // warm every key
-		if err := g.meter(ctx, r, s, st, rt, &id); err != nil {
+		if err := g.meter(ctx, r.Header, s, st, rt, &id); err != nil {
 			t.Fatal(err)
 		}
 	}
 	i := 0
 	allocs := testing.AllocsPerRun(1000, func() {
-		if err := g.meter(ctx, reqs[i%len(reqs)], s, st, rt, &id); err != nil {
+		if err := g.meter(ctx, reqs[i%len(reqs)].Header, s, st, rt, &id); err != nil {
 			t.Fatal(err)
 		}
 		i++
@@ -69,7 +69,7 @@ func TestMeterRefusals(t *testing.T) {
 			if c.key != "" {
 				r.Header.Set("X-Api-Key", c.key)
 			}
-			err := g.meter(ctx, r, s, st, rt, &id)
+			err := g.meter(ctx, r.Header, s, st, rt, &id)
 			if err == nil || err.Error() != "INVALID_API_KEY: Forbidden" {
 				t.Fatalf("meter = %v, want INVALID_API_KEY", err)
 			}
@@ -81,7 +81,7 @@ func TestMeterRefusals(t *testing.T) {
 				k.enabled = false
 			}
 		}
-		if err := g.meter(ctx, reqs[0], s, st, rt, &id); err == nil {
+		if err := g.meter(ctx, reqs[0].Header, s, st, rt, &id); err == nil {
 			t.Fatal("a disabled key was admitted")
 		}
 	})
@@ -131,7 +131,7 @@ func BenchmarkMeter(b *testing.B) {
 			ctx := context.Background()
 			var id Identity
 			for _, r := range reqs {
-				if err := g.meter(ctx, r, s, st, rt, &id); err != nil {
+				if err := g.meter(ctx, r.Header, s, st, rt, &id); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -142,7 +142,7 @@ func BenchmarkMeter(b *testing.B) {
 				var id Identity
 				i := int(next.Add(7919))
 				for pb.Next() {
-					if err := g.meter(ctx, reqs[i%len(reqs)], s, st, rt, &id); err != nil {
+					if err := g.meter(ctx, reqs[i%len(reqs)].Header, s, st, rt, &id); err != nil {
 						b.Fatal(err)
 					}
 					i++

@@ -57,6 +57,8 @@ type Route struct {
 	MethodPath  string
 	Method      *model.Method
 	Integration *integration.Integration
+	// auth is the method's authorizer, by its authorization type.
+	auth Authorizer
 	// CompileErr is set when the integration could not be compiled; calling
 	// the method then answers with a configuration error, as AWS does.
 	CompileErr error
@@ -94,6 +96,9 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 			continue
 		}
 		d.authorizers[au.ID] = ca
+	}
+	for _, rt := range routes {
+		rt.auth = authorizerFor(rt.Method, d.authorizers)
 	}
 	if api.Policy != "" {
 		doc := model.ExpandPolicy(api.Policy, g.Region, g.AccountID, api.ID)

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,16 +11,15 @@ import (
 	"time"
 
 	"github.com/apigw/apigw/internal/gateway/fault"
-	"github.com/apigw/apigw/internal/gateway/route"
-	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/model"
 )
 
 // testStage is the stage name of test invocations, as AWS names it.
 const testStage = "test-invoke-stage"
 
-// testRequest builds the request a test invocation describes.
-func testRequest(ctx context.Context, method, defaultPath string, in *model.TestInvokeRequest) (*http.Request, string, error) {
+// testRequest builds the request value a test invocation describes, as
+// ServeHTTP would from a client's request to stage testStage.
+func (g *Gateway) testRequest(ctx context.Context, method, defaultPath string, apiID string, in *model.TestInvokeRequest) (*request, error) {
 	p := in.PathWithQueryString
 	if p == "" {
 		p = defaultPath
@@ -31,29 +29,40 @@ func testRequest(ctx context.Context, method, defaultPath string, in *model.Test
 	}
 	u, err := url.Parse(p)
 	if err != nil {
-		return nil, "", fmt.Errorf("invalid pathWithQueryString %q: %w", in.PathWithQueryString, err)
+		return nil, fmt.Errorf("invalid pathWithQueryString %q: %w", in.PathWithQueryString, err)
+	}
+	clean, err := cleanTestPath(u)
+	if err != nil {
+		return nil, fmt.Errorf("invalid pathWithQueryString %q: %w", in.PathWithQueryString, err)
 	}
 	if method == "ANY" {
 		method = http.MethodGet
 	}
-	r := httptest.NewRequestWithContext(ctx, method, "http://test-invoke.execute-api.local"+u.RequestURI(), strings.NewReader(in.Body))
+	h := http.Header{}
 	for k, vs := range in.MultiValueHeaders {
 		for _, v := range vs {
-			r.Header.Add(k, v)
+			h.Add(k, v)
 		}
 	}
 	for k, v := range in.Headers {
-		r.Header.Set(k, v)
+		h.Set(k, v)
 	}
-	r.RemoteAddr = "127.0.0.1:0"
-	if err := cleanRequestPath(r); err != nil {
-		return nil, "", fmt.Errorf("invalid pathWithQueryString %q: %w", in.PathWithQueryString, route.ErrDotSegment)
-	}
-	return r, r.URL.EscapedPath(), nil
+	rq := g.newRequest()
+	newIDs(&rq.ids)
+	rq.ctx = ctx
+	rq.HTTPMethod, rq.Host, rq.Proto, rq.Header, rq.RawQuery = method, "test-invoke.execute-api.local", "HTTP/1.1", h, u.RawQuery
+	rq.Body, rq.ContentLength = strings.NewReader(in.Body), int64(len(in.Body))
+	rq.rawPath, rq.Path = clean, clean
+	rq.remoteAddr, rq.SourceIP = "127.0.0.1:0", "test-invoke-source-ip"
+	rq.RequestID, rq.ExtendedRequestID, rq.TraceID = rq.ids[0], rq.ids[1], rq.ids[2]
+	rq.RequestTime = time.Now()
+	rq.APIID, rq.Stage, rq.StageVars = apiID, testStage, in.StageVariables
+	return rq, nil
 }
 
 // TestInvokeMethod runs one method of snap as the console's Test button
-// does: no authorization, no metering, the integration called for real.
+// does: the tail of the pipeline (testInvokeSteps), without authorization
+// and metering, the integration called for real.
 func (g *Gateway) TestInvokeMethod(ctx context.Context, snap *model.Snapshot, resourceID, httpMethod string, in *model.TestInvokeRequest) (*model.TestInvokeMethodResult, error) {
 	dep := g.compile(snap)
 	var rt *Route
@@ -65,26 +74,24 @@ func (g *Gateway) TestInvokeMethod(ctx context.Context, snap *model.Snapshot, re
 	if rt == nil {
 		return nil, errors.New("gateway: test invoke: no such method")
 	}
-	r, path, err := testRequest(ctx, httpMethod, rt.ResourcePath, in)
+	rq, err := g.testRequest(ctx, httpMethod, rt.ResourcePath, snap.Api.ID, in)
 	if err != nil {
 		return nil, err
 	}
-	var params route.Params
-	dep.Tree.Match(r.Method, path, &params)
+	defer g.freeRequest(rq)
+	rq.stage = &Stage{APIID: snap.Api.ID, Name: testStage, Vars: in.StageVariables, Deployment: dep}
+	rq.DeploymentID = dep.ID
+	dep.Tree.Match(rq.HTTPMethod, rq.Path, &rq.params)
+	rq.setRoute(rt)
 	rec := httptest.NewRecorder()
-	var ids [3]string
-	newIDs(&ids)
-	c := &integration.Call{W: rec, R: r, RequestID: ids[0], ExtendedRequestID: ids[1], TraceID: ids[2], RequestTime: time.Now(),
-		APIID: snap.Api.ID, Stage: testStage, StageVars: in.StageVariables, DeploymentID: dep.ID, OperationName: rt.Method.OperationName,
-		ResourceID: rt.ResourceID, ResourcePath: rt.ResourcePath, Path: path, HTTPMethod: r.Method, Params: &params, SourceIP: "test-invoke-source-ip"}
+	rq.out.Header = rec.Header()
 	start := time.Now()
-	if rt.CompileErr != nil {
-		err = fault.ConfigurationError(rt.CompileErr)
-	} else {
-		err = rt.Integration.Invoke(c)
-	}
+	err = g.run(rq, testInvokeSteps)
 	if err != nil {
-		fault.Write(rec, err)
+		rq.out.Close()
+		g.render(rec, rq, err)
+	} else {
+		rq.out.Write(rec)
 	}
 	latency := time.Since(start)
 	res := rec.Result()
@@ -95,9 +102,9 @@ func (g *Gateway) TestInvokeMethod(ctx context.Context, snap *model.Snapshot, re
 		out.MultiValueHeaders[k] = vs
 	}
 	var log strings.Builder
-	fmt.Fprintf(&log, "Execution log for request %s\n", ids[0])
-	fmt.Fprintf(&log, "%s : Starting execution for request: %s\n", start.UTC().Format(time.ANSIC), ids[0])
-	fmt.Fprintf(&log, "%s : HTTP Method: %s, Resource Path: %s\n", start.UTC().Format(time.ANSIC), r.Method, path)
+	fmt.Fprintf(&log, "Execution log for request %s\n", rq.ids[0])
+	fmt.Fprintf(&log, "%s : Starting execution for request: %s\n", start.UTC().Format(time.ANSIC), rq.ids[0])
+	fmt.Fprintf(&log, "%s : HTTP Method: %s, Resource Path: %s\n", start.UTC().Format(time.ANSIC), rq.HTTPMethod, rq.Path)
 	if err != nil {
 		fmt.Fprintf(&log, "%s : Execution failed: %v\n", start.UTC().Format(time.ANSIC), err)
 	}
@@ -107,7 +114,8 @@ func (g *Gateway) TestInvokeMethod(ctx context.Context, snap *model.Snapshot, re
 }
 
 // TestInvokeAuthorizer runs one authorizer of snap with the identity the
-// test request carries.
+// test request carries, through the authorizer's own code (runAuthorizer),
+// without its cache.
 func (g *Gateway) TestInvokeAuthorizer(ctx context.Context, snap *model.Snapshot, authorizerID string, in *model.TestInvokeRequest) (*model.TestInvokeAuthorizerResult, error) {
 	var au *model.Authorizer
 	for _, x := range snap.Authorizers {
@@ -122,46 +130,33 @@ func (g *Gateway) TestInvokeAuthorizer(ctx context.Context, snap *model.Snapshot
 	if err != nil {
 		return nil, err
 	}
-	if ca.fn == nil {
+	a, ok := authorizerFor(&model.Method{AuthorizationType: "CUSTOM", AuthorizerID: au.ID}, map[string]*compiledAuthorizer{au.ID: ca}).(*lambdaAuth)
+	if !ok {
 		return nil, fmt.Errorf("gateway: test invoke: authorizer type %s is not supported yet", au.Type)
 	}
-	r, path, err := testRequest(ctx, http.MethodGet, "/", in)
+	rq, err := g.testRequest(ctx, http.MethodGet, "/", snap.Api.ID, in)
 	if err != nil {
 		return nil, err
 	}
-	methodARN := g.methodARN(snap.Api.ID, testStage, r.Method, decodedPath(path))
+	defer g.freeRequest(rq)
+	rq.RequestID = "test-invoke-request"
+	rq.ResourcePath = rq.Path
+	rq.Params = &rq.params
+	methodARN := g.methodARN(snap.Api.ID, testStage, rq.HTTPMethod, decodedPath(rq.Path))
 	start := time.Now()
 	out := &model.TestInvokeAuthorizerResult{}
-	c := &integration.Call{W: httptest.NewRecorder(), R: r, RequestID: "test-invoke-request", RequestTime: start, APIID: snap.Api.ID,
-		Stage: testStage, StageVars: in.StageVariables, ResourcePath: path, Path: path, HTTPMethod: r.Method, Params: &route.Params{}, SourceIP: "test-invoke-source-ip"}
-	vals, ok := identityValues(ca, r, in.StageVariables, c.ContextValue)
+	res, err := g.runAuthorizer(ctx, a, &rq.Call, methodARN, "")
+	var fe *fault.Error
 	switch {
-	case !ok, ca.validation != nil && !ca.validation.MatchString(vals[0]):
-		out.ClientStatus = http.StatusUnauthorized
+	case errors.As(err, &fe):
+		out.ClientStatus = fe.Status
+	case err != nil:
+		return nil, err
 	default:
-		fnARN, err := ca.fn.ARN(in.StageVariables)
-		if err != nil {
-			return nil, err
-		}
-		var event []byte
-		if ca.Type == "TOKEN" {
-			event, _ = json.Marshal(map[string]string{"type": "TOKEN", "authorizationToken": vals[0], "methodArn": methodARN})
-		} else if event, err = integration.RequestAuthorizerEvent(c, g.AccountID, methodARN, start); err != nil {
-			return nil, err
-		}
-		res, err := g.callAuthorizer(ctx, fnARN, event, "arn:aws:execute-api:"+g.Region+":"+g.AccountID+":"+snap.Api.ID+"/authorizers/"+ca.ID)
-		var fe *fault.Error
-		switch {
-		case errors.As(err, &fe):
-			out.ClientStatus = fe.Status
-		case err != nil:
-			return nil, err
-		default:
-			out.ClientStatus = http.StatusOK
-			out.PrincipalID = res.PrincipalID
-			out.Policy = res.PolicyJSON
-			out.Authorization = map[string][]string{}
-		}
+		out.ClientStatus = http.StatusOK
+		out.PrincipalID = res.PrincipalID
+		out.Policy = res.PolicyJSON
+		out.Authorization = map[string][]string{}
 	}
 	out.Latency = time.Since(start).Milliseconds()
 	out.Log = fmt.Sprintf("Execution log for request test-request\n%s : Starting authorizer: %s for request: test-request\n%s : Authorizer result status: %d\n",

@@ -4,8 +4,11 @@
 package integration
 
 import (
+	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,10 +16,25 @@ import (
 )
 
 // Call is what the pipeline knows about one request when the integration
-// runs. It is filled by the gateway and only read here.
+// runs. It is filled by the gateway and only read here. It holds the
+// client's request as data, not as an *http.Request, so that the HTTP server
+// underneath can change without touching an integration; FromHTTP fills
+// those fields from net/http's request.
 type Call struct {
-	W http.ResponseWriter
-	R *http.Request
+	// The client's request.
+	HTTPMethod string
+	Host       string
+	Proto      string // "HTTP/1.1"
+	Header     http.Header
+	RawQuery   string
+	// Body is the client's body, cut at the payload limit (reading past it
+	// fails with an *http.MaxBytesError); nil or http.NoBody when none.
+	Body io.Reader
+	// ContentLength is the body's declared length; -1 means unknown.
+	ContentLength int64
+	TLS           *tls.ConnectionState // nil for plain HTTP
+
+	query url.Values // RawQuery parsed, once
 
 	RequestID    string
 	TraceID      string // X-Amzn-Trace-Id value
@@ -27,7 +45,6 @@ type Call struct {
 	ResourceID   string
 	ResourcePath string // the resource template, e.g. /items/{id}
 	Path         string // the request path below the stage, as sent
-	HTTPMethod   string
 	Params       *route.Params
 	SourceIP     string
 	APIKey       string // the caller's API key, when the method required one
@@ -108,13 +125,26 @@ func lastValue(vs []string) string {
 	return vs[len(vs)-1]
 }
 
-// queryValues reads the request's query string once per call.
+// Query returns the request's query parameters, parsed once per call.
+func (c *Call) Query() url.Values {
+	if c.query == nil {
+		c.query, _ = url.ParseQuery(c.RawQuery)
+	}
+	return c.query
+}
+
 func (c *Call) queryValues(name string) []string {
-	return c.R.URL.Query()[name]
+	return c.Query()[name]
 }
 
 func (c *Call) headerValues(name string) []string {
-	return c.R.Header.Values(name)
+	return c.Header.Values(name)
+}
+
+// FromHTTP fills the client's request fields of c from r.
+func (c *Call) FromHTTP(r *http.Request) {
+	c.HTTPMethod, c.Host, c.Proto, c.Header = r.Method, r.Host, r.Proto, r.Header
+	c.RawQuery, c.Body, c.ContentLength, c.TLS = r.URL.RawQuery, r.Body, r.ContentLength, r.TLS
 }
 
 // ContextValue resolves the $context variables a parameter mapping may name.
@@ -137,7 +167,7 @@ func (c *Call) ContextValue(name string) string {
 	case "path":
 		return "/" + c.Stage + c.Path
 	case "protocol":
-		return c.R.Proto
+		return c.Proto
 	case "domainName":
 		return c.domainName()
 	case "domainPrefix":
@@ -145,7 +175,7 @@ func (c *Call) ContextValue(name string) string {
 	case "identity.sourceIp":
 		return c.SourceIP
 	case "identity.userAgent":
-		return c.R.UserAgent()
+		return c.Header.Get("User-Agent")
 	case "identity.accessKey":
 		if c.Caller != nil {
 			return c.Caller.AccessKey
@@ -187,7 +217,7 @@ func (c *Call) domainName() string {
 	if c.DomainName != "" {
 		return c.DomainName
 	}
-	return c.R.Host
+	return c.Host
 }
 
 // domainPrefix is the first label of the domain name, without a port.

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -108,14 +109,14 @@ var eventDroppedHeaders = map[string]bool{
 
 // buildEvent makes the proxy event of c. The body is read whole here.
 func (ig *Integration) buildEvent(c *Call, now time.Time) ([]byte, error) {
-	body, err := readBody(c.R)
+	body, err := readBody(c.Body)
 	if err != nil {
 		return nil, err
 	}
 	ev := proxyEventOf(c, ig.fn.account, now)
 	if len(body) > 0 {
 		var s string
-		if ig.fn.isBinary(c.R.Header.Get("Content-Type")) {
+		if ig.fn.isBinary(c.Header.Get("Content-Type")) {
 			s = base64.StdEncoding.EncodeToString(body)
 			ev.IsBase64Encoded = true
 		} else {
@@ -170,7 +171,7 @@ func proxyEventOf(c *Call, accountID string, now time.Time) proxyEvent {
 			RequestTime:       t.Format(requestTimeLayout),
 			Path:              "/" + c.Stage + c.Path,
 			AccountID:         accountID,
-			Protocol:          c.R.Proto,
+			Protocol:          c.Proto,
 			Stage:             c.Stage,
 			DomainPrefix:      c.domainPrefix(),
 			RequestTimeEpoch:  t.UnixMilli(),
@@ -182,24 +183,24 @@ func proxyEventOf(c *Call, accountID string, now time.Time) proxyEvent {
 		},
 	}
 	if ev.HTTPMethod == "" {
-		ev.HTTPMethod = c.R.Method
-		ev.RequestContext.HTTPMethod = c.R.Method
+		ev.HTTPMethod = c.HTTPMethod
+		ev.RequestContext.HTTPMethod = c.HTTPMethod
 	}
 	if ev.RequestContext.Protocol == "" {
 		ev.RequestContext.Protocol = "HTTP/1.1"
 	}
 	ev.Headers, ev.MultiValueHeaders = eventHeaders(c)
-	ev.QueryStringParameters, ev.MultiValueQueryStringParameters = eventQuery(c.R.URL.RawQuery)
+	ev.QueryStringParameters, ev.MultiValueQueryStringParameters = eventQuery(c.RawQuery)
 	return ev
 }
 
 // readBody reads the client's body, which the gateway has limited to the
 // payload quota.
-func readBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
+func readBody(body io.Reader) ([]byte, error) {
+	if body == nil || body == http.NoBody {
 		return nil, nil
 	}
-	b, err := io.ReadAll(r.Body)
+	b, err := io.ReadAll(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -236,7 +237,7 @@ func eventPathParameters(c *Call) map[string]string {
 // repeated header in headers), without the ones API Gateway drops, plus
 // Host and the headers the gateway adds.
 func eventHeaders(c *Call) (map[string]string, map[string][]string) {
-	h := c.R.Header
+	h := c.Header
 	dropped := map[string]bool{}
 	for _, f := range h["Connection"] {
 		for _, name := range strings.Split(f, ",") {
@@ -270,8 +271,8 @@ func eventHeaders(c *Call) (map[string]string, map[string][]string) {
 		}
 		add(k, append([]string(nil), vs...))
 	}
-	if c.R.Host != "" {
-		add("Host", []string{c.R.Host})
+	if c.Host != "" {
+		add("Host", []string{c.Host})
 	}
 	if c.TraceID != "" {
 		add("X-Amzn-Trace-Id", []string{c.TraceID})
@@ -287,7 +288,7 @@ func eventHeaders(c *Call) (map[string]string, map[string][]string) {
 		add("X-Forwarded-Port", []string{c.ListenerPort})
 	}
 	proto := "http"
-	if c.R.TLS != nil {
+	if c.TLS != nil {
 		proto = "https"
 	}
 	add("X-Forwarded-Proto", []string{proto})
@@ -365,7 +366,7 @@ func strPtr(s string) *string {
 func eventIdentityOf(c *Call) eventIdentity {
 	id := eventIdentity{
 		SourceIP:  strPtr(c.SourceIP),
-		UserAgent: strPtr(c.R.Header.Get("User-Agent")),
+		UserAgent: strPtr(c.Header.Get("User-Agent")),
 		APIKey:    strPtr(c.APIKey),
 		APIKeyID:  strPtr(c.APIKeyID),
 		VpceID:    strPtr(c.SourceVpce),
@@ -384,7 +385,7 @@ func eventIdentityOf(c *Call) eventIdentity {
 	}
 	cert := c.ClientCert
 	if cert == nil {
-		cert = clientCertOf(c.R)
+		cert = clientCertOf(c.TLS)
 	}
 	if cert != nil {
 		cc := &eventClientCert{
@@ -401,11 +402,11 @@ func eventIdentityOf(c *Call) eventIdentity {
 }
 
 // clientCertOf describes the certificate a client presented over TLS.
-func clientCertOf(r *http.Request) *ClientCert {
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+func clientCertOf(cs *tls.ConnectionState) *ClientCert {
+	if cs == nil || len(cs.PeerCertificates) == 0 {
 		return nil
 	}
-	crt := r.TLS.PeerCertificates[0]
+	crt := cs.PeerCertificates[0]
 	serial := crt.SerialNumber.Bytes()
 	parts := make([]string, len(serial))
 	for i, b := range serial {

@@ -110,9 +110,7 @@ func newCall(t *testing.T, method, resource, stage, target string, body string) 
 	if _, _, st := b.Compile().Match(method, path, params); st != route.Matched {
 		t.Fatalf("%s does not match %s: %v", path, resource, st)
 	}
-	return &Call{
-		W:                 httptest.NewRecorder(),
-		R:                 r,
+	c := &Call{
 		RequestID:         "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
 		ExtendedRequestID: "LgAvhF7wIAMF1Rw=",
 		TraceID:           "Root=1-5e6722a7-cc56xmpl46db7ae02d4da47e",
@@ -128,6 +126,8 @@ func newCall(t *testing.T, method, resource, stage, target string, body string) 
 		RequestTime:       time.Date(2026, 11, 21, 15, 4, 5, 123e6, time.UTC),
 		DeploymentID:      "dep001",
 	}
+	c.FromHTTP(r)
+	return c
 }
 
 // eventOf builds the event of c and returns it as generic JSON.
@@ -218,7 +218,7 @@ func callFromSample(t *testing.T, s map[string]any) (*Call, *Integration) {
 		target += "?" + strings.Join(parts, "&")
 	}
 	c := newCall(t, method, str(s["resource"]), stage, target, str(s["body"]))
-	r := c.R
+	r := c
 	r.Header = http.Header{}
 	c.HeaderNames = map[string]string{}
 	mv := s["multiValueHeaders"].(map[string]any)
@@ -408,10 +408,10 @@ func keysOf(m map[string]any) []string {
 func TestEventResourceTemplateAndMultiValues(t *testing.T) {
 	ig := compileProxy(t, &fakeInvoker{}, nil)
 	c := newCall(t, "GET", "/items/{id}", "prod", "/items/42?tag=a&tag=b&x=1", "")
-	c.R.Header.Add("X-Multi", "one")
-	c.R.Header.Add("X-Multi", "two")
-	c.R.Header.Set("User-Agent", "curl/8.5.0")
-	c.R.Header.Set("Accept", "*/*")
+	c.Header.Add("X-Multi", "one")
+	c.Header.Add("X-Multi", "two")
+	c.Header.Set("User-Agent", "curl/8.5.0")
+	c.Header.Set("Accept", "*/*")
 	ev, raw := eventOf(t, ig, c)
 
 	if got := keysOf(ev); !reflect.DeepEqual(got, eventKeys) {
@@ -559,7 +559,7 @@ func TestEventBinaryBody(t *testing.T) {
 	for _, tc := range cases {
 		ig := compileProxy(t, &fakeInvoker{}, tc.types)
 		c := newCall(t, "POST", "/upload", "prod", "/upload", tc.body)
-		c.R.Header.Set("Content-Type", tc.contentType)
+		c.Header.Set("Content-Type", tc.contentType)
 		ev, _ := eventOf(t, ig, c)
 		if ev["body"] != tc.wantBody || ev["isBase64Encoded"] != tc.wantB64 {
 			t.Errorf("types %v, %s: body %q isBase64Encoded %v, want %q %v", tc.types, tc.contentType, ev["body"], ev["isBase64Encoded"], tc.wantBody, tc.wantB64)
@@ -570,7 +570,7 @@ func TestEventBinaryBody(t *testing.T) {
 func TestEventHeaders(t *testing.T) {
 	ig := compileProxy(t, &fakeInvoker{}, nil)
 	c := newCall(t, "POST", "/h", "prod", "/h", "{}")
-	h := c.R.Header
+	h := c.Header
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", "2")
 	h.Set("Connection", "keep-alive, X-Hop")
@@ -607,12 +607,12 @@ func TestEventHeaders(t *testing.T) {
 
 	// A SigV4 Authorization, or any on an AWS_IAM method, is not passed.
 	c = newCall(t, "GET", "/h", "prod", "/h", "")
-	c.R.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=abc")
+	c.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=abc")
 	if ev, _ := eventOf(t, ig, c); get(ev, "headers.Authorization") != nil {
 		t.Error("a SigV4 Authorization header reached the function")
 	}
 	c = newCall(t, "GET", "/h", "prod", "/h", "")
-	c.R.Header.Set("Authorization", "Bearer x")
+	c.Header.Set("Authorization", "Bearer x")
 	c.Caller = &Caller{AccessKey: "AKIDEXAMPLE", AccountID: testAccount, Caller: "AIDAEXAMPLE", User: "AIDAEXAMPLE", UserARN: "arn:aws:iam::123456789012:user/alice"}
 	ev, _ = eventOf(t, ig, c)
 	if get(ev, "headers.Authorization") != nil {
@@ -626,8 +626,8 @@ func TestEventHeaders(t *testing.T) {
 	}
 	// Plain HTTP, no trace id, no port.
 	c = newCall(t, "GET", "/h", "prod", "/h", "")
-	c.R.TLS, c.TraceID, c.ListenerPort = nil, "", ""
-	c.R.Header.Set("X-Amzn-Trace-Id", "Root=1-client")
+	c.TLS, c.TraceID, c.ListenerPort = nil, "", ""
+	c.Header.Set("X-Amzn-Trace-Id", "Root=1-client")
 	ev, _ = eventOf(t, ig, c)
 	if get(ev, "headers.X-Forwarded-Proto") != "http" || get(ev, "headers.X-Amzn-Trace-Id") != "Root=1-client" || get(ev, "headers.X-Forwarded-Port") != nil {
 		t.Errorf("headers = %v", ev["headers"])
@@ -663,7 +663,7 @@ func TestEventClientCertFromTLS(t *testing.T) {
 	crt := srv.Certificate()
 	ig := compileProxy(t, &fakeInvoker{}, nil)
 	c := newCall(t, "GET", "/h", "prod", "/h", "")
-	c.R.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{crt}}
+	c.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{crt}}
 	ev, _ := eventOf(t, ig, c)
 	cc, ok := get(ev, "requestContext.identity.clientCert").(map[string]any)
 	if !ok {

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -103,18 +104,20 @@ func omitFromProxy(name string) bool {
 }
 
 // callH1 sends the request to an http:// backend with DefaultClient and
-// answers the client.
-func (ig *Integration) callH1(c *Call, x *h1Exchange, u *url.URL, method string, proxy bool) error {
+// fills out with the answer. x belongs to out from here on: out.Close
+// releases it.
+func (ig *Integration) callH1(ctx context.Context, c *Call, x *h1Exchange, u *url.URL, method string, proxy bool, out *Response) error {
+	out.release = x.release
 	pool := ig.h1pool
 	if pool == nil {
 		pool = ig.h1.Pool(dialAddr(u))
 	}
 	x.req = h1.Request{Method: method, Target: u.RequestURI(), Host: u.Host, Add: x.add,
-		ContentLength: c.R.ContentLength, Deadline: time.Now().Add(ig.timeout)}
+		ContentLength: c.ContentLength, Deadline: time.Now().Add(ig.timeout)}
 	if proxy {
-		x.req.Header = c.R.Header
+		x.req.Header = c.Header
 		x.req.Omit = omitFromProxy
-		if conn := c.R.Header["Connection"]; len(conn) > 0 {
+		if conn := c.Header["Connection"]; len(conn) > 0 {
 			// Fields the client's Connection field names are hop-by-hop too.
 			var listed []string
 			for _, v := range conn {
@@ -127,11 +130,10 @@ func (ig *Integration) callH1(c *Call, x *h1Exchange, u *url.URL, method string,
 			}
 		}
 	}
-	if c.R.ContentLength != 0 {
-		x.req.Body = c.R.Body
+	if c.ContentLength != 0 && c.Body != nil {
+		x.req.Body = c.Body
 	}
 	resp := &x.resp
-	ctx := c.R.Context()
 	if err := pool.Do(ctx, &x.req, resp); err != nil {
 		var tooLarge *http.MaxBytesError
 		switch {
@@ -144,24 +146,12 @@ func (ig *Integration) callH1(c *Call, x *h1Exchange, u *url.URL, method string,
 		}
 		return fault.IntegrationFailureErr(err)
 	}
-	defer resp.Close()
 	streamed := resp.ContentLength < 0
 	if !proxy {
-		return ig.respond(c, resp.StatusCode, resp.Header(), resp, streamed)
+		return ig.respond(c, resp.StatusCode, resp.Header(), resp, streamed, out)
 	}
-	passHeader(c.W.Header(), resp.Fields)
-	c.W.WriteHeader(resp.StatusCode)
-	var flush func()
-	if streamed {
-		rc := http.NewResponseController(c.W)
-		flush = func() { rc.Flush() }
-	}
-	if _, err := resp.WriteTo(c.W, flush); err != nil {
-		// The body broke off after the status went out (or the client
-		// left): reset the client's connection rather than let a cut body
-		// look complete.
-		panic(http.ErrAbortHandler)
-	}
+	passHeader(out.Header, resp.Fields)
+	out.Status, out.Body, out.Flush = resp.StatusCode, resp, streamed
 	return nil
 }
 

@@ -92,26 +92,32 @@ var noUA = []string{""}
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// Invoke runs the integration for c and writes the response, or returns a
-// gateway error before anything was written.
-func (ig *Integration) Invoke(c *Call) error {
+// Invoke runs the integration for c and fills out with the answer, or
+// returns a gateway error. out.Header must be set; the caller writes out and
+// closes it, also when Invoke fails.
+func (ig *Integration) Invoke(ctx context.Context, c *Call, out *Response) error {
 	switch ig.Type {
 	case "HTTP_PROXY", "HTTP":
-		return ig.invokeHTTP(c)
+		return ig.invokeHTTP(ctx, c, out)
 	case "MOCK":
-		return ig.invokeMock(c)
+		return ig.invokeMock(c, out)
 	case "AWS_PROXY":
-		return ig.invokeLambda(c)
+		return ig.invokeLambda(ctx, c, out)
 	}
 	return fault.ConfigurationError(errors.New("unsupported integration type " + ig.Type))
 }
 
-func (ig *Integration) invokeHTTP(c *Call) error {
+func (ig *Integration) invokeHTTP(ctx context.Context, c *Call, out *Response) error {
 	proxy := ig.Type == "HTTP_PROXY"
 	var pathParams map[string]string
 	var query url.Values // mapped query parameters
 	x := h1Exchanges.Get().(*h1Exchange)
-	defer x.release()
+	released := false
+	defer func() {
+		if !released {
+			x.release()
+		}
+	}()
 	// The fields the gateway sets; a proxy integration also passes the
 	// client's own through (and the query string, below).
 	add := &x.add
@@ -159,11 +165,11 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	switch {
 	case len(query) == 0 && proxy:
 		// The client's query string goes through as sent, byte for byte.
-		u.RawQuery = joinQuery(u.RawQuery, c.R.URL.RawQuery)
+		u.RawQuery = joinQuery(u.RawQuery, c.RawQuery)
 	case len(query) > 0:
 		q := u.Query()
 		if proxy {
-			for k, v := range c.R.URL.Query() {
+			for k, v := range c.Query() {
 				q[k] = v
 			}
 		}
@@ -174,7 +180,7 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	}
 	method := ig.httpMethod
 	if method == "" {
-		method = c.R.Method
+		method = c.HTTPMethod
 	}
 
 	if proxy {
@@ -185,13 +191,13 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		if port := c.ListenerPort; port != "" {
 			add.set("X-Forwarded-Port", port)
 		}
-		if c.R.TLS != nil {
+		if c.TLS != nil {
 			add.set("X-Forwarded-Proto", "https")
 		} else {
 			add.set("X-Forwarded-Proto", "http")
 		}
 	} else {
-		if ct := c.R.Header.Get("Content-Type"); ct != "" && add.get("Content-Type") == "" {
+		if ct := c.Header.Get("Content-Type"); ct != "" && add.get("Content-Type") == "" {
 			add.set("Content-Type", ct)
 		}
 		if add.get("User-Agent") == "" {
@@ -202,7 +208,7 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		}
 	}
 	if c.SourceIP != "" {
-		if prior := c.R.Header.Values("X-Forwarded-For"); proxy && len(prior) > 0 {
+		if prior := c.Header.Values("X-Forwarded-For"); proxy && len(prior) > 0 {
 			add.set("X-Forwarded-For", strings.Join(prior, ", ")+", "+c.SourceIP)
 		} else {
 			add.set("X-Forwarded-For", c.SourceIP)
@@ -213,13 +219,14 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 	// deadlock with it once the body outgrows the socket buffers, so larger
 	// and unknown-length bodies go through net/http, which does both at
 	// once.
-	if ig.h1 != nil && u.Scheme == "http" && u.User == nil && c.R.ContentLength >= 0 && c.R.ContentLength <= h1MaxBody {
-		return ig.callH1(c, x, u, method, proxy)
+	if ig.h1 != nil && u.Scheme == "http" && u.User == nil && c.ContentLength >= 0 && c.ContentLength <= h1MaxBody {
+		released = true // callH1 hands x to out
+		return ig.callH1(ctx, c, x, u, method, proxy, out)
 	}
 
-	header := make(http.Header, len(c.R.Header)+len(*add))
+	header := make(http.Header, len(c.Header)+len(*add))
 	if proxy {
-		for k, v := range c.R.Header {
+		for k, v := range c.Header {
 			header[k] = v
 		}
 		removeHopHeaders(header)
@@ -234,26 +241,30 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 
 	// The integration timeout bounds the whole exchange, the response body
 	// included, as with the h1 client.
-	ctx, cancel := context.WithCancel(c.R.Context())
-	defer cancel()
+	callCtx, cancel := context.WithCancel(ctx)
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
-	defer timer.Stop()
+	// The timer and the context live until the body is written.
+	stop := func() { timer.Stop(); cancel() }
+	handed := false
+	defer func() {
+		if !handed {
+			stop()
+		}
+	}()
 
 	var limited *limitedBody
-	out := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: header, Host: u.Host, ContentLength: c.R.ContentLength}
-	if c.R.ContentLength != 0 {
-		limited = &limitedBody{r: c.R.Body}
-		out.Body = limited
+	breq := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: header, Host: u.Host, ContentLength: c.ContentLength}
+	if c.ContentLength != 0 && c.Body != nil {
 		// The backend's answer may start while the client's body is still
-		// being sent to it (an echo): the client's body must stay readable
-		// once the gateway writes, which HTTP/1 servers allow only when
-		// asked. Writers that cannot do it ignore this.
-		http.NewResponseController(c.W).EnableFullDuplex()
+		// being sent to it (an echo); the gateway keeps the client's body
+		// readable while it writes (full duplex).
+		limited = &limitedBody{r: c.Body}
+		breq.Body = limited
 	}
-	out = out.WithContext(ctx)
-	resp, err := ig.transport.RoundTrip(out)
+	breq = breq.WithContext(callCtx)
+	resp, err := ig.transport.RoundTrip(breq)
 	if timedOut.Load() {
 		if err == nil {
 			resp.Body.Close()
@@ -266,8 +277,8 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		return fault.ErrRequestTooLarge
 	}
 	if err != nil {
-		if c.R.Context().Err() != nil {
-			return fault.IntegrationFailureErr(c.R.Context().Err())
+		if ctx.Err() != nil {
+			return fault.IntegrationFailureErr(ctx.Err())
 		}
 		if isTimeout(err) {
 			// A dial or TLS handshake timeout, as on the h1 path.
@@ -281,10 +292,10 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 		}
 		return fault.IntegrationFailureErr(err)
 	}
-	defer resp.Body.Close()
-
+	handed = true
+	out.release = stop
 	if proxy {
-		h := c.W.Header()
+		h := out.Header
 		removeHopHeaders(resp.Header)
 		for k, v := range resp.Header {
 			if r, ok := remapped[k]; ok {
@@ -292,37 +303,39 @@ func (ig *Integration) invokeHTTP(c *Call) error {
 			}
 			h[k] = v
 		}
-		c.W.WriteHeader(resp.StatusCode)
-		copyBody(c.W, resp.Body, resp.ContentLength < 0)
+		out.Status, out.Body, out.Flush = resp.StatusCode, resp.Body, resp.ContentLength < 0
 		return nil
 	}
-
-	return ig.respond(c, resp.StatusCode, resp.Header, resp.Body, resp.ContentLength < 0)
+	return ig.respond(c, resp.StatusCode, resp.Header, resp.Body, resp.ContentLength < 0, out)
 }
 
 // respond answers the client for a non-proxy HTTP integration: the
 // integration response selected by the backend's status, its header
 // mappings, and its template or the backend's body.
-func (ig *Integration) respond(c *Call, status int, backend http.Header, body io.Reader, streamed bool) error {
+// The backend's body, when it is not replaced by a template, becomes out's.
+func (ig *Integration) respond(c *Call, status int, backend http.Header, body io.Reader, streamed bool, out *Response) error {
 	sel := ig.selectResponse(itoa3(status))
 	if sel == nil {
 		return fault.ConfigurationError(errors.New("no integration response matches status " + itoa3(status)))
 	}
-	h := c.W.Header()
+	h := out.Header
 	sel.writeHeaders(c, h, backend)
+	out.Status = sel.status
 	if tpl, ct, ok := sel.pickTemplate(c); ok {
 		if h.Get("Content-Type") == "" {
 			h.Set("Content-Type", ct)
 		}
-		c.W.WriteHeader(sel.status)
-		io.WriteString(c.W, tpl)
+		if cl, ok := body.(io.Closer); ok {
+			// The backend's body is not used: close it now.
+			cl.Close()
+		}
+		out.SetBody(tpl)
 		return nil
 	}
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
 	}
-	c.W.WriteHeader(sel.status)
-	copyBody(c.W, body, streamed)
+	out.Body, out.Flush = body, streamed
 	return nil
 }
 
@@ -379,35 +392,6 @@ func joinQuery(a, b string) string {
 	return a + "&" + b
 }
 
-// copyBody streams src to w, flushing each chunk when the length is
-// unknown so that streamed answers reach the client as they come.
-func copyBody(w http.ResponseWriter, src io.Reader, flush bool) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	rc := http.NewResponseController(w)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return
-			}
-			if flush {
-				rc.Flush()
-			}
-		}
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			// The backend's body broke off (or timed out) after the status
-			// went out: reset the client's connection rather than let a
-			// cut body look complete.
-			panic(http.ErrAbortHandler)
-		}
-	}
-}
-
 func (r *response) writeHeaders(c *Call, h http.Header, backend http.Header) {
 	for _, hm := range r.headers {
 		if vs := hm.src.values(c, backend); len(vs) > 0 {
@@ -422,7 +406,7 @@ func (r *response) pickTemplate(c *Call) (string, string, bool) {
 	if len(r.template) == 0 {
 		return "", "", false
 	}
-	if accept := c.R.Header.Get("Accept"); accept != "" {
+	if accept := c.Header.Get("Accept"); accept != "" {
 		for _, part := range strings.Split(accept, ",") {
 			ct, _, _ := strings.Cut(strings.TrimSpace(part), ";")
 			if t, ok := r.template[ct]; ok {

@@ -73,7 +73,7 @@ func (t *lambdaTarget) isBinary(contentType string) bool {
 func (t *lambdaTarget) sourceARN(c *Call) string {
 	method := c.HTTPMethod
 	if method == "" {
-		method = c.R.Method
+		method = c.HTTPMethod
 	}
 	p := c.Path
 	if d, err := url.PathUnescape(p); err == nil {
@@ -100,7 +100,7 @@ func malformedResponse(cause error) *fault.Error {
 		Cause: fmt.Errorf("malformed Lambda proxy response: %w", cause)}
 }
 
-func (ig *Integration) invokeLambda(c *Call) error {
+func (ig *Integration) invokeLambda(ctx context.Context, c *Call, out *Response) error {
 	t := ig.fn
 	if t.invoker == nil {
 		return fault.ConfigurationError(errors.New("no Lambda service for AWS_PROXY integrations"))
@@ -130,14 +130,14 @@ func (ig *Integration) invokeLambda(c *Call) error {
 		req.SourceAccount = t.account
 	}
 
-	ctx, cancel := context.WithTimeout(c.R.Context(), ig.timeout)
+	callCtx, cancel := context.WithTimeout(ctx, ig.timeout)
 	defer cancel()
-	res, err := t.invoker.Invoke(ctx, req)
+	res, err := t.invoker.Invoke(callCtx, req)
 	if err != nil {
 		switch {
-		case c.R.Context().Err() != nil:
-			return fault.IntegrationFailureErr(c.R.Context().Err())
 		case ctx.Err() != nil:
+			return fault.IntegrationFailureErr(ctx.Err())
+		case callCtx.Err() != nil:
 			return fault.ErrIntegrationTimeout
 		}
 		var le *lambda.Error
@@ -150,7 +150,7 @@ func (ig *Integration) invokeLambda(c *Call) error {
 		}
 		return lambdaRejected(fault.IntegrationFailure, err)
 	}
-	if ctx.Err() != nil && c.R.Context().Err() == nil {
+	if callCtx.Err() != nil && ctx.Err() == nil {
 		return fault.ErrIntegrationTimeout
 	}
 	if res == nil {
@@ -171,7 +171,7 @@ func (ig *Integration) invokeLambda(c *Call) error {
 		}
 		resp.body = dec
 	}
-	resp.write(c.W)
+	resp.fill(out)
 	return nil
 }
 
@@ -179,7 +179,7 @@ func (ig *Integration) invokeLambda(c *Call) error {
 // AWS uses the first media type of the Accept header, which must match one
 // of the API's binary media types.
 func (t *lambdaTarget) acceptsBinary(c *Call) bool {
-	accept := c.R.Header.Get("Accept")
+	accept := c.Header.Get("Accept")
 	first, _, _ := strings.Cut(accept, ",")
 	return t.isBinary(first)
 }
@@ -425,11 +425,11 @@ var (
 	}
 )
 
-// write sends the answer. Content-Type defaults to application/json, as
+// fill puts the answer in out. Content-Type defaults to application/json, as
 // AWS's does; Content-Length is always the body's (a function's different
 // value is remapped).
-func (r *proxyResponse) write(w http.ResponseWriter) {
-	h := w.Header()
+func (r *proxyResponse) fill(out *Response) {
+	h := out.Header
 	for k, vs := range r.header {
 		switch {
 		case lambdaDroppedHeaders[k]:
@@ -451,8 +451,8 @@ func (r *proxyResponse) write(w http.ResponseWriter) {
 	} else {
 		delete(h, "Content-Length")
 	}
-	w.WriteHeader(r.status)
+	out.Status = r.status
 	if len(r.body) > 0 {
-		w.Write(r.body)
+		out.Body = bytes.NewReader(r.body)
 	}
 }

@@ -3,7 +3,6 @@ package integration
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"regexp"
 	"strconv"
@@ -48,7 +47,7 @@ type mockChoice struct {
 
 // invokeMock answers without a backend. The request template's statusCode
 // chooses the integration response, as on AWS.
-func (ig *Integration) invokeMock(c *Call) error {
+func (ig *Integration) invokeMock(c *Call, out *Response) error {
 	tpl, ok := ig.requestTemplate(c)
 	if !ok {
 		return fault.ConfigurationError(errNoMockTemplate)
@@ -67,7 +66,7 @@ func (ig *Integration) invokeMock(c *Call) error {
 	if sel == nil {
 		return fault.ConfigurationError(errors.New("no integration response for MOCK status " + status))
 	}
-	h := c.W.Header()
+	h := out.Header
 	sel.writeHeaders(c, h, nil)
 	body, ct, ok := sel.pickTemplate(c)
 	if !ok {
@@ -80,9 +79,8 @@ func (ig *Integration) invokeMock(c *Call) error {
 			h["Content-Type"] = []string{ct}
 		}
 	}
-	// net/http sets Content-Length itself for a body written at once.
-	c.W.WriteHeader(sel.status)
-	io.WriteString(c.W, body)
+	out.Status = sel.status
+	out.SetBody(body)
 	return nil
 }
 
@@ -93,7 +91,7 @@ func (ig *Integration) requestTemplate(c *Call) (string, bool) {
 		return "", false
 	}
 	ct := "application/json"
-	if v := c.R.Header.Get("Content-Type"); v != "" {
+	if v := c.Header.Get("Content-Type"); v != "" {
 		if mt, _, err := mime.ParseMediaType(v); err == nil {
 			ct = mt
 		}

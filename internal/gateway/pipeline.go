@@ -1,0 +1,324 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/gateway/route"
+	"github.com/apigw/apigw/internal/integration"
+)
+
+// pipeline is what the data plane does to a request, in AWS's order. This
+// list is the one place that says it; TestInvokeMethod runs its tail. Each
+// step reads and fills the request value, and passes (nil) or stops the
+// request with a gateway response (*fault.Error), which the error renderer
+// writes with the deployment's gateway responses.
+//
+// The integration request (parameter mappings, the request template),
+// the call and the integration response (selection, response mappings,
+// templates) are the phases of the method's endpoint, run by the integrate
+// step; the method response is the answer the endpoint fills, written once
+// by the server adapter (ServeHTTP).
+var pipeline = []step{
+	resolveStep,   // host or /_aws/execute-api prefix → API → stage
+	routeStep,     // literal > {param} > {proxy+}; method > ANY
+	authorizeStep, // resource policy, then the method's authorizer
+	meterStep,     // API key, plan throttles and quota, stage and account throttles
+	validateStep,  // payload size; request validators
+	integrateStep, // the endpoint of the integration type
+}
+
+// testInvokeSteps are the steps TestInvokeMethod runs: AWS's test
+// invocation skips resolution, authorization and metering.
+var testInvokeSteps = []step{validateStep, integrateStep}
+
+var (
+	resolveStep   = step{"resolve", (*Gateway).resolveStage}
+	routeStep     = step{"route", (*Gateway).routeMethod}
+	authorizeStep = step{"authorize", (*Gateway).authorize}
+	meterStep     = step{"meter", (*Gateway).meterStep}
+	validateStep  = step{"validate", (*Gateway).validate}
+	integrateStep = step{"integrate", (*Gateway).integrate}
+)
+
+// step is one stage of the pipeline.
+type step struct {
+	name string
+	run  func(g *Gateway, rq *request) error
+}
+
+// StepError is a gateway response with the step that produced it. Errors
+// of the pipeline unwrap to their *fault.Error.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// run runs steps in order until one fails.
+func (g *Gateway) run(rq *request, steps []step) error {
+	for i := range steps {
+		if err := steps[i].run(g, rq); err != nil {
+			return &StepError{Step: steps[i].name, Err: err}
+		}
+	}
+	return nil
+}
+
+// request is the per-request value the steps share. integration.Call is
+// what an endpoint sees of it: the client's request as data, the request
+// ids, the route's names, parameters, the caller and the key. The rest is
+// the gateway's own. It holds no *http.Request and no http.ResponseWriter:
+// a server adapter (ServeHTTP) fills it and writes its answer, so the HTTP
+// server underneath can change without touching a step.
+type request struct {
+	integration.Call
+	ctx context.Context
+	// rawPath is the client's path as sent (escaped), dot segments removed.
+	rawPath    string
+	remoteAddr string
+	vpce       string // the VPC endpoint the request came through, or ""
+	ids        [3]string
+
+	state  *state
+	stage  *Stage
+	route  *Route
+	caller *Caller // the SigV4 signer (AWS_IAM), or nil
+	authz  *AuthorizerResult
+	params route.Params
+	// out is the answer: the endpoint fills it, ServeHTTP writes it.
+	out integration.Response
+}
+
+func (g *Gateway) newRequest() *request {
+	rq, _ := g.requests.Get().(*request)
+	if rq == nil {
+		rq = new(request)
+	}
+	return rq
+}
+
+// freeRequest returns rq to the pool. Nothing may hold rq (or its Call)
+// afterwards; the values it holds (strings, maps) may be kept.
+func (g *Gateway) freeRequest(rq *request) {
+	params := rq.params
+	params.Reset()
+	*rq = request{params: params}
+	g.requests.Put(rq)
+}
+
+// ServeHTTP implements http.Handler: the net/http adapter of the pipeline.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rq := g.newRequest()
+	defer g.freeRequest(rq)
+	newIDs(&rq.ids)
+	h := w.Header()
+	// The three header values share one array, apart from rq: the header
+	// map may outlive the pooled request value.
+	vals := make([]string, 3)
+	copy(vals, rq.ids[:])
+	h["X-Amzn-Requestid"] = vals[0:1:1]
+	h["X-Amz-Apigw-Id"] = vals[1:2:2]
+	h["X-Amzn-Trace-Id"] = vals[2:3:3]
+
+	rq.FromHTTP(r)
+	rq.ctx = r.Context()
+	rq.rawPath = r.URL.EscapedPath()
+	rq.remoteAddr = r.RemoteAddr
+	rq.SourceIP = sourceIP(r)
+	rq.ListenerPort = listenerPort(r)
+	rq.vpce = VPCEndpoint(rq.ctx)
+	rq.SourceVpce = rq.vpce
+	rq.RequestID, rq.ExtendedRequestID, rq.TraceID = rq.ids[0], rq.ids[1], rq.ids[2]
+	rq.RequestTime = time.Now()
+	if r.ContentLength < 0 {
+		// Bounded here, where a body over the limit can also close the
+		// connection; a declared length over it is refused by validate.
+		rq.Body = http.MaxBytesReader(w, r.Body, MaxPayloadBytes)
+	}
+	if r.ContentLength < 0 || r.ContentLength > fullDuplexFrom {
+		// A backend may answer while it still reads the body (an echo):
+		// keep the client's body readable once the answer starts.
+		http.NewResponseController(w).EnableFullDuplex()
+	}
+	rq.out.Header = h
+
+	var entry *logEntry
+	if g.AccessLog != nil {
+		entry = &logEntry{rq: rq, start: time.Now()}
+		rec := &logRecorder{ResponseWriter: w}
+		w = rec
+		defer func() {
+			entry.status, entry.bytes = rec.status, rec.bytes
+			g.AccessLog.write(entry.format().render(entry))
+		}()
+	}
+	err := g.run(rq, pipeline)
+	if err != nil {
+		rq.out.Close()
+		if entry != nil {
+			var fe *fault.Error
+			if errors.As(err, &fe) {
+				entry.errorText = fe.Message
+			}
+		}
+		g.logFailure(rq, err)
+		g.render(w, rq, err)
+		return
+	}
+	rq.out.Write(w)
+}
+
+// fullDuplexFrom is the body length above which the client's body is kept
+// readable while the answer is written: smaller bodies are sent whole
+// before a backend answers (see integration.h1MaxBody).
+const fullDuplexFrom = 64 << 10
+
+// logFailure logs a failed invocation that is the gateway's or the
+// backend's fault; a client that went away is not.
+func (g *Gateway) logFailure(rq *request, err error) {
+	var fe *fault.Error
+	if (!errors.As(err, &fe) || fe.Status >= 500) && rq.ctx.Err() == nil {
+		g.log().Warn("invocation failed", "requestId", rq.ids[0], "method", rq.HTTPMethod, "host", rq.Host, "path", rq.rawPath, "err", err)
+	}
+}
+
+// render writes a gateway response for err. It sees the request's stage
+// (nil before resolve), whose deployment will carry the API's customised
+// gateway responses.
+func (g *Gateway) render(w http.ResponseWriter, rq *request, err error) {
+	fault.Write(w, err)
+}
+
+// resolveStage finds the API and stage (step 1): the host
+// {apiId}.execute-api.{domain}, or the path prefix /_aws/execute-api/{apiId}.
+// Literal dot segments of the path are removed first, and a segment hiding
+// one is refused, so that every later step and the backend read one path.
+func (g *Gateway) resolveStage(rq *request) error {
+	clean, err := route.CleanPath(rq.rawPath)
+	if err != nil {
+		return fault.ErrInvalidPath
+	}
+	rq.rawPath = clean
+	apiID, stageName, path, ok := resolve(rq.Host, rq.rawPath, rq.Header, rq.vpce)
+	if !ok {
+		return fault.ErrForbidden
+	}
+	s := g.state.Load()
+	st := s.apis[apiID][stageName]
+	if st == nil {
+		return fault.ErrForbidden
+	}
+	// A PRIVATE API is reached only through a VPC endpoint, and a VPC
+	// endpoint reaches only PRIVATE APIs.
+	if st.private != (rq.vpce != "") {
+		return fault.ErrForbidden
+	}
+	rq.state, rq.stage = s, st
+	rq.APIID, rq.Stage, rq.Path = apiID, stageName, path
+	rq.StageVars, rq.DeploymentID = st.Vars, st.Deployment.ID
+	return nil
+}
+
+// resolve finds the API id, stage name and the path below the stage.
+// Through a VPC endpoint (vpce != ""), the API may also be named by the
+// x-apigw-api-id header or by a host "{apiId}-{vpceId}.execute-api...", as on AWS.
+func resolve(host, p string, h http.Header, vpce string) (apiID, stage, path string, ok bool) {
+	// Host names are case-insensitive and API ids are lower case.
+	host = strings.ToLower(host)
+	if id := h.Get("X-Apigw-Api-Id"); vpce != "" && id != "" {
+		apiID = id
+	} else if i := strings.Index(host, ".execute-api."); i > 0 {
+		apiID = host[:i]
+		if vpce != "" {
+			apiID, _, _ = strings.Cut(apiID, "-vpce-")
+		}
+	} else if rest, found := strings.CutPrefix(p, PathPrefix); found {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			apiID, p = rest[:i], rest[i:]
+		} else {
+			apiID, p = rest, "/"
+		}
+	} else {
+		return "", "", "", false
+	}
+	// Extra slashes right after the host are tolerated, as on AWS.
+	p = strings.TrimLeft(p, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		stage, path = p[:i], p[i:]
+	} else {
+		stage, path = p, "/"
+	}
+	return apiID, stage, path, apiID != "" && stage != ""
+}
+
+// routeMethod matches the path below the stage (step 2).
+func (g *Gateway) routeMethod(rq *request) error {
+	rt, _, status := rq.stage.Tree.Match(rq.HTTPMethod, rq.Path, &rq.params)
+	if status != route.Matched {
+		return fault.ErrMissingAuthenticationToken
+	}
+	rq.setRoute(rt)
+	return nil
+}
+
+// setRoute fills the request value's route fields.
+func (rq *request) setRoute(rt *Route) {
+	rq.route = rt
+	rq.Params = &rq.params
+	rq.ResourceID, rq.ResourcePath, rq.OperationName = rt.ResourceID, rt.ResourcePath, rt.Method.OperationName
+}
+
+// authorize runs step 3: the stage's resource policy and the method's
+// authorizer (one per authorization type, chosen when the deployment was
+// compiled).
+func (g *Gateway) authorize(rq *request) error {
+	if rq.stage.policyErr != nil {
+		return fault.ConfigurationError(rq.stage.policyErr)
+	}
+	g.verifierOnce.Do(g.initVerifier)
+	return rq.route.auth.Authorize(g, rq)
+}
+
+// meterStep runs step 4 and hands the key to the integration.
+func (g *Gateway) meterStep(rq *request) error {
+	var ident Identity
+	if rq.authz != nil {
+		ident.AuthorizerKey = rq.authz.UsageIdentifierKey
+	}
+	if err := g.meter(rq.ctx, rq.Header, rq.state, rq.stage, rq.route, &ident); err != nil {
+		return err
+	}
+	rq.APIKey, rq.APIKeyID = ident.APIKey, ident.APIKeyID
+	return nil
+}
+
+// validate runs step 5: API Gateway's payload limit. A body of unknown
+// length is cut at the limit as it is read (ServeHTTP).
+func (g *Gateway) validate(rq *request) error {
+	if rq.ContentLength > MaxPayloadBytes {
+		return fault.ErrRequestTooLarge
+	}
+	return nil
+}
+
+// integrate runs step 6: the method's endpoint, which fills rq.out.
+func (g *Gateway) integrate(rq *request) error {
+	rt := rq.route
+	if rt.CompileErr != nil {
+		return fault.ConfigurationError(rt.CompileErr)
+	}
+	return rt.Integration.Invoke(rq.ctx, &rq.Call, &rq.out)
+}
+
+// cleanTestPath applies resolve's path rule to a test invocation's path.
+func cleanTestPath(u *url.URL) (string, error) {
+	return route.CleanPath(u.EscapedPath())
+}

@@ -1,0 +1,117 @@
+package integration
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Response is an endpoint's answer to the client, before it is written: the
+// status, the header fields and a body that may still be streaming from the
+// backend. Exactly one place writes it (the gateway's last step), so that
+// response mappings and gateway responses apply in one place.
+type Response struct {
+	Status int
+	// Header is where an endpoint puts the answer's fields. The gateway
+	// hands the endpoint a map that already holds its own fields
+	// (x-amzn-RequestId, ...); a field set here replaces those under its
+	// name.
+	Header http.Header
+	// Body is read to its end and written; nil means no body. A body that
+	// fails before its end resets the client's connection, so that a cut
+	// body never looks complete.
+	Body io.Reader
+	// Flush asks for each chunk of the body to be flushed as it comes (a
+	// streamed answer of unknown length).
+	Flush bool
+
+	release func() // returns the backend connection; see Close
+}
+
+// SetBody makes s the body.
+func (r *Response) SetBody(s string) { r.Body = strings.NewReader(s) }
+
+// Close releases what the body holds (a pooled backend connection). The
+// writer calls it once the body is written or abandoned; it is safe to call
+// more than once.
+func (r *Response) Close() {
+	// The body first: a backend connection read to its end goes back to
+	// its pool before the call's context is cancelled.
+	if c, ok := r.Body.(io.Closer); ok {
+		c.Close()
+	}
+	if f := r.release; f != nil {
+		r.release = nil
+		f()
+	}
+}
+
+// streamer is a body that writes itself, flushing where asked (the h1
+// client's response, which writes from its read buffer).
+type streamer interface {
+	WriteTo(w io.Writer, flush func()) (int64, error)
+}
+
+// Write writes r to w and closes it. If the body breaks off after the status
+// went out, it aborts the handler (http.ErrAbortHandler) so that net/http
+// resets the client's connection.
+func (r *Response) Write(w http.ResponseWriter) {
+	defer r.Close()
+	w.WriteHeader(r.Status)
+	if r.Body == nil {
+		return
+	}
+	var flush func()
+	if r.Flush {
+		rc := http.NewResponseController(w)
+		flush = func() { rc.Flush() }
+	}
+	if s, ok := r.Body.(streamer); ok {
+		if _, err := s.WriteTo(w, flush); err != nil {
+			r.Close()
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	switch b := r.Body.(type) {
+	case *strings.Reader:
+		// A template or a mock's body: one write, and net/http sets
+		// Content-Length itself.
+		b.WriteTo(w)
+		return
+	case *bytes.Reader:
+		b.WriteTo(w)
+		return
+	}
+	if !copyBody(w, r.Body, flush) {
+		r.Close()
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// copyBody streams src to w, flushing after each chunk when flush is set.
+// It reports false when src broke off; a client that went away is not an
+// error of the body.
+func copyBody(w io.Writer, src io.Reader, flush func()) bool {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return true
+			}
+			if flush != nil {
+				flush()
+			}
+		}
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
