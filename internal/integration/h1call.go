@@ -107,7 +107,7 @@ func omitFromProxy(name string) bool {
 // fills out with the answer. x belongs to out from here on: out.Close
 // releases it.
 func (ig *Integration) callH1(ctx context.Context, c *Call, x *h1Exchange, u *url.URL, method string, proxy bool, out *Response) error {
-	out.release = x.release
+	out.x = x
 	pool := ig.h1pool
 	if pool == nil {
 		pool = ig.h1.Pool(dialAddr(u))

@@ -244,14 +244,9 @@ func (ig *Integration) invokeHTTP(ctx context.Context, c *Call, out *Response) e
 	callCtx, cancel := context.WithCancel(ctx)
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
-	// The timer and the context live until the body is written.
-	stop := func() { timer.Stop(); cancel() }
-	handed := false
-	defer func() {
-		if !handed {
-			stop()
-		}
-	}()
+	// The timer and the context live until the body is written: out
+	// holds them from the answer on.
+	out.timer, out.cancel = timer, cancel
 
 	var limited *limitedBody
 	breq := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -292,8 +287,6 @@ func (ig *Integration) invokeHTTP(ctx context.Context, c *Call, out *Response) e
 		}
 		return fault.IntegrationFailureErr(err)
 	}
-	handed = true
-	out.release = stop
 	if proxy {
 		h := out.Header
 		removeHopHeaders(resp.Header)
@@ -316,6 +309,9 @@ func (ig *Integration) invokeHTTP(ctx context.Context, c *Call, out *Response) e
 func (ig *Integration) respond(c *Call, status int, backend http.Header, body io.Reader, streamed bool, out *Response) error {
 	sel := ig.selectResponse(itoa3(status))
 	if sel == nil {
+		if cl, ok := body.(io.Closer); ok {
+			cl.Close()
+		}
 		return fault.ConfigurationError(errors.New("no integration response matches status " + itoa3(status)))
 	}
 	h := out.Header

@@ -2,9 +2,10 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
-	"strings"
+	"time"
 )
 
 // Response is an endpoint's answer to the client, before it is written: the
@@ -26,11 +27,17 @@ type Response struct {
 	// streamed answer of unknown length).
 	Flush bool
 
-	release func() // returns the backend connection; see Close
+	text    string // the body, when SetBody gave it whole
+	hasText bool
+	// What the body holds on to until Close: a pooled h1 exchange, or a
+	// net/http call's timeout timer and context.
+	x      *h1Exchange
+	timer  *time.Timer
+	cancel context.CancelFunc
 }
 
-// SetBody makes s the body.
-func (r *Response) SetBody(s string) { r.Body = strings.NewReader(s) }
+// SetBody makes s the whole body.
+func (r *Response) SetBody(s string) { r.Body, r.text, r.hasText = nil, s, true }
 
 // Close releases what the body holds (a pooled backend connection). The
 // writer calls it once the body is written or abandoned; it is safe to call
@@ -41,9 +48,18 @@ func (r *Response) Close() {
 	if c, ok := r.Body.(io.Closer); ok {
 		c.Close()
 	}
-	if f := r.release; f != nil {
-		r.release = nil
-		f()
+	r.Body = nil
+	if x := r.x; x != nil {
+		r.x = nil
+		x.release()
+	}
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	if r.cancel != nil {
+		r.cancel()
+		r.cancel = nil
 	}
 }
 
@@ -59,6 +75,12 @@ type streamer interface {
 func (r *Response) Write(w http.ResponseWriter) {
 	defer r.Close()
 	w.WriteHeader(r.Status)
+	if r.hasText {
+		// A template or a mock's body: one write, and net/http sets
+		// Content-Length itself.
+		io.WriteString(w, r.text)
+		return
+	}
 	if r.Body == nil {
 		return
 	}
@@ -74,13 +96,7 @@ func (r *Response) Write(w http.ResponseWriter) {
 		}
 		return
 	}
-	switch b := r.Body.(type) {
-	case *strings.Reader:
-		// A template or a mock's body: one write, and net/http sets
-		// Content-Length itself.
-		b.WriteTo(w)
-		return
-	case *bytes.Reader:
+	if b, ok := r.Body.(*bytes.Reader); ok {
 		b.WriteTo(w)
 		return
 	}
