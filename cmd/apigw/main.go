@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/server"
 	"github.com/apigw/apigw/internal/sigv4"
 )
@@ -92,6 +93,10 @@ func serveCmd() *cobra.Command {
 	f.Float64Var(&cfg.AccountRateLimit, "account-rate-limit", envFloat("APIGW_ACCOUNT_RATE_LIMIT", 10000), "account-wide throttle: requests per second (APIGW_ACCOUNT_RATE_LIMIT)")
 	f.Int64Var(&cfg.AccountBurstLimit, "account-burst-limit", int64(envFloat("APIGW_ACCOUNT_BURST_LIMIT", 5000)), "account-wide throttle: burst (APIGW_ACCOUNT_BURST_LIMIT)")
 	f.IntVar(&cfg.LambdaConcurrency, "lambda-concurrency", int(envFloat("APIGW_LAMBDA_CONCURRENCY", 10)), "concurrent invocations (workers) per local function; more are throttled (APIGW_LAMBDA_CONCURRENCY)")
+	f.IntVar(&cfg.RequestLimits.URLLength, "max-url-length", int(envFloat("APIGW_MAX_URL_LENGTH", gateway.DefaultMaxURLLength)), "longest request URL (path and query) on the data listener, in characters; longer: 414 (APIGW_MAX_URL_LENGTH)")
+	f.IntVar(&cfg.RequestLimits.HeaderBytes, "max-header-bytes", int(envFloat("APIGW_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes)), "largest header section on the data listener, in bytes; larger: 431 (APIGW_MAX_HEADER_BYTES)")
+	f.IntVar(&cfg.RequestLimits.PrivateHeaderBytes, "max-private-header-bytes", int(envFloat("APIGW_MAX_PRIVATE_HEADER_BYTES", gateway.DefaultMaxPrivateHeaderBytes)), "largest header section on VPC endpoint listeners (private APIs), in bytes (APIGW_MAX_PRIVATE_HEADER_BYTES)")
+	f.IntVar(&cfg.RequestLimits.HeaderCount, "max-header-count", int(envFloat("APIGW_MAX_HEADER_COUNT", gateway.DefaultMaxHeaderCount)), "most header fields in a data plane request; more: 431 (APIGW_MAX_HEADER_COUNT)")
 	f.StringVar(&cfg.AccessLog, "access-log", env("APIGW_ACCESS_LOG", ""), "write an access log line per request to this file, or - for standard output (APIGW_ACCESS_LOG); stages' accessLogSettings.format applies")
 	f.StringVar(&cfg.Store, "store", env("APIGW_STORE", "sqlite"), "state store: sqlite (APIGW_STORE)")
 	f.StringToStringVar(&remotes, "lambda-remote", nil, "run functions whose ARN starts with a prefix on a Lambda-compatible endpoint, arn-prefix=URL (signed with the usual AWS credentials); repeatable")

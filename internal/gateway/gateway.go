@@ -57,6 +57,9 @@ type Gateway struct {
 	// AWS's defaults (10000 requests/s, burst 5000).
 	AccountRate  float64
 	AccountBurst int64
+	// Limits bound the URL and header section of requests; zero fields
+	// are AWS's quotas.
+	Limits RequestLimits
 
 	state    atomic.Pointer[state]
 	syncMu   sync.Mutex

@@ -160,7 +160,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.AccessLog.write(entry.format().render(entry))
 		}()
 	}
-	err := g.run(rq, pipeline)
+	// The request line and header section are bounded (API Gateway's
+	// quotas) before any step reads them; this is the HTTP server's part.
+	err := g.checkHead(w, r)
+	if err == nil {
+		err = g.run(rq, pipeline)
+	}
 	if err != nil {
 		rq.out.Close()
 		if entry != nil {

@@ -54,6 +54,9 @@ type Config struct {
 	// of the data plane; 0 means AWS's defaults (10000 requests/s, 5000).
 	AccountRateLimit  float64
 	AccountBurstLimit int64
+	// RequestLimits bound the URL and header section of data plane
+	// requests; zero fields are API Gateway's quotas.
+	RequestLimits gateway.RequestLimits
 	// LambdaConcurrency is how many workers a local function may run at
 	// once; 0 means 10.
 	LambdaConcurrency int
@@ -115,6 +118,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
+	for _, v := range []int{cfg.RequestLimits.URLLength, cfg.RequestLimits.HeaderBytes, cfg.RequestLimits.PrivateHeaderBytes, cfg.RequestLimits.HeaderCount} {
+		if v < 0 {
+			return nil, fmt.Errorf("request limits must be positive (0 for AWS's quotas): %+v", cfg.RequestLimits)
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -145,6 +153,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Gateway = gateway.New(st)
 	s.Gateway.Limiter = s.Limiter
 	s.Gateway.AccountRate, s.Gateway.AccountBurst = cfg.AccountRateLimit, cfg.AccountBurstLimit
+	s.Gateway.Limits = cfg.RequestLimits
 	s.Control.Tester = s.Gateway
 	switch cfg.AccessLog {
 	case "":
@@ -339,14 +348,18 @@ func randomDigits(n int) string {
 // listeners close at once, requests in flight finish.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.Store.Close()
+	// The gateway's request limits, not net/http's, decide what a head may
+	// hold (net/http answers a plain-text 431 past its own).
+	headBytes := s.Gateway.Limits.HeadBytes()
 	data := &http.Server{
 		Handler:           s.Gateway,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    headBytes,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 	}
 	admin := &http.Server{
-		Handler:           s.AdminHandler(),
+		Handler:           closeAfterChunked(s.AdminHandler()),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
@@ -366,6 +379,7 @@ func (s *Server) Run(ctx context.Context) error {
 			Handler:           s.Gateway,
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    headBytes,
 			ErrorLog:          data.ErrorLog,
 			BaseContext:       func(net.Listener) context.Context { return gateway.WithVPCEndpoint(context.Background(), id) },
 		}
@@ -400,6 +414,19 @@ func (s *Server) Run(ctx context.Context) error {
 		return serveErr
 	}
 	return err
+}
+
+// closeAfterChunked closes the connection after answering a request with
+// a chunked body. RFC 9112 §6.1 requires it when the request also had a
+// Content-Length, which net/http removes before any handler can see it;
+// the data plane does the same (gateway.checkHead).
+func closeAfterChunked(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TransferEncoding) > 0 {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // AdminHandler serves the admin listener: health, and the AWS-compatible
