@@ -155,3 +155,20 @@ func TestCheckHeadDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheckHead is the head check alone, on a request with ten
+// header fields of a usual size.
+func BenchmarkCheckHead(b *testing.B) {
+	g := mockGateway(b)
+	r := httptest.NewRequest("GET", itemsTarget+"?a=b", nil)
+	for _, k := range []string{"Accept", "User-Agent", "Authorization", "X-Api-Key", "Content-Type", "X-Amz-Date", "Cookie", "Accept-Encoding", "X-Forwarded-For", "Connection"} {
+		r.Header.Set(k, strings.Repeat("v", 40))
+	}
+	w := discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := g.checkHead(&w, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
