@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/policy"

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/model"

@@ -3,7 +3,7 @@ package gateway
 import (
 	"net/http"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/fault"
 )
 
 // API Gateway's quotas for running a REST API, on the request's head.

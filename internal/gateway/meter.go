@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/model"
 )

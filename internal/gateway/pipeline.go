@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
-	"github.com/apigw/apigw/internal/gateway/route"
+	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/route"
 )
 
 // pipeline is what the data plane does to a request, in AWS's order. This

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/apigw/apigw/internal/gateway/route"
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/route"
 	"github.com/apigw/apigw/internal/store"
 	"github.com/apigw/apigw/internal/store/sqlite"
 )

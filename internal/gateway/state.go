@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/route"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/policy"
+	"github.com/apigw/apigw/internal/route"
 	"github.com/apigw/apigw/internal/store"
 )
 

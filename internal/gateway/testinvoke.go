@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/model"
 )
 

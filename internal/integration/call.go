@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/route"
+	"github.com/apigw/apigw/internal/route"
 )
 
 // Call is what the pipeline knows about one request when the integration

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/fault"
 )
 
 // The API Gateway REST (v1) Lambda proxy event, with AWS's keys in AWS's

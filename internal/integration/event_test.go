@@ -20,9 +20,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/apigw/apigw/internal/gateway/route"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/route"
 )
 
 // --- helpers shared with lambda_test.go ---

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/integration/h1"
 )
 

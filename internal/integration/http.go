@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
-	"github.com/apigw/apigw/internal/gateway/route"
+	"github.com/apigw/apigw/internal/fault"
+	"github.com/apigw/apigw/internal/route"
 )
 
 // DefaultTransport is the connection pool for HTTP backends: sized for a

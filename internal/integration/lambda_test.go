@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/model"
 )

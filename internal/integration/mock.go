@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"strconv"
 
-	"github.com/apigw/apigw/internal/gateway/fault"
+	"github.com/apigw/apigw/internal/fault"
 )
 
 // jsonContentType is shared by responses; its capacity of 1 makes an append
