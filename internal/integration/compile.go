@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,25 +37,78 @@ type Options struct {
 	BinaryMediaTypes []string
 }
 
-// Integration is a method's integration compiled for one deployment.
+// Integration is a method's integration compiled for one deployment: what
+// every type shares (mappings, timeout, integration responses) and the
+// endpoint of its type.
 type Integration struct {
-	Type       string
-	httpMethod string // "" means the client's method (ANY)
-	uri        []uriPart
-	mappings   []mapping
-	timeout    time.Duration
-	// staticURL is the URI when it has no placeholders: parsed once.
-	staticURL *url.URL
+	Type      string
+	ep        endpoint
+	mappings  []mapping
+	timeout   time.Duration
 	responses []*response // with a selection pattern, in a stable order
 	fallback  *response   // the response without a selection pattern
 	templates map[string]string
-	mock      map[string]mockChoice // MOCK: request template → its statusCode
+}
+
+// endpoint is one integration type's way of answering a call: it fills out
+// or returns a gateway error.
+type endpoint interface {
+	invoke(ctx context.Context, ig *Integration, c *Call, out *Response) error
+}
+
+// endpoints is the one table of integration types apigw calls, each with
+// the function that compiles its endpoint. AWS (service integrations) is
+// stored by the management API but not in this table yet.
+var endpoints = map[string]func(in *model.Integration, opts Options) (endpoint, error){
+	"HTTP":       compileHTTP,
+	"HTTP_PROXY": compileHTTP,
+	"MOCK":       compileMock,
+	"AWS_PROXY":  func(in *model.Integration, opts Options) (endpoint, error) { return compileLambda(in, opts) },
+}
+
+// httpEndpoint calls an HTTP backend: HTTP_PROXY passes the request and the
+// answer through, HTTP maps them.
+type httpEndpoint struct {
+	proxy      bool
+	httpMethod string // "" means the client's method (ANY)
+	uri        []uriPart
+	// staticURL is the URI when it has no placeholders: parsed once.
+	staticURL *url.URL
 	transport http.RoundTripper
 	// h1 calls http:// backends when no Transport was given; h1pool is
 	// its pool for a static URI's address.
 	h1     *h1.Client
 	h1pool *h1.Pool
-	fn     *lambdaTarget // AWS_PROXY
+}
+
+func compileHTTP(in *model.Integration, opts Options) (endpoint, error) {
+	ep := &httpEndpoint{proxy: in.Type == "HTTP_PROXY", transport: opts.Transport}
+	if ep.transport == nil {
+		ep.transport = DefaultTransport
+		ep.h1 = DefaultClient
+	}
+	if in.TLSConfig != nil && in.TLSConfig.InsecureSkipVerification {
+		ep.transport = opts.InsecureTransport
+		if ep.transport == nil {
+			ep.transport = InsecureTransport
+		}
+	}
+	if in.HTTPMethod != "ANY" {
+		ep.httpMethod = in.HTTPMethod
+	}
+	var err error
+	if ep.uri, err = parseURI(in.URI); err != nil {
+		return nil, err
+	}
+	if len(ep.uri) == 1 && ep.uri[0].kind == 0 {
+		if ep.staticURL, err = renderURI(ep.uri, nil, nil); err != nil {
+			return nil, err
+		}
+		if ep.h1 != nil && ep.staticURL.Scheme == "http" {
+			ep.h1pool = ep.h1.Pool(dialAddr(ep.staticURL))
+		}
+	}
+	return ep, nil
 }
 
 // response is a compiled integration response.
@@ -77,51 +131,17 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 		Type:      in.Type,
 		timeout:   time.Duration(in.TimeoutInMillis) * time.Millisecond,
 		templates: in.RequestTemplates,
-		transport: opts.Transport,
 	}
 	if ig.timeout <= 0 {
 		ig.timeout = 29 * time.Second
 	}
-	if ig.transport == nil {
-		ig.transport = DefaultTransport
-		ig.h1 = DefaultClient
-	}
-	if in.TLSConfig != nil && in.TLSConfig.InsecureSkipVerification {
-		ig.transport = opts.InsecureTransport
-		if ig.transport == nil {
-			ig.transport = InsecureTransport
-		}
-	}
-	if in.HTTPMethod != "ANY" {
-		ig.httpMethod = in.HTTPMethod
+	compile := endpoints[in.Type]
+	if compile == nil {
+		return nil, fmt.Errorf("integration type %s is not supported yet", in.Type)
 	}
 	var err error
-	switch in.Type {
-	case "HTTP", "HTTP_PROXY":
-		if ig.uri, err = parseURI(in.URI); err != nil {
-			return nil, err
-		}
-		if len(ig.uri) == 1 && ig.uri[0].kind == 0 {
-			if ig.staticURL, err = renderURI(ig.uri, nil, nil); err != nil {
-				return nil, err
-			}
-			if ig.h1 != nil && ig.staticURL.Scheme == "http" {
-				ig.h1pool = ig.h1.Pool(dialAddr(ig.staticURL))
-			}
-		}
-	case "MOCK":
-		ig.mock = make(map[string]mockChoice, len(in.RequestTemplates))
-		for _, tpl := range in.RequestTemplates {
-			var ch mockChoice
-			ch.status, ch.err = mockStatus(tpl)
-			ig.mock[tpl] = ch
-		}
-	case "AWS_PROXY":
-		if ig.fn, err = compileLambda(in, opts); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("integration type %s is not supported yet", in.Type)
+	if ig.ep, err = compile(in, opts); err != nil {
+		return nil, err
 	}
 	if ig.mappings, err = parseRequestMappings(in.RequestParameters); err != nil {
 		return nil, err

@@ -113,10 +113,11 @@ func (ig *Integration) buildEvent(c *Call, now time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev := proxyEventOf(c, ig.fn.account, now)
+	fn := ig.ep.(*lambdaTarget)
+	ev := proxyEventOf(c, fn.account, now)
 	if len(body) > 0 {
 		var s string
-		if ig.fn.isBinary(c.Header.Get("Content-Type")) {
+		if fn.isBinary(c.Header.Get("Content-Type")) {
 			s = base64.StdEncoding.EncodeToString(body)
 			ev.IsBase64Encoded = true
 		} else {

@@ -292,7 +292,7 @@ func callFromSample(t *testing.T, s map[string]any) (*Call, *Integration) {
 		}
 	}
 	ig := compileProxy(t, &fakeInvoker{}, nil)
-	ig.fn.account = str(rc["accountId"])
+	ig.ep.(*lambdaTarget).account = str(rc["accountId"])
 	return c, ig
 }
 

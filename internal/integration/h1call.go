@@ -106,11 +106,12 @@ func omitFromProxy(name string) bool {
 // callH1 sends the request to an http:// backend with DefaultClient and
 // fills out with the answer. x belongs to out from here on: out.Close
 // releases it.
-func (ig *Integration) callH1(ctx context.Context, c *Call, x *h1Exchange, u *url.URL, method string, proxy bool, out *Response) error {
+func (ep *httpEndpoint) callH1(ctx context.Context, ig *Integration, c *Call, x *h1Exchange, u *url.URL, method string, out *Response) error {
+	proxy := ep.proxy
 	out.x = x
-	pool := ig.h1pool
+	pool := ep.h1pool
 	if pool == nil {
-		pool = ig.h1.Pool(dialAddr(u))
+		pool = ep.h1.Pool(dialAddr(u))
 	}
 	x.req = h1.Request{Method: method, Target: u.RequestURI(), Host: u.Host, Add: x.add,
 		ContentLength: c.ContentLength, Deadline: time.Now().Add(ig.timeout)}

@@ -96,19 +96,11 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // returns a gateway error. out.Header must be set; the caller writes out and
 // closes it, also when Invoke fails.
 func (ig *Integration) Invoke(ctx context.Context, c *Call, out *Response) error {
-	switch ig.Type {
-	case "HTTP_PROXY", "HTTP":
-		return ig.invokeHTTP(ctx, c, out)
-	case "MOCK":
-		return ig.invokeMock(c, out)
-	case "AWS_PROXY":
-		return ig.invokeLambda(ctx, c, out)
-	}
-	return fault.ConfigurationError(errors.New("unsupported integration type " + ig.Type))
+	return ig.ep.invoke(ctx, ig, c, out)
 }
 
-func (ig *Integration) invokeHTTP(ctx context.Context, c *Call, out *Response) error {
-	proxy := ig.Type == "HTTP_PROXY"
+func (ep *httpEndpoint) invoke(ctx context.Context, ig *Integration, c *Call, out *Response) error {
+	proxy := ep.proxy
 	var pathParams map[string]string
 	var query url.Values // mapped query parameters
 	x := h1Exchanges.Get().(*h1Exchange)
@@ -153,12 +145,12 @@ func (ig *Integration) invokeHTTP(ctx context.Context, c *Call, out *Response) e
 		}
 	}
 	var u *url.URL
-	if ig.staticURL != nil {
-		copied := *ig.staticURL
+	if ep.staticURL != nil {
+		copied := *ep.staticURL
 		u = &copied
 	} else {
 		var err error
-		if u, err = renderURI(ig.uri, c.StageVars, pathParams); err != nil {
+		if u, err = renderURI(ep.uri, c.StageVars, pathParams); err != nil {
 			return fault.ConfigurationError(err)
 		}
 	}
@@ -178,7 +170,7 @@ func (ig *Integration) invokeHTTP(ctx context.Context, c *Call, out *Response) e
 		}
 		u.RawQuery = q.Encode()
 	}
-	method := ig.httpMethod
+	method := ep.httpMethod
 	if method == "" {
 		method = c.HTTPMethod
 	}
@@ -219,9 +211,9 @@ func (ig *Integration) invokeHTTP(ctx context.Context, c *Call, out *Response) e
 	// deadlock with it once the body outgrows the socket buffers, so larger
 	// and unknown-length bodies go through net/http, which does both at
 	// once.
-	if ig.h1 != nil && u.Scheme == "http" && u.User == nil && c.ContentLength >= 0 && c.ContentLength <= h1MaxBody {
+	if ep.h1 != nil && u.Scheme == "http" && u.User == nil && c.ContentLength >= 0 && c.ContentLength <= h1MaxBody {
 		released = true // callH1 hands x to out
-		return ig.callH1(ctx, c, x, u, method, proxy, out)
+		return ep.callH1(ctx, ig, c, x, u, method, out)
 	}
 
 	header := make(http.Header, len(c.Header)+len(*add))
@@ -259,7 +251,7 @@ func (ig *Integration) invokeHTTP(ctx context.Context, c *Call, out *Response) e
 		breq.Body = limited
 	}
 	breq = breq.WithContext(callCtx)
-	resp, err := ig.transport.RoundTrip(breq)
+	resp, err := ep.transport.RoundTrip(breq)
 	if timedOut.Load() {
 		if err == nil {
 			resp.Body.Close()

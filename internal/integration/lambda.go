@@ -100,8 +100,7 @@ func malformedResponse(cause error) *fault.Error {
 		Cause: fmt.Errorf("malformed Lambda proxy response: %w", cause)}
 }
 
-func (ig *Integration) invokeLambda(ctx context.Context, c *Call, out *Response) error {
-	t := ig.fn
+func (t *lambdaTarget) invoke(ctx context.Context, ig *Integration, c *Call, out *Response) error {
 	if t.invoker == nil {
 		return fault.ConfigurationError(errors.New("no Lambda service for AWS_PROXY integrations"))
 	}

@@ -93,7 +93,7 @@ func TestSourceARN(t *testing.T) {
 		{"/{proxy+}", "/a%2Fb/c", "abc123/prod/GET/a/b/c"},
 	} {
 		c := newCall(t, "GET", tc.resource, "prod", tc.target, "")
-		if got := ig.fn.sourceARN(c); got != "arn:aws:execute-api:us-east-1:123456789012:"+tc.want {
+		if got := ig.ep.(*lambdaTarget).sourceARN(c); got != "arn:aws:execute-api:us-east-1:123456789012:"+tc.want {
 			t.Errorf("%s: %s", tc.target, got)
 		}
 	}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/apigw/apigw/internal/fault"
+	"github.com/apigw/apigw/internal/model"
 )
 
 // jsonContentType is shared by responses; its capacity of 1 makes an append
@@ -45,14 +47,30 @@ type mockChoice struct {
 	err    error
 }
 
+// mockEndpoint answers without a backend: each request template's
+// statusCode, read once.
+type mockEndpoint struct {
+	choices map[string]mockChoice
+}
+
+func compileMock(in *model.Integration, _ Options) (endpoint, error) {
+	ep := &mockEndpoint{choices: make(map[string]mockChoice, len(in.RequestTemplates))}
+	for _, tpl := range in.RequestTemplates {
+		var ch mockChoice
+		ch.status, ch.err = mockStatus(tpl)
+		ep.choices[tpl] = ch
+	}
+	return ep, nil
+}
+
 // invokeMock answers without a backend. The request template's statusCode
 // chooses the integration response, as on AWS.
-func (ig *Integration) invokeMock(c *Call, out *Response) error {
+func (ep *mockEndpoint) invoke(_ context.Context, ig *Integration, c *Call, out *Response) error {
 	tpl, ok := ig.requestTemplate(c)
 	if !ok {
 		return fault.ConfigurationError(errNoMockTemplate)
 	}
-	choice, ok := ig.mock[tpl]
+	choice, ok := ep.choices[tpl]
 	if !ok {
 		// Compile saw every template; this is only reached by an
 		// Integration built some other way.
