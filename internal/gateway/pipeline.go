@@ -79,6 +79,13 @@ func (g *Gateway) run(rq *request, steps []step) error {
 // a server adapter (ServeHTTP) fills it and writes its answer, so the HTTP
 // server underneath can change without touching a step.
 type request struct {
+	requestFields
+	// params is apart so that freeRequest keeps its storage.
+	params route.Params
+}
+
+// requestFields are the request value's fields that freeRequest zeroes.
+type requestFields struct {
 	integration.Call
 	ctx context.Context
 	// rawPath is the client's path as sent (escaped), dot segments removed.
@@ -92,7 +99,6 @@ type request struct {
 	route  *Route
 	caller *Caller // the SigV4 signer (AWS_IAM), or nil
 	authz  *AuthorizerResult
-	params route.Params
 	// out is the answer: the endpoint fills it, ServeHTTP writes it.
 	out integration.Response
 }
@@ -108,9 +114,8 @@ func (g *Gateway) newRequest() *request {
 // freeRequest returns rq to the pool. Nothing may hold rq (or its Call)
 // afterwards; the values it holds (strings, maps) may be kept.
 func (g *Gateway) freeRequest(rq *request) {
-	params := rq.params
-	params.Reset()
-	*rq = request{params: params}
+	rq.params.Reset()
+	rq.requestFields = requestFields{}
 	g.requests.Put(rq)
 }
 

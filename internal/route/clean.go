@@ -63,19 +63,11 @@ func CleanPath(p string) (string, error) {
 	return strings.Join(out, "/"), nil
 }
 
-// suspicious reports whether p may need CleanPath's slow path.
+// suspicious reports whether p may need CleanPath's slow path. Each test
+// is a vectorized byte search: a few nanoseconds for a usual path.
 func suspicious(p string) bool {
-	for i := 0; i < len(p); i++ {
-		switch p[i] {
-		case '%', '\\', ';':
-			return true
-		case '.':
-			if i == 0 || p[i-1] == '/' {
-				return true
-			}
-		}
-	}
-	return false
+	return strings.IndexByte(p, '%') >= 0 || strings.Contains(p, "/.") || strings.HasPrefix(p, ".") ||
+		strings.IndexByte(p, '\\') >= 0 || strings.IndexByte(p, ';') >= 0
 }
 
 // HidesDotSegment reports whether a value that is to become part of a path
