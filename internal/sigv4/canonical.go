@@ -381,15 +381,16 @@ func requestHost(r *http.Request) string {
 }
 
 // appendCanonicalHeaders appends "name:value\n" for each name of the
-// ';'-separated signed header list, in its order.
-func appendCanonicalHeaders(b []byte, r *http.Request, signed string) []byte {
+// ';'-separated signed header list, in its order; host is the value of
+// Host.
+func appendCanonicalHeaders(b []byte, r *http.Request, host, signed string) []byte {
 	for rest, more := signed, true; more; {
 		var name string
 		name, rest, more = strings.Cut(rest, ";")
 		b = append(b, name...)
 		b = append(b, ':')
 		if strings.EqualFold(name, "host") {
-			b = appendHeaderValue(b, requestHost(r))
+			b = appendHeaderValue(b, host)
 			b = append(b, '\n')
 			continue
 		}
@@ -428,15 +429,15 @@ func appendStringToSign(b []byte, amzDate, scope string, canonical []byte) []byt
 
 // appendRequestHead appends the canonical request of r up to its payload
 // hash: method, URI, query, headers and signed header names, each followed
-// by a newline.
-func (v *Verifier) appendRequestHead(b []byte, r *http.Request, path string, params []queryParam, a *auth, skipToken bool) []byte {
+// by a newline. host is the value signed for Host.
+func (v *Verifier) appendRequestHead(b []byte, r *http.Request, host, path string, params []queryParam, a *auth, skipToken bool) []byte {
 	b = append(b, r.Method...)
 	b = append(b, '\n')
 	b = appendCanonicalURI(b, path, !v.DisablePathNormalization, v.DisableDoubleEncoding)
 	b = append(b, '\n')
 	b = appendCanonicalQuery(b, params, a.presigned, skipToken)
 	b = append(b, '\n')
-	b = appendCanonicalHeaders(b, r, a.signedRaw)
+	b = appendCanonicalHeaders(b, r, host, a.signedRaw)
 	b = append(b, '\n')
 	b = append(b, a.signedRaw...)
 	b = append(b, '\n')

@@ -20,7 +20,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,8 +84,14 @@ type Verifier struct {
 	Skew   time.Duration    // 0 = 5 minutes
 
 	// Service, if set, requires the credential scope's service to equal it.
-	// Region likewise.
+	// Region likewise; OtherRegions are accepted besides Region (a global
+	// service such as IAM also takes us-east-1).
 	Service, Region string
+	OtherRegions    []string
+	// RegionMessage, if set, is the message for a scope of another region,
+	// instead of "Credential should be scoped to a valid region, not
+	// '{region}'. " (STS gives a shorter one).
+	RegionMessage string
 
 	// DisablePathNormalization keeps "." and ".." segments and repeated
 	// slashes in the canonical URI (S3).
@@ -410,13 +418,53 @@ func putScratch(s *scratch) {
 // Failures are returned as *Error; an error from Lookup other than
 // ErrUnknownKey and ErrExpiredToken is returned as is.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (*Result, error) {
-	return v.verify(ctx, r, body, nil)
+	return v.verify(ctx, r, &payload{body: body}, nil)
+}
+
+// BodyReader reads a request body for VerifyStream and returns it whole,
+// with its SHA-256 in lower-case hex. verified tells whether the signature
+// has been verified already; when false, the body is read for a caller not
+// yet authenticated, and the reader should bound what it holds.
+type BodyReader func(verified bool) (body []byte, sha256Hex string, err error)
+
+// VerifyStream is Verify for a request whose body is not read yet. It first
+// makes every check that does not need the body: the form of the signature,
+// its date and expiry, the credential scope (region, service, date,
+// terminator), the access key (it exists and is active) and the session
+// token. Only when they pass is read called. When the signature covers a
+// payload hash the request states (X-Amz-Content-Sha256), or no payload at
+// all, the signature is verified before read is called (read gets verified
+// true) and the stated hash is compared with the body's afterwards.
+// Otherwise read gets verified false and the signature is checked over the
+// hash read returns.
+//
+// It returns the body read (nil when read was not called). An error from
+// read is returned as is.
+func (v *Verifier) VerifyStream(ctx context.Context, r *http.Request, read BodyReader) (*Result, []byte, error) {
+	p := payload{read: read}
+	res, err := v.verify(ctx, r, &p, nil)
+	return res, p.body, err
+}
+
+// payload is where verify finds the body: already read (Verify), or read
+// when needed (VerifyStream).
+type payload struct {
+	body []byte
+	read BodyReader
+	done bool // read was called
+}
+
+// readBody calls p.read once.
+func (p *payload) readBody(verified bool) (string, error) {
+	body, sum, err := p.read(verified)
+	p.body, p.done = body, true
+	return sum, err
 }
 
 // verify is Verify. When tr is not nil it receives the canonical request and
 // string to sign of the signature accepted or, when none matches, of the
 // first attempt (those of a mismatch are only ever built then).
-func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, tr *trace) (*Result, error) {
+func (v *Verifier) verify(ctx context.Context, r *http.Request, src *payload, tr *trace) (*Result, error) {
 	s := scratchPool.Get().(*scratch)
 	defer putScratch(s)
 	path, query := rawTarget(r)
@@ -467,8 +515,12 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, tr 
 	keyID, scopeDate, region, service, term := parts[0], parts[1], parts[2], parts[3], parts[4]
 
 	var msg strings.Builder
-	if v.Region != "" && region != v.Region {
-		msg.WriteString("Credential should be scoped to a valid region, not '" + region + "'. ")
+	if v.Region != "" && region != v.Region && !slices.Contains(v.OtherRegions, region) {
+		if v.RegionMessage != "" {
+			msg.WriteString(v.RegionMessage)
+		} else {
+			msg.WriteString("Credential should be scoped to a valid region, not '" + region + "'. ")
+		}
 	}
 	if v.Service != "" && service != v.Service {
 		msg.WriteString("Credential should be scoped to correct service: '" + v.Service + "'. ")
@@ -520,14 +572,24 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, tr 
 		payloads[0] = h
 	} else {
 		explicit = false
-		payloads[0] = bodyHash(body)
+		if src.read != nil {
+			// The signature covers the body's hash: read it first.
+			sum, err := src.readBody(false)
+			if err != nil {
+				return nil, err
+			}
+			payloads[0] = sum
+		} else {
+			payloads[0] = bodyHash(src.body)
+		}
 		if a.presigned {
 			// S3-style presigned URLs sign UNSIGNED-PAYLOAD without saying so.
 			payloads[1] = UnsignedPayload
 			n = 2
 		}
 	}
-	if explicit && body != nil && isHexSHA256(payloads[0]) && !strings.EqualFold(payloads[0], bodyHash(body)) {
+	statedHash := explicit && isHexSHA256(payloads[0])
+	if statedHash && src.read == nil && src.body != nil && !strings.EqualFold(payloads[0], bodyHash(src.body)) {
 		return nil, invalid(msgContentSHA)
 	}
 
@@ -539,33 +601,57 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, tr 
 		// Some signers (AWS IoT, for one) append the token after signing.
 		nq = 2
 	}
-	for qi := 0; sigOK && qi < nq; qi++ {
-		s.buf = v.appendRequestHead(s.buf[:0], r, path, params, &a, qi == 1)
-		head := len(s.buf)
-		for _, payload := range payloads[:n] {
-			s.buf = append(s.buf[:head], payload...)
-			s.sts = appendStringToSign(s.sts[:0], amzDate, scope, s.buf)
-			if !key.equal(s.sts, &want) {
-				continue
+	host := requestHost(r)
+	for hi := 0; sigOK && hi < 2; hi++ {
+		if hi == 1 {
+			// Some signers (aws-api-gateway-client, for one) sign the host
+			// without its port: accept that when the port is the one the
+			// request came in on, and only once the usual form failed.
+			h, ok := stripListenerPort(r, host)
+			if !ok {
+				break
 			}
-			if tr != nil {
-				*tr = trace{string(s.buf), string(s.sts)}
+			host = h
+		}
+		for qi := 0; qi < nq; qi++ {
+			s.buf = v.appendRequestHead(s.buf[:0], r, host, path, params, &a, qi == 1)
+			head := len(s.buf)
+			for _, payload := range payloads[:n] {
+				s.buf = append(s.buf[:head], payload...)
+				s.sts = appendStringToSign(s.sts[:0], amzDate, scope, s.buf)
+				if !key.equal(s.sts, &want) {
+					continue
+				}
+				if tr != nil {
+					*tr = trace{string(s.buf), string(s.sts)}
+				}
+				if src.read != nil && !src.done {
+					// The signature does not cover the body, or covers the
+					// hash the request states: read it now, authenticated.
+					sum, err := src.readBody(true)
+					if err != nil {
+						return nil, err
+					}
+					if statedHash && !strings.EqualFold(payloads[0], sum) {
+						return nil, invalid(msgContentSHA)
+					}
+				}
+				return &Result{
+					Credential:    cred,
+					AccessKeyID:   keyID,
+					Date:          t,
+					Region:        region,
+					Service:       service,
+					SignedHeaders: strings.Split(a.signedRaw, ";"),
+					Presigned:     a.presigned,
+				}, nil
 			}
-			return &Result{
-				Credential:    cred,
-				AccessKeyID:   keyID,
-				Date:          t,
-				Region:        region,
-				Service:       service,
-				SignedHeaders: strings.Split(a.signedRaw, ";"),
-				Presigned:     a.presigned,
-			}, nil
 		}
 	}
 
 	// No match: AWS shows the canonical request and string to sign of the
 	// first attempt.
-	s.buf = append(v.appendRequestHead(s.buf[:0], r, path, params, &a, false), payloads[0]...)
+	s.buf = append(v.appendRequestHead(s.buf[:0], r, requestHost(r), path, params, &a, false), payloads[0]...)
 	s.sts = appendStringToSign(s.sts[:0], amzDate, scope, s.buf)
 	first := trace{string(s.buf), string(s.sts)}
 	if tr != nil {
@@ -574,6 +660,29 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte, tr 
 	return nil, invalid(msgSignatureMismatch +
 		"\n\nThe Canonical String for this request should have been\n'" + first.canonical +
 		"'\n\nThe String-to-Sign should have been\n'" + first.stringToSign + "'\n")
+}
+
+// stripListenerPort returns host without its port when that port is the
+// one of the local address the request came in on (a server request
+// carries it in its context); false otherwise.
+func stripListenerPort(r *http.Request, host string) (string, bool) {
+	i := strings.LastIndexByte(host, ':')
+	if i < 0 || strings.IndexByte(host[i:], ']') >= 0 { // no port, or inside an IPv6 literal
+		return "", false
+	}
+	addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return "", false
+	}
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "", false
+	}
+	port, err := strconv.Atoi(host[i+1:])
+	if err != nil || port != tcp.Port {
+		return "", false
+	}
+	return host[:i], true
 }
 
 // signsHost reports whether the ';'-separated signed header names include
@@ -626,7 +735,8 @@ func (v *Verifier) checkTime(t time.Time, amzDate string, expires int64) *Error 
 			amzDate, later.Format(timeFormat), n.Format(timeFormat), skewText(skew)))
 	}
 	if expires >= 0 {
-		if limit := n.Add(-time.Duration(expires) * time.Second); t.Before(limit) {
+		// A URL valid for 0 seconds has expired when it is signed.
+		if limit := n.Add(-time.Duration(expires) * time.Second); t.Before(limit) || expires == 0 {
 			return invalid(fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %d sec.)",
 				amzDate, limit.Format(timeFormat), n.Format(timeFormat), expires))
 		}

@@ -163,7 +163,7 @@ func TestVectors(t *testing.T) {
 
 					r, body := parseRawRequest(t, raw)
 					var tr trace
-					res, err := v.verify(context.Background(), r, body, &tr)
+					res, err := v.verify(context.Background(), r, &payload{body: body}, &tr)
 					if err != nil {
 						t.Fatalf("verify: %v", err)
 					}
