@@ -147,7 +147,7 @@ func newIDs(ids *[3]string) {
 
 func (g *Gateway) initVerifier() {
 	if g.Identities != nil {
-		g.verifier = &sigv4.Verifier{Lookup: g.Identities.Lookup, Service: "execute-api"}
+		g.verifier = &sigv4.Verifier{Lookup: g.Identities.Lookup, Service: "execute-api", Region: g.Region}
 	}
 }
 

@@ -94,7 +94,7 @@ type Server struct {
 	masterKey       []byte
 	dataLn, adminLn net.Listener
 	vpceLns         map[string]net.Listener
-	verifier        *sigv4.Verifier
+	adminAuth       *adminAuth
 }
 
 // RootCredentials are the root principal's access key.
@@ -198,7 +198,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Lambda.Authorize = func(r *http.Request, action, resource string) error {
 		return s.IAM.Authorize(r.Context(), iam.PrincipalFrom(r.Context()), action, resource, s.IAM.HTTPRequestContext(r, nil))
 	}
-	s.verifier = &sigv4.Verifier{Lookup: s.IAM.Lookup}
+	s.adminAuth = newAdminAuth(s.IAM.Lookup, cfg.Region, cfg.Log)
 	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("data listener: %w", err)
@@ -460,33 +460,20 @@ func (s *Server) AdminHandler() http.Handler {
 				control.WriteError(w, e)
 			}
 		}
-		limit := int64(control.MaxBodyBytes)
-		if service == "lambda" {
-			limit = lambda.MaxRequestBytes // zip uploads
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-		if err != nil {
-			fail(&control.Error{Status: http.StatusRequestEntityTooLarge, Type: "RequestEntityTooLargeException", Message: "Request body too large"})
-			return
-		}
 		if !sigv4.Present(r) {
 			if service == "" {
 				// No signature to name the service: a Query-protocol call
 				// names itself by its Action and Version.
-				service = iam.QueryService(r, body)
+				service = iam.QueryService(r, s.adminAuth.peekForm(r))
 			}
 			fail(&control.Error{Status: http.StatusForbidden, Type: sigv4.CodeMissingAuthenticationToken, Message: "Missing Authentication Token"})
 			return
 		}
-		res, err := s.verifier.Verify(r.Context(), r, body)
-		if err != nil {
-			var se *sigv4.Error
-			if errors.As(err, &se) {
-				fail(&control.Error{Status: se.Status, Type: se.Code, Message: se.Message})
-				return
-			}
-			s.cfg.Log.Error("signature verification failed", "err", err)
-			fail(&control.Error{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: "Internal server error"})
+		// The body is read only once what can be checked without it
+		// passed, within the budget of unverified bytes.
+		res, body, authErr := s.adminAuth.authenticate(r, service)
+		if authErr != nil {
+			fail(authErr)
 			return
 		}
 		p, _ := res.Credential.Principal.(*iam.Principal)
