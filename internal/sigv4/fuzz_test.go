@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,6 +60,27 @@ func FuzzVerify(f *testing.F) {
 				t.Fatalf("non-*Error failure: %v", err)
 			}
 		} else if res == nil {
+			t.Fatal("nil result without error")
+		} else if !strings.Contains(authz, genuineSig) && !strings.Contains(query, "X-Amz-Signature") {
+			t.Fatalf("verified without a signature: %q %q %q", authz, query, path)
+		}
+		// VerifyStream decides as Verify does, whatever the body.
+		sres, _, serr := v.VerifyStream(context.Background(), r, func(bool) ([]byte, string, error) {
+			return nil, emptySHA256, nil
+		})
+		if (err == nil) != (serr == nil) || err != nil && err.Error() != serr.Error() ||
+			res != nil && (sres.AccessKeyID != res.AccessKeyID || sres.Presigned != res.Presigned) {
+			t.Fatalf("Verify: %v, %v; VerifyStream: %v, %v", res, err, sres, serr)
+		}
+		// Through a listener on port 8080 with the port on the Host, the
+		// port-less form is tried too: the same rules hold.
+		rp := r.WithContext(context.WithValue(context.Background(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}))
+		rp.Host = testHost + ":8080"
+		if pres, perr := v.Verify(rp.Context(), rp, nil); perr != nil {
+			if _, ok := perr.(*Error); !ok {
+				t.Fatalf("non-*Error failure: %v", perr)
+			}
+		} else if pres == nil {
 			t.Fatal("nil result without error")
 		} else if !strings.Contains(authz, genuineSig) && !strings.Contains(query, "X-Amz-Signature") {
 			t.Fatalf("verified without a signature: %q %q %q", authz, query, path)
