@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -293,4 +294,25 @@ func TestHostWithoutPort(t *testing.T) {
 			t.Fatalf("a Host sent without a port and signed as sent must verify: %+v", got)
 		}
 	})
+}
+
+// BenchmarkVerifyHostWithoutPort is the fallback: a Host signed without the
+// listener's port verifies on the second comparison.
+func BenchmarkVerifyHostWithoutPort(b *testing.B) {
+	v := testVerifier()
+	r := sdkCase{method: "GET", path: "/prod/api/v1/users/123", query: "expand=orders&limit=10",
+		header: http.Header{"Accept": {"application/json"}}}.request(b, testHost)
+	sdkSign(b, r, "", creds(false), testNow)
+	r.Host = testHost + ":8080"
+	r = r.WithContext(context.WithValue(context.Background(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}))
+	ctx := r.Context()
+	if _, err := v.Verify(ctx, r, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, r, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
