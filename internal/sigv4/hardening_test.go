@@ -287,6 +287,16 @@ func TestHostWithoutPort(t *testing.T) {
 			t.Fatal("a request that did not come through a listener must not have its port stripped")
 		}
 	})
+	t.Run("listener-in-the-context-given-to-verify", func(t *testing.T) {
+		// The data plane verifies a request value of its own, with the
+		// connection's context passed beside it.
+		r := sign(t, u.Hostname())
+		r.Host = u.Host
+		ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if _, err := v.Verify(ctx, r, []byte(`{"a":1}`)); err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+	})
 	t.Run("host-sent-without-port", func(t *testing.T) {
 		r := sign(t, u.Hostname())
 		r.Host = u.Hostname()

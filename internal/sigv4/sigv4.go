@@ -415,6 +415,10 @@ func putScratch(s *scratch) {
 // is used only when the payload hash must be computed, and to check a
 // hexadecimal X-Amz-Content-Sha256 header against it.
 //
+// A signature over the Host without its port is accepted too when that
+// port is the listener's: the local address net/http records under
+// http.LocalAddrContextKey, read from ctx or else from r's context.
+//
 // Failures are returned as *Error; an error from Lookup other than
 // ErrUnknownKey and ErrExpiredToken is returned as is.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (*Result, error) {
@@ -607,7 +611,7 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, src *payload, tr
 			// Some signers (aws-api-gateway-client, for one) sign the host
 			// without its port: accept that when the port is the one the
 			// request came in on, and only once the usual form failed.
-			h, ok := stripListenerPort(r, host)
+			h, ok := stripListenerPort(ctx, r, host)
 			if !ok {
 				break
 			}
@@ -663,16 +667,18 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, src *payload, tr
 }
 
 // stripListenerPort returns host without its port when that port is the
-// one of the local address the request came in on (a server request
-// carries it in its context); false otherwise.
-func stripListenerPort(r *http.Request, host string) (string, bool) {
+// one of the local address the request came in on (http.LocalAddrContextKey
+// in ctx, else in r's context, where net/http puts it); false otherwise.
+func stripListenerPort(ctx context.Context, r *http.Request, host string) (string, bool) {
 	i := strings.LastIndexByte(host, ':')
 	if i < 0 || strings.IndexByte(host[i:], ']') >= 0 { // no port, or inside an IPv6 literal
 		return "", false
 	}
-	addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	addr, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr)
 	if !ok {
-		return "", false
+		if addr, ok = r.Context().Value(http.LocalAddrContextKey).(net.Addr); !ok {
+			return "", false
+		}
 	}
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok {
