@@ -66,9 +66,13 @@ type Identity struct {
 	AuthorizerKey string
 }
 
-// meter runs step 4 of the pipeline: API key, the usage plan's per-method
-// throttle, its throttle and quota, the stage's method throttle, and the
-// account throttle, in AWS's order.
+// meter runs step 4 of the pipeline: API key, then the throttles in AWS's
+// order (the usage plan's per-method throttle, its throttle, the stage's
+// method throttle, the account throttle), and last the plan's quota, so that
+// a request a throttle refuses uses no quota. The quota is one atomic take,
+// exact under concurrency; a request it refuses has taken its throttle
+// tokens, as a request refused by a later throttle has taken the earlier
+// ones.
 func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage, rt *Route, id *Identity) error {
 	lim := g.Limiter
 	if lim == nil {
@@ -78,6 +82,7 @@ func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage,
 		return nil
 	}
 	now := time.Now()
+	var kp *keyPlan
 	if rt.Method.ApiKeyRequired {
 		var value string
 		if st.Api.ApiKeySource == "AUTHORIZER" {
@@ -92,8 +97,7 @@ func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage,
 		if ak == nil || !ak.enabled {
 			return fault.ErrInvalidAPIKey
 		}
-		kp := ak.plans[stageRef{st.APIID, st.Name}]
-		if kp == nil {
+		if kp = ak.plans[stageRef{st.APIID, st.Name}]; kp == nil {
 			return fault.ErrInvalidAPIKey
 		}
 		id.APIKey, id.APIKeyID = value, ak.id
@@ -107,22 +111,25 @@ func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage,
 				return err
 			}
 		}
-		if q := kp.quota; q != nil {
-			d, err := lim.Take(ctx, kp.quotaID, *q, now)
-			if err != nil {
-				return fault.ConfigurationError(err)
-			}
-			if !d.Allowed {
-				return refused(fault.ErrQuotaExceeded, d.RetryAfter)
-			}
-		}
 	}
 	if t := st.throttles[rt]; t != nil {
 		if err := allow(ctx, lim, t.id, t.rate, t.burst, now); err != nil {
 			return err
 		}
 	}
-	return allow(ctx, lim, accountThrottleID, g.accountRate(), g.accountBurst(), now)
+	if err := allow(ctx, lim, accountThrottleID, g.accountRate(), g.accountBurst(), now); err != nil {
+		return err
+	}
+	if kp != nil && kp.quota != nil {
+		d, err := lim.Take(ctx, kp.quotaID, *kp.quota, now)
+		if err != nil {
+			return fault.ConfigurationError(err)
+		}
+		if !d.Allowed {
+			return refused(fault.ErrQuotaExceeded, d.RetryAfter)
+		}
+	}
+	return nil
 }
 
 func allow(ctx context.Context, lim limit.Limiter, id string, rate float64, burst int64, now time.Time) error {

@@ -2,12 +2,15 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/model"
 )
@@ -113,7 +116,7 @@ func fixtureKeyring(n int) *keyring {
 }
 
 // BenchmarkMeter is step 4 of the pipeline (key lookup, plan method
-// throttle, plan throttle, quota, account throttle) under parallel load,
+// throttle, plan throttle, account throttle, quota) under parallel load,
 // with 10, 1,000 and 100,000 keys. Every key is used once before the timer
 // starts, so the figure is the warm path, not the first touch of a key's
 // limiter state. The last case calls 1,000 of 100,000 keys: the index is as
@@ -148,6 +151,71 @@ func BenchmarkMeter(b *testing.B) {
 					i++
 				}
 			})
+		})
+	}
+}
+
+// TestMeterThrottleRefusalUsesNoQuota: whichever throttle refuses a request
+// (the plan's method throttle, the plan's, the stage's method throttle or the
+// account's), the key's quota counts only the requests admitted.
+func TestMeterThrottleRefusalUsesNoQuota(t *testing.T) {
+	const calls = 200
+	tight := &model.ThrottleSettings{RateLimit: 1, BurstLimit: 1}
+	cases := []struct {
+		name  string
+		setup func(g *Gateway, kp *keyPlan, st *Stage, rt *Route)
+	}{
+		{"plan method throttle", func(_ *Gateway, kp *keyPlan, _ *Stage, _ *Route) {
+			mt := kp.methods["/hello/GET"]
+			mt.settings = tight
+			kp.methods["/hello/GET"] = mt
+		}},
+		{"plan throttle", func(_ *Gateway, kp *keyPlan, _ *Stage, _ *Route) { kp.throttle = tight }},
+		{"stage method throttle", func(_ *Gateway, _ *keyPlan, st *Stage, rt *Route) {
+			st.throttles = map[*Route]*stageThrottle{rt: {rate: 1, burst: 1, id: "stage/api/dev/hello/GET"}}
+		}},
+		{"account throttle", func(g *Gateway, _ *keyPlan, _ *Stage, _ *Route) { g.AccountRate, g.AccountBurst = 1, 1 }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g, s, st, rt, reqs := meterFixture(t, 1)
+			var kp *keyPlan
+			for _, m := range s.keys.shards {
+				for _, k := range m {
+					kp = k.plans[stageRef{"api", "dev"}]
+				}
+			}
+			c.setup(g, kp, st, rt)
+			ctx := context.Background()
+			start := time.Now()
+			admitted, throttled := 0, 0
+			for i := 0; i < calls; i++ {
+				var id Identity
+				err := g.meter(ctx, reqs[0].Header, s, st, rt, &id)
+				var fe *fault.Error
+				switch {
+				case err == nil:
+					admitted++
+				case errors.As(err, &fe) && fe.Type == fault.Throttled:
+					throttled++
+				default:
+					t.Fatalf("call %d: %v", i, err)
+				}
+			}
+			if throttled == 0 || admitted == 0 {
+				t.Fatalf("admitted %d, throttled %d of %d: the throttle did not refuse", admitted, throttled, calls)
+			}
+			days, err := g.Limiter.Usage(ctx, kp.quotaID, *kp.quota, start, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var used int64
+			for _, d := range days {
+				used += d.Used
+			}
+			if used != int64(admitted) {
+				t.Fatalf("quota used %d after %d calls with %d throttled, want %d", used, calls, throttled, admitted)
+			}
 		})
 	}
 }

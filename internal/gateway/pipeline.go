@@ -28,7 +28,7 @@ var pipeline = []step{
 	resolveStep,   // host or /_aws/execute-api prefix → API → stage
 	routeStep,     // literal > {param} > {proxy+}; method > ANY
 	authorizeStep, // resource policy, then the method's authorizer
-	meterStep,     // API key, plan throttles and quota, stage and account throttles
+	meterStep,     // API key; plan method, plan, stage and account throttles; plan quota
 	validateStep,  // payload size; request validators
 	integrateStep, // the endpoint of the integration type
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 
 	"github.com/apigw/apigw/internal/apigwtest"
+	"github.com/apigw/apigw/internal/server"
 )
 
 // upAPI builds an API with GET /hello (MOCK answering "hello") that
@@ -433,5 +434,85 @@ func TestStageMethodThrottle(t *testing.T) {
 	}
 	if n := count("/other"); n != 4 {
 		t.Errorf("/other under its own burst 4: admitted %d of 8", n)
+	}
+}
+
+// TestThrottledRequestsUseNoQuota: a request refused by a throttle (the
+// plan's method throttle, the plan's, the stage's method throttle or the
+// account's) is not counted against the key's quota: after N calls with M
+// throttled, GetUsage reports N-M used.
+func TestThrottledRequestsUseNoQuota(t *testing.T) {
+	const calls = 50
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		opts    []func(*server.Config)
+		plan    *types.ThrottleSettings
+		planOps func(apiID string) []types.PatchOperation
+		stage   []types.PatchOperation
+	}{
+		{name: "plan method throttle", planOps: func(apiID string) []types.PatchOperation {
+			return []types.PatchOperation{
+				{Op: types.OpReplace, Path: aws.String("/apiStages/" + apiID + ":dev/throttle/~1hello/GET/burstLimit"), Value: aws.String("1")},
+				{Op: types.OpReplace, Path: aws.String("/apiStages/" + apiID + ":dev/throttle/~1hello/GET/rateLimit"), Value: aws.String("0.001")},
+			}
+		}},
+		{name: "plan throttle", plan: &types.ThrottleSettings{BurstLimit: 1, RateLimit: 0.001}},
+		{name: "stage method throttle", stage: []types.PatchOperation{
+			{Op: types.OpReplace, Path: aws.String("/*/*/throttling/burstLimit"), Value: aws.String("1")},
+			{Op: types.OpReplace, Path: aws.String("/*/*/throttling/rateLimit"), Value: aws.String("0.001")},
+		}},
+		{name: "account throttle", opts: []func(*server.Config){func(c *server.Config) { c.AccountRateLimit, c.AccountBurstLimit = 0.001, 1 }}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := apigwtest.Start(t, tc.opts...)
+			c := in.Client
+			apiID := upAPI(t, in, "dev")
+			plan, err := c.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("q"), Throttle: tc.plan,
+				Quota:     &types.QuotaSettings{Limit: 1000, Period: types.QuotaPeriodTypeMonth},
+				ApiStages: []types.ApiStage{{ApiId: aws.String(apiID), Stage: aws.String("dev")}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.planOps != nil {
+				if _, err := c.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: plan.Id, PatchOperations: tc.planOps(apiID)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.stage != nil {
+				if _, err := c.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(apiID), StageName: aws.String("dev"), PatchOperations: tc.stage}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keyID, key := upKey(t, c, "k", "", *plan.Id)
+			start := time.Now().UTC()
+			admitted, throttled := 0, 0
+			for i := 0; i < calls; i++ {
+				switch r := upCall(t, in.InvokeURL(apiID, "dev", "/hello"), key); {
+				case r.status == 200:
+					admitted++
+				case r.status == 429 && r.errorType == "TooManyRequestsException":
+					throttled++
+				default:
+					t.Fatalf("call %d: %+v", i, r)
+				}
+			}
+			if throttled == 0 {
+				t.Fatalf("no call of %d was throttled", calls)
+			}
+			usage, err := c.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: plan.Id,
+				StartDate: aws.String(start.Format("2006-01-02")), EndDate: aws.String(time.Now().UTC().Format("2006-01-02"))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var used int64
+			for _, day := range usage.Items[keyID] {
+				used += day[0]
+			}
+			if used != int64(admitted) {
+				t.Fatalf("GetUsage reports %d used after %d calls with %d throttled, want %d (%v)", used, calls, throttled, admitted, usage.Items)
+			}
+		})
 	}
 }
