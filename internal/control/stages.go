@@ -244,6 +244,13 @@ func methodSettingKey(resourcePath, method string) (string, bool) {
 	return EscapePatchSeg(resourcePath) + "/" + method, true
 }
 
+// ThrottlingDisabled, as a method setting's burst or rate limit, turns the
+// stage's throttle off for the method (the account throttle still applies).
+// AWS reports a method without throttling so, and accepts it in UpdateStage:
+// Terraform's aws_api_gateway_method_settings sends it by default. Other
+// negative limits are refused.
+const ThrottlingDisabled = -1
+
 // DefaultMethodSetting is what a methodSettings entry holds before any of
 // its fields is set: the account's throttle and AWS's cache defaults.
 func DefaultMethodSetting() *model.MethodSetting {
@@ -277,10 +284,25 @@ func patchMethodSetting(ms *model.MethodSetting, op PatchOp, setting string) err
 		if err := patchInt(op, &n); err != nil {
 			return err
 		}
+		if n != ThrottlingDisabled {
+			if err := checkThrottle(n, 0); err != nil {
+				return err
+			}
+		}
 		ms.ThrottlingBurstLimit = n
 		return nil
 	case "throttling/rateLimit":
-		return patchFloat(op, &ms.ThrottlingRateLimit)
+		var f float64
+		if err := patchFloat(op, &f); err != nil {
+			return err
+		}
+		if f != ThrottlingDisabled {
+			if err := checkThrottle(0, f); err != nil {
+				return err
+			}
+		}
+		ms.ThrottlingRateLimit = f
+		return nil
 	case "caching/enabled":
 		return patchBool(op, &ms.CachingEnabled)
 	case "caching/ttlInSeconds":

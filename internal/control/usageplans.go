@@ -28,8 +28,10 @@ func validateUsagePlan(p *model.UsagePlan) error {
 	if strings.TrimSpace(p.Name) == "" {
 		return badRequest("Usage Plan name must be specified")
 	}
-	if t := p.Throttle; t != nil && (t.BurstLimit < 0 || t.RateLimit < 0) {
-		return badRequest("Throttle burst and rate limits must be non-negative")
+	if t := p.Throttle; t != nil {
+		if err := checkThrottle(t.BurstLimit, t.RateLimit); err != nil {
+			return err
+		}
 	}
 	if q := p.Quota; q != nil {
 		if q.Limit < 0 {
@@ -63,13 +65,27 @@ func validateUsagePlan(p *model.UsagePlan) error {
 			if !validMethodPath(path) {
 				return badRequest("Invalid method path specified for throttle: %s", path)
 			}
-			if t == nil || t.BurstLimit < 0 || t.RateLimit < 0 {
-				return badRequest("Throttle burst and rate limits must be non-negative")
+			if t == nil {
+				return errNegativeThrottle
+			}
+			if err := checkThrottle(t.BurstLimit, t.RateLimit); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
+
+// checkThrottle refuses negative throttle limits, for usage plans and stage
+// method settings: a negative limit would refuse every request.
+func checkThrottle(burst int64, rate float64) error {
+	if burst < 0 || rate < 0 {
+		return errNegativeThrottle
+	}
+	return nil
+}
+
+var errNegativeThrottle = badRequest("Throttle burst and rate limits must be non-negative")
 
 // validMethodPath accepts "{resourcePath}/{METHOD}", e.g. "/pets/GET".
 func validMethodPath(p string) bool {

@@ -28,7 +28,9 @@ type stageThrottle struct {
 }
 
 // stageThrottles resolves each route's throttle from the stage's method
-// settings: "{escaped resource path}/{METHOD}" first, then "*/*".
+// settings: "{escaped resource path}/{METHOD}" first, then "*/*". A setting
+// whose burst or rate limit is negative (-1, AWS's "throttling disabled")
+// puts no stage throttle on the route.
 func stageThrottles(apiID string, st *model.Stage, dep *Deployment) map[*Route]*stageThrottle {
 	if len(st.MethodSettings) == 0 {
 		return nil
@@ -42,6 +44,9 @@ func stageThrottles(apiID string, st *model.Stage, dep *Deployment) map[*Route]*
 				continue
 			}
 			key = "*/*"
+		}
+		if ms.ThrottlingBurstLimit < 0 || ms.ThrottlingRateLimit < 0 {
+			continue
 		}
 		out[rt] = &stageThrottle{
 			rate:  ms.ThrottlingRateLimit,

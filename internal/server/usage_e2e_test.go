@@ -516,3 +516,69 @@ func TestThrottledRequestsUseNoQuota(t *testing.T) {
 		})
 	}
 }
+
+// TestStageThrottleLimits: a negative stage method throttle is refused with
+// 400, as usage plans refuse one, and leaves the stage as it was; -1, what
+// AWS reports for a method without throttling and what Terraform sends by
+// default, is accepted and turns the stage throttle off for the method.
+func TestStageThrottleLimits(t *testing.T) {
+	ctx := context.Background()
+	in := apigwtest.Start(t)
+	c := in.Client
+	apiID := upAPI(t, in, "dev")
+	plan, err := c.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("open"),
+		ApiStages: []types.ApiStage{{ApiId: aws.String(apiID), Stage: aws.String("dev")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key := upKey(t, c, "k", "", *plan.Id)
+	update := func(path, value string) error {
+		_, err := c.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(apiID), StageName: aws.String("dev"),
+			PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String(path), Value: aws.String(value)}}})
+		return err
+	}
+	for _, p := range []string{"/*/*/throttling/burstLimit", "/*/*/throttling/rateLimit"} {
+		if err := update(p, "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ path, value string }{
+		{"/*/*/throttling/burstLimit", "-2"},
+		{"/*/*/throttling/rateLimit", "-2"},
+		{"/*/*/throttling/rateLimit", "-0.5"},
+		{"/~1hello/GET/throttling/burstLimit", "-100"},
+		{"/~1hello/GET/throttling/rateLimit", "-1.5"},
+	} {
+		t.Run(tc.path+"="+tc.value, func(t *testing.T) {
+			apigwtest.WantAPIError(t, update(tc.path, tc.value), 400, "BadRequestException", "Throttle burst and rate limits must be non-negative")
+		})
+	}
+	st, err := c.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(apiID), StageName: aws.String("dev")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := st.MethodSettings["*/*"]; ms.ThrottlingBurstLimit != 1 || ms.ThrottlingRateLimit != 1 || len(st.MethodSettings) != 1 {
+		t.Fatalf("a refused update changed the method settings: %+v", st.MethodSettings)
+	}
+
+	// As Terraform's aws_api_gateway_method_settings sends them when
+	// throttling is not set.
+	if err := update("/*/*/throttling/burstLimit", "-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := update("/*/*/throttling/rateLimit", "-1.000000"); err != nil {
+		t.Fatal(err)
+	}
+	st, err = c.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(apiID), StageName: aws.String("dev")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := st.MethodSettings["*/*"]; ms.ThrottlingBurstLimit != -1 || ms.ThrottlingRateLimit != -1 {
+		t.Fatalf("method settings after -1: %+v", ms)
+	}
+	for i := 0; i < 20; i++ {
+		if r := upCall(t, in.InvokeURL(apiID, "dev", "/hello"), key); r.status != 200 {
+			t.Fatalf("call %d with stage throttling disabled: %+v", i, r)
+		}
+	}
+}
