@@ -26,6 +26,7 @@ var version = "dev"
 
 func main() {
 	if err := rootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "apigw:", err)
 		os.Exit(1)
 	}
 }
@@ -35,7 +36,7 @@ func rootCmd() *cobra.Command {
 		Use:           "apigw",
 		Short:         "A self-hosted API gateway that behaves like Amazon API Gateway",
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true, // main prints them, as "apigw: ..."
 	}
 	root.AddCommand(serveCmd(), presignCmd(), versionCmd())
 	return root

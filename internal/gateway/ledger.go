@@ -11,8 +11,9 @@ import (
 )
 
 // Ledger keeps quota counters in the store (kind "usage", key
-// "{id}@{day}"), so usage survives restarts and is shared by the nodes of
-// one store. It implements limit.Ledger.
+// "{id}@{day}"), so usage survives restarts. It implements limit.Ledger for
+// limit.Memory, the only writer of its ids: the server's data dir lock keeps
+// a second process off the store.
 type Ledger struct{ Store store.Store }
 
 func ledgerKey(id, day string) string { return id + "@" + day }

@@ -2,9 +2,14 @@ package server_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 
 	"github.com/apigw/apigw/internal/apigwtest"
+	"github.com/apigw/apigw/internal/server"
 )
 
 // TestShutdownFinishesRequestsInFlight stops apigw while a request waits on
@@ -100,4 +106,27 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("shutdown did not complete after the last request finished")
 	}
+}
+
+// TestDataDirLock: New refuses a data dir that a running server holds, with
+// a *DataDirInUseError naming the holder; after the holder stops, the dir
+// can be served again.
+func TestDataDirLock(t *testing.T) {
+	dir := t.TempDir()
+	first := apigwtest.StartIn(t, dir)
+	_, err := server.New(context.Background(), server.Config{DataDir: dir, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0",
+		Out: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var inUse *server.DataDirInUseError
+	if !errors.As(err, &inUse) || inUse.PID != os.Getpid() {
+		t.Fatalf("second server on a data dir in use: %v, want a DataDirInUseError with pid %d", err, os.Getpid())
+	}
+	if want := fmt.Sprintf("data dir %s is in use by another apigw process (pid %d)", dir, os.Getpid()); err.Error() != want {
+		t.Fatalf("error %q, want %q", err, want)
+	}
+	// The refused server left the holder's pid in place.
+	if b, err := os.ReadFile(filepath.Join(dir, "apigw.lock")); err != nil || string(b) != fmt.Sprintf("%d\n", os.Getpid()) {
+		t.Fatalf("lock file holds %q (%v)", b, err)
+	}
+	first.Stop(t)
+	apigwtest.StartIn(t, dir).Stop(t)
 }

@@ -95,6 +95,7 @@ type Server struct {
 	dataLn, adminLn net.Listener
 	vpceLns         map[string]net.Listener
 	adminAuth       *adminAuth
+	lock            *os.File // the data dir's lock, held until Run returns
 }
 
 // RootCredentials are the root principal's access key.
@@ -103,8 +104,10 @@ type RootCredentials struct {
 	SecretAccessKey string `json:"secretAccessKey"`
 }
 
-// New opens the store, settles the account and root credentials, and binds
-// both listeners (so their addresses are known before Run).
+// New takes the data dir's lock (a second process on one data dir is refused
+// with a *DataDirInUseError), opens the store, settles the account and root
+// credentials, and binds both listeners (so their addresses are known before
+// Run). The lock is held until Run returns.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -126,6 +129,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	lock, lerr := lockDataDir(cfg.DataDir)
+	if lerr != nil {
+		return nil, lerr
+	}
+	started := false
+	defer func() {
+		if !started {
+			lock.Close()
+		}
+	}()
 	var st store.Store
 	switch {
 	case cfg.Store == "" || cfg.Store == "sqlite":
@@ -218,6 +231,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.vpceLns[id] = ln
 	}
+	s.lock, started = lock, true
 	return s, nil
 }
 
@@ -347,6 +361,7 @@ func randomDigits(n int) string {
 // Run serves both listeners until ctx ends, then shuts down gracefully:
 // listeners close at once, requests in flight finish.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.lock.Close() // last: after the store and the quota counters
 	defer s.Store.Close()
 	// The gateway's request limits, not net/http's, decide what a head may
 	// hold (net/http answers a plain-text 431 past its own).
