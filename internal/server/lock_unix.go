@@ -40,7 +40,7 @@ func lockDataDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("data dir lock %s: %w", path, err)
 	}
 	// Written after the lock is held: a refused process reads, never writes.
-	if err := f.Truncate(0); err == nil {
+	if err = f.Truncate(0); err == nil {
 		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	if err != nil {
