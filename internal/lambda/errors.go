@@ -66,10 +66,14 @@ func errRevision(api string) *Error {
 }
 
 // WriteError writes e in the Lambda API's REST-JSON error shape: the
-// x-amzn-ErrorType header and {"Type": "User", "message": ...}.
+// x-amzn-ErrorType header and {"Type": "User", "message": ...}, with
+// "Reason" for a throttle.
 func WriteError(w http.ResponseWriter, e *Error) {
 	w.Header().Set("x-amzn-ErrorType", e.Type)
 	body := map[string]string{"message": e.Message}
+	if e.Reason != "" {
+		body["Reason"] = e.Reason
+	}
 	switch {
 	case e.Type == ValidationError:
 		// A Smithy validation failure carries no Type.

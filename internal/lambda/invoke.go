@@ -49,6 +49,9 @@ type Error struct {
 	Status  int
 	Type    string // e.g. "ResourceNotFoundException"
 	Message string
+	// Reason is the throttle reason of a TooManyRequestsException (e.g.
+	// "ReservedFunctionConcurrentInvocationLimitExceeded"), or "".
+	Reason string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Type, e.Message) }

@@ -35,7 +35,13 @@ type Function struct {
 	MemoryMB int
 	Version  string // "$LATEST" or a published version number
 	// MaxConcurrency bounds concurrent workers; 0 lets the runner decide.
+	// Calls beyond it wait for a worker.
 	MaxConcurrency int
+	// ReservedConcurrency is the function's reserved concurrency
+	// (PutFunctionConcurrency), nil when it has none: at most that many
+	// invocations of the function, all versions together, run at once, and
+	// the runner throttles the excess at once (TooManyRequestsException).
+	ReservedConcurrency *int
 	// CodeSha256 is the deployment package's hash (base64 of its SHA-256).
 	CodeSha256 string
 	// Revision identifies the code and configuration being run: it changes

@@ -18,6 +18,7 @@ func (r hostRunner) Invoke(ctx context.Context, fn *lambda.Function, id string, 
 	res, err := r.h.Invoke(ctx, &host.Function{
 		Name: fn.Name, ARN: fn.ARN, Runtime: fn.Runtime, Handler: fn.Handler, CodeDir: fn.CodeDir, Env: fn.Env,
 		Timeout: fn.Timeout, MemoryMB: fn.MemoryMB, Version: fn.Revision, MaxConcurrency: fn.MaxConcurrency,
+		ReservedConcurrency: fn.ReservedConcurrency,
 	}, id, payload, deadline, clientContext)
 	if err != nil {
 		return nil, err

@@ -8,9 +8,12 @@
 // written under the host's work directory) that import the handler and speak
 // the same API.
 //
-// Workers are reused while warm, multiplied up to the function's concurrency
-// limit, killed with their whole process group when an invocation times out,
-// and replaced when they crash. Each invocation's stdout and stderr are
+// Workers are reused while warm and multiplied with load, up to a limit per
+// function and one for the whole host (sized for the machine); a call that
+// finds every worker busy and no room for another waits for one, in order of
+// arrival. A function's reserved concurrency, when set, throttles what
+// exceeds it at once, as Lambda does. Workers are killed with their whole
+// process group when an invocation times out, and replaced when they crash. Each invocation's stdout and stderr are
 // captured and framed with Lambda's START, END and REPORT lines.
 package host
 
@@ -24,6 +27,8 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,9 +45,8 @@ const (
 	// MaxRequestSize is the largest payload a synchronous invocation takes.
 	MaxRequestSize = 6 * 1024 * 1024
 
-	DefaultTimeout        = 3 * time.Second
-	DefaultMemoryMB       = 128
-	DefaultMaxConcurrency = 10
+	DefaultTimeout  = 3 * time.Second
+	DefaultMemoryMB = 128
 	// DefaultIdleTimeout is how long a warm worker waits for its next
 	// invocation before the host stops it.
 	DefaultIdleTimeout = 5 * time.Minute
@@ -78,10 +82,28 @@ type Function struct {
 	// Version is the code and configuration revision: workers started for
 	// another revision are not reused.
 	Version string
-	// MaxConcurrency is the most invocations (and workers) the function has
-	// at once (0 = 10). Beyond it, Invoke is throttled as Lambda throttles a
-	// function whose reserved concurrency is reached.
+	// MaxConcurrency is the most workers the function has at once (0 = the
+	// host's MaxWorkers). A call beyond it waits for one of them.
 	MaxConcurrency int
+	// ReservedConcurrency, when set, is the function's reserved concurrency
+	// (PutFunctionConcurrency): at most that many invocations of the
+	// function (of any of its versions, by Name) run or wait at once, and
+	// the excess is throttled at once. 0 throttles every invocation.
+	ReservedConcurrency *int
+}
+
+// Throttle reasons of Lambda's TooManyRequestsException.
+const (
+	// ReasonReserved: the function's reserved concurrency is in use.
+	ReasonReserved = "ReservedFunctionConcurrentInvocationLimitExceeded"
+	// ReasonConcurrent: no worker became free while the call could wait.
+	ReasonConcurrent = "ConcurrentInvocationLimitExceeded"
+)
+
+// throttled is Lambda's answer to an invocation it does not run for want
+// of concurrency.
+func throttled(reason string) *lambda.Error {
+	return &lambda.Error{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException", Message: "Rate Exceeded.", Reason: reason}
 }
 
 // Result is the outcome of one invocation that reached the function.
@@ -105,6 +127,11 @@ type Host struct {
 	// IdleTimeout stops a warm worker that has had no invocation for this
 	// long (0 = 5 minutes). Set it before the first Invoke.
 	IdleTimeout time.Duration
+	// MaxWorkers is the most worker processes the host runs at once, for
+	// all functions together (0 = DefaultMaxWorkers()). When it is reached,
+	// an idle worker of another function is stopped to make room, or the
+	// call waits. Set it before the first Invoke.
+	MaxWorkers int
 
 	workDir    string
 	ownWorkDir bool
@@ -112,6 +139,12 @@ type Host struct {
 
 	mu        sync.Mutex
 	pools     map[string]*pool
+	total     int            // live workers and workers being started, of every pool
+	peak      int            // most of total at once (for tests)
+	queue     []*waiter      // calls waiting for a worker, in order of arrival
+	running   map[string]int // invocations admitted (running or waiting), by function name
+	maxOnce   sync.Once
+	max       int
 	pids      []int // worker processes started (process group ids), when trackPIDs (tests)
 	trackPIDs bool
 	closed    bool
@@ -125,11 +158,21 @@ type Host struct {
 
 // pool holds one function's workers (by ARN).
 type pool struct {
-	busy    int                  // invocations under way, holding a concurrency slot
-	idle    []*worker            // warm workers waiting in next, most recent last
-	workers map[*worker]struct{} // every live worker
-	gen     int                  // bumped by Drop: workers of an older generation are not reused
-	peak    int                  // most workers alive at once (for tests)
+	busy     int                  // invocations admitted: waiting for a worker or running
+	idle     []*worker            // warm workers waiting in next, most recent last
+	workers  map[*worker]struct{} // every live worker
+	starting int                  // workers being started (counted in Host.total)
+	max      int                  // most workers (Function.MaxConcurrency, or the host's limit)
+	gen      int                  // bumped by Drop: workers of an older generation are not reused
+	peak     int                  // most workers alive at once (for tests)
+}
+
+// waiter is a call waiting for a worker: it is handed a warm one of its
+// pool, or a slot to start one.
+type waiter struct {
+	p       *pool
+	version string
+	ch      chan *worker // a worker, or nil for a slot to start one; buffered
 }
 
 // New returns a host that keeps its runtime files under workDir (a temporary
@@ -142,6 +185,7 @@ func New(workDir string, log *slog.Logger) *Host {
 		workDir: workDir,
 		log:     log,
 		pools:   map[string]*pool{},
+		running: map[string]int{},
 		closing: make(chan struct{}),
 	}
 }
@@ -161,18 +205,22 @@ func (h *Host) idleTimeout() time.Duration {
 }
 
 // Invoke runs one invocation of fn and waits for its outcome. requestID
-// names the invocation (one is made when empty). The function's timeout runs
-// from the moment the runtime receives the event (a new worker first has
-// InitTimeout to initialise); deadline, when not zero, is a time the
-// invocation may not outlast either. clientContext is the Invoke API's
-// ClientContext (base64 JSON, or JSON), given to the function.
+// names the invocation (one is made when empty). When every worker of fn
+// is busy and no other may be started, the call waits for one, in order of
+// arrival, until the function's timeout, deadline or ctx ends. The
+// function's timeout runs from the moment the runtime receives the event (a
+// new worker first has InitTimeout to initialise); deadline, when not zero,
+// is a time the invocation may not outlast either. clientContext is the
+// Invoke API's ClientContext (base64 JSON, or JSON), given to the function.
 //
 // A function that fails (error, timeout, crash, initialisation error) gives
 // a Result with FunctionError "Unhandled". An error is returned when the
 // invocation cannot run: *lambda.Error TooManyRequestsException (429) when
-// the function's concurrency is used up, RequestTooLargeException (413), an
-// unknown runtime, ErrClosed, or ctx's error when ctx ends first (the
-// invocation itself goes on until it ends or times out, as on Lambda).
+// the function's reserved concurrency is in use (ReasonReserved) or no
+// worker became free in time (ReasonConcurrent), RequestTooLargeException
+// (413), an unknown runtime, ErrClosed, or ctx's error when ctx ends first
+// (an invocation that has started goes on until it ends or times out, as on
+// Lambda).
 func (h *Host) Invoke(ctx context.Context, fn *Function, requestID string, payload []byte, deadline time.Time, clientContext string) (*Result, error) {
 	if fn == nil {
 		return nil, &lambda.Error{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: "no function"}
@@ -191,11 +239,66 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, requestID string, paylo
 	if requestID == "" {
 		requestID = newRequestID()
 	}
-	start := time.Now()
 	timeout := fn.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	arrived := time.Now()
+	waitUntil := arrived.Add(timeout)
+	if !deadline.IsZero() && deadline.Before(waitUntil) {
+		waitUntil = deadline
+	}
+
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if r := fn.ReservedConcurrency; r != nil && h.running[fn.Name] >= *r {
+		h.mu.Unlock()
+		return nil, throttled(ReasonReserved)
+	}
+	p := h.pools[fn.ARN]
+	if p == nil {
+		p = &pool{workers: map[*worker]struct{}{}}
+		h.pools[fn.ARN] = p
+	}
+	p.max = fn.MaxConcurrency
+	if p.max <= 0 || p.max > h.maxWorkersLocked() {
+		p.max = h.maxWorkersLocked()
+	}
+	h.running[fn.Name]++
+	p.busy++
+	h.wg.Add(1)
+	h.mu.Unlock()
+	admitted := true
+	leave := func() {
+		if !admitted {
+			return
+		}
+		admitted = false
+		h.mu.Lock()
+		if h.running[fn.Name]--; h.running[fn.Name] <= 0 {
+			delete(h.running, fn.Name)
+		}
+		p.busy--
+		h.gcPoolLocked(fn.ARN, p)
+		h.mu.Unlock()
+		h.wg.Done()
+	}
+
+	start := time.Now()
+	w, err := h.acquire(ctx, fn, spec, p, waitUntil)
+	if err != nil {
+		leave()
+		var se *startError
+		if errors.As(err, &se) {
+			inv := &invocation{id: requestID, start: start}
+			return h.entrypointFailure(fn, inv, se), nil
+		}
+		return nil, err
+	}
+	start = time.Now()
 	inv := &invocation{
 		id:            requestID,
 		payload:       payload,
@@ -209,40 +312,14 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, requestID string, paylo
 		deliveredCh:   make(chan struct{}),
 	}
 
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return nil, ErrClosed
-	}
-	p := h.pools[fn.ARN]
-	if p == nil {
-		p = &pool{workers: map[*worker]struct{}{}}
-		h.pools[fn.ARN] = p
-	}
-	limit := fn.MaxConcurrency
-	if limit <= 0 {
-		limit = DefaultMaxConcurrency
-	}
-	if p.busy >= limit {
-		h.mu.Unlock()
-		return nil, &lambda.Error{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException", Message: "Rate Exceeded."}
-	}
-	p.busy++
-	h.wg.Add(1)
-	h.mu.Unlock()
-
 	type outcome struct {
 		res *Result
 		err error
 	}
 	out := make(chan outcome, 1)
 	go func() {
-		defer h.wg.Done()
-		res, err := h.run(fn, spec, p, inv)
-		h.mu.Lock()
-		p.busy--
-		h.gcPoolLocked(fn.ARN, p)
-		h.mu.Unlock()
+		defer leave()
+		res, err := h.run(w, p, inv)
 		out <- outcome{res, err}
 	}()
 	select {
@@ -253,17 +330,242 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, requestID string, paylo
 	}
 }
 
-// run gets a worker for the invocation, hands it the invocation and waits
-// for the outcome.
-func (h *Host) run(fn *Function, spec *launchSpec, p *pool, inv *invocation) (*Result, error) {
-	w, err := h.worker(fn, spec, p)
-	if err != nil {
-		var se *startError
-		if errors.As(err, &se) {
-			return h.entrypointFailure(fn, inv, se), nil
+// DefaultMaxWorkers is the host's limit on worker processes when
+// Host.MaxWorkers is 0: four per CPU (functions mostly wait on I/O), and no
+// more than half the machine's memory (or of the cgroup's limit) holds at
+// the default function size of 128 MB; at least 2.
+func DefaultMaxWorkers() int {
+	n := 4 * runtime.NumCPU()
+	if mem := memoryBytes(); mem > 0 {
+		n = min(n, int(mem/2/(DefaultMemoryMB<<20)))
+	}
+	return max(n, 2)
+}
+
+// memoryBytes is the memory this process may use: the machine's total, or
+// the cgroup's limit when lower; 0 when unknown.
+func memoryBytes() int64 {
+	var total int64
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+					total = kb << 10
+				}
+				break
+			}
 		}
+	}
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if lim, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && lim > 0 && (total == 0 || lim < total) {
+			total = lim
+		}
+	}
+	return total
+}
+
+func (h *Host) maxWorkersLocked() int {
+	h.maxOnce.Do(func() {
+		h.max = h.MaxWorkers
+		if h.max <= 0 {
+			h.max = DefaultMaxWorkers()
+		}
+	})
+	return h.max
+}
+
+// canGrowLocked reports whether pool p may start another worker now.
+func (h *Host) canGrowLocked(p *pool) bool {
+	return h.total < h.maxWorkersLocked() && len(p.workers)+p.starting < p.max
+}
+
+// wantsSlotLocked reports whether pool p could start another worker if the
+// host had room: the host-wide limit is what holds it back.
+func (h *Host) wantsSlotLocked(p *pool) bool {
+	return len(p.workers)+p.starting < p.max
+}
+
+// acquire returns a warm worker of fn's revision, or starts one, or waits
+// for either until until, ctx or Close.
+func (h *Host) acquire(ctx context.Context, fn *Function, spec *launchSpec, p *pool, until time.Time) (*worker, error) {
+	var stale []*worker
+	var w *worker
+	var wt *waiter
+	var evict *worker
+	h.mu.Lock()
+	kept := p.idle[:0]
+	for _, c := range p.idle {
+		if c.version != fn.Version || c.gen != p.gen || c.isExited() {
+			c.stopIdleTimer()
+			stale = append(stale, c)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(p.idle[len(kept):])
+	p.idle = kept
+	slot := false
+	switch n := len(p.idle); {
+	case n > 0:
+		w = p.idle[n-1] // the most recently used: its caches are warmest
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		w.stopIdleTimer()
+	case h.canGrowLocked(p):
+		h.reserveLocked(p)
+		slot = true
+	default:
+		wt = &waiter{p: p, version: fn.Version, ch: make(chan *worker, 1)}
+		h.queue = append(h.queue, wt)
+		if h.wantsSlotLocked(p) {
+			// The host is full: an idle worker of another function makes
+			// room (its exit hands the slot to the first waiter).
+			evict = h.oldestIdleLocked()
+		}
+	}
+	h.mu.Unlock()
+	for _, s := range stale {
+		s.kill()
+	}
+	if evict != nil {
+		h.log.Debug("lambda host: idle worker stopped to make room", "function", evict.name, "pid", evict.pid, "for", fn.Name)
+		evict.kill()
+	}
+	if w != nil {
+		return w, nil
+	}
+	if !slot {
+		var err error
+		if w, err = h.wait(ctx, wt, until); err != nil || w != nil {
+			return w, err
+		}
+	}
+	return h.startFor(fn, spec, p)
+}
+
+// reserveLocked counts a worker about to be started in p.
+func (h *Host) reserveLocked(p *pool) {
+	h.total++
+	p.starting++
+	h.peak = max(h.peak, h.total)
+}
+
+// wait waits for wt to be handed a worker (returned) or a slot (nil, nil).
+func (h *Host) wait(ctx context.Context, wt *waiter, until time.Time) (*worker, error) {
+	timer := time.NewTimer(time.Until(until))
+	defer timer.Stop()
+	var err error
+	select {
+	case w := <-wt.ch:
+		return w, nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timer.C:
+		err = throttled(ReasonConcurrent)
+	case <-h.closing:
+		err = ErrClosed
+	}
+	h.mu.Lock()
+	for i, c := range h.queue {
+		if c == wt {
+			h.queue = append(h.queue[:i], h.queue[i+1:]...)
+			h.mu.Unlock()
+			return nil, err
+		}
+	}
+	h.mu.Unlock()
+	// Handed something at the same moment: pass it on.
+	if w := <-wt.ch; w != nil {
+		h.release(w, wt.p, true)
+	} else {
+		h.mu.Lock()
+		h.total--
+		wt.p.starting--
+		h.grantLocked()
+		h.mu.Unlock()
+	}
+	return nil, err
+}
+
+// grantLocked gives the room the host has to the first waiters whose
+// function may grow.
+func (h *Host) grantLocked() {
+	for i := 0; i < len(h.queue) && h.total < h.maxWorkersLocked(); {
+		wt := h.queue[i]
+		if !h.canGrowLocked(wt.p) {
+			i++
+			continue
+		}
+		h.queue = append(h.queue[:i], h.queue[i+1:]...)
+		h.reserveLocked(wt.p)
+		wt.ch <- nil
+	}
+}
+
+// oldestIdleLocked takes the idle worker that has waited longest, of any
+// pool, out of its pool; nil when there is none.
+func (h *Host) oldestIdleLocked() *worker {
+	var best *worker
+	var bestPool *pool
+	for _, p := range h.pools {
+		if len(p.idle) > 0 && (best == nil || p.idle[0].idleSince.Before(best.idleSince)) {
+			best, bestPool = p.idle[0], p
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	bestPool.idle = append(bestPool.idle[:0], bestPool.idle[1:]...)
+	best.stopIdleTimer()
+	return best
+}
+
+// startFor starts a worker of fn in the slot reserved for it in p.
+func (h *Host) startFor(fn *Function, spec *launchSpec, p *pool) (*worker, error) {
+	fail := func(err error) (*worker, error) {
+		h.mu.Lock()
+		h.total--
+		p.starting--
+		h.grantLocked()
+		h.mu.Unlock()
 		return nil, err
 	}
+	if err := h.ensureRuntimeFiles(); err != nil {
+		return fail(err)
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return fail(ErrClosed)
+	}
+	gen := p.gen
+	h.wg.Add(1) // for the worker's goroutines, released when it is gone
+	h.mu.Unlock()
+	w, err := h.startWorker(fn, spec, p, gen)
+	if err != nil {
+		h.wg.Done()
+		return fail(err)
+	}
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed { // Close ran while the worker was starting
+		w.kill()
+		return nil, ErrClosed
+	}
+	return w, nil
+}
+
+// registerLocked makes a started worker one of p's, in the slot reserved
+// for it.
+func (h *Host) registerLocked(w *worker, p *pool) {
+	p.starting--
+	p.workers[w] = struct{}{}
+	p.peak = max(p.peak, len(p.workers))
+}
+
+// run hands the invocation to worker w and waits for the outcome.
+func (h *Host) run(w *worker, p *pool, inv *invocation) (*Result, error) {
 	w.invCh <- inv // buffered: the worker takes it in its next call
 
 	// Until the runtime takes the event, the worker may be initialising.
@@ -304,83 +606,37 @@ wait:
 	w.recordMemory()
 	w.kill()
 	<-w.gone
-	h.release(w, p, false)
 	if closed {
 		return nil, ErrClosed
 	}
 	return w.failed(inv, failure), nil
 }
 
-// worker returns a warm worker of fn's revision, or starts one.
-func (h *Host) worker(fn *Function, spec *launchSpec, p *pool) (*worker, error) {
-	var stale []*worker
-	h.mu.Lock()
-	var w *worker
-	kept := p.idle[:0]
-	for _, c := range p.idle {
-		if c.version != fn.Version || c.gen != p.gen || c.isExited() {
-			c.stopIdleTimer()
-			stale = append(stale, c)
-			continue
-		}
-		kept = append(kept, c)
-	}
-	clear(p.idle[len(kept):])
-	p.idle = kept
-	if n := len(p.idle); n > 0 {
-		w = p.idle[n-1] // the most recently used: its caches are warmest
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-		w.stopIdleTimer()
-	}
-	h.mu.Unlock()
-	for _, s := range stale {
-		s.kill()
-	}
-	if w != nil {
-		return w, nil
-	}
-	if err := h.ensureRuntimeFiles(); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return nil, ErrClosed
-	}
-	gen := p.gen
-	h.wg.Add(1) // for the worker's goroutines, released when it is gone
-	h.mu.Unlock()
-	w, err := h.startWorker(fn, spec, gen)
-	if err != nil {
-		h.wg.Done()
-		return nil, err
-	}
-	h.mu.Lock()
-	p.workers[w] = struct{}{}
-	if len(p.workers) > p.peak {
-		p.peak = len(p.workers)
-	}
-	closed := h.closed
-	h.mu.Unlock()
-	if closed { // Close ran while the worker was starting
-		w.kill()
-		return nil, ErrClosed
-	}
-	return w, nil
-}
-
-// release puts a worker that served an invocation back among the idle ones
-// (warm) or forgets it.
+// release gives a worker that served an invocation to the first call that
+// waits for it, or keeps it warm among the idle ones; a worker that is not
+// warm, or that no one may use, is stopped (its exit frees its slot).
 func (h *Host) release(w *worker, p *pool, warm bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !warm || h.closed || w.gen != p.gen || w.isExited() {
-		if warm {
-			w.kill()
-		}
+		w.kill()
 		return
 	}
+	for i, wt := range h.queue {
+		if wt.p == p && wt.version == w.version {
+			h.queue = append(h.queue[:i], h.queue[i+1:]...)
+			wt.ch <- w
+			return
+		}
+		if wt.p == p || h.wantsSlotLocked(wt.p) {
+			// A call earlier in line needs a worker this one is not (another
+			// revision, or another function on a full host): this worker's
+			// slot goes to it.
+			w.kill()
+			return
+		}
+	}
+	w.idleSince = time.Now()
 	p.idle = append(p.idle, w)
 	w.idleTimer = time.AfterFunc(h.idleTimeout(), func() { h.reap(w, p) })
 }
@@ -404,14 +660,11 @@ func (h *Host) reap(w *worker, p *pool) {
 }
 
 // workerGone is called once a worker's process has exited and its goroutines
-// have ended.
-func (h *Host) workerGone(w *worker, arn string) {
+// have ended: its slot goes to the first call waiting for room.
+func (h *Host) workerGone(w *worker) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	p := h.pools[arn]
-	if p == nil {
-		return
-	}
+	p := w.pool
 	delete(p.workers, w)
 	for i, c := range p.idle {
 		if c == w {
@@ -420,11 +673,13 @@ func (h *Host) workerGone(w *worker, arn string) {
 			break
 		}
 	}
-	h.gcPoolLocked(arn, p)
+	h.total--
+	h.grantLocked()
+	h.gcPoolLocked(w.arn, p)
 }
 
 func (h *Host) gcPoolLocked(arn string, p *pool) {
-	if p.busy == 0 && len(p.workers) == 0 && h.pools[arn] == p {
+	if p.busy == 0 && len(p.workers) == 0 && p.starting == 0 && h.pools[arn] == p {
 		delete(h.pools, arn)
 	}
 }

@@ -742,76 +742,94 @@ func TestMissingBootstrap(t *testing.T) {
 
 // ---- concurrency ----
 
-func TestConcurrencyThrottlesAndLeavesNothing(t *testing.T) {
+// holdPython blocks each invocation until the barrier file exists, so that
+// the invocations are surely concurrent whatever the machine's speed.
+const holdPython = `import os, time
+def hold(event, context):
+    while not os.path.exists(event["barrier"]):
+        time.sleep(0.005)
+    return {"pid": os.getpid()}
+`
+
+func holdFunction(t *testing.T, name string) (*Function, string) {
+	t.Helper()
+	fn := function(name, "python3.12", "hold.hold", writeCode(t, map[string]string{"hold.py": holdPython}))
+	fn.Timeout = 120 * time.Second
+	barrier := filepath.Join(t.TempDir(), "go")
+	return fn, `{"barrier":"` + barrier + `"}`
+}
+
+func openBarrier(t *testing.T, payload string) {
+	t.Helper()
+	var p struct{ Barrier string }
+	if err := json.Unmarshal([]byte(payload), &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p.Barrier, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *Host) admitted(name string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.running[name]
+}
+
+func (h *Host) waiting() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.queue)
+}
+
+// A burst larger than the host's workers is served in full by fewer
+// workers: calls wait for a worker instead of being throttled.
+func TestConcurrencyWaitsAndLeavesNothing(t *testing.T) {
 	needPython(t)
 	goroutines := runtime.NumGoroutine()
 	h := New(t.TempDir(), nil)
 	h.trackPIDs = true
-	fn := function("slow", "python3.12", "tools.sleepy", writeCode(t, map[string]string{"tools.py": toolsPython}))
-	fn.MaxConcurrency = 10
+	h.MaxWorkers = 3
+	fn, payload := holdFunction(t, "burst")
 
-	const n = 50
+	const n = 40
 	var (
-		wg        sync.WaitGroup
-		mu        sync.Mutex
-		served    int
-		throttled int
-		pids      = map[int]bool{}
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		served int
+		pids   = map[int]bool{}
 	)
-	start := make(chan struct{})
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-start
-			// A client that retries when throttled, as the SDKs do.
-			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-				res, err := h.Invoke(context.Background(), fn, "", []byte(`{"sleep":0.2}`), time.Time{}, "")
-				var le *lambda.Error
-				if errors.As(err, &le) {
-					if le.Status != 429 || le.Type != "TooManyRequestsException" || le.Message != "Rate Exceeded." {
-						t.Errorf("throttle error = %+v", le)
-						return
-					}
-					mu.Lock()
-					throttled++
-					mu.Unlock()
-					time.Sleep(20 * time.Millisecond) // the client's back-off
-					continue
-				}
-				if err != nil || res.FunctionError != "" {
-					t.Errorf("Invoke: %v %+v", err, res)
-					return
-				}
-				var out struct{ PID int }
-				_ = json.Unmarshal(res.Payload, &out)
-				mu.Lock()
-				served++
-				pids[out.PID] = true
-				mu.Unlock()
+			res, err := h.Invoke(context.Background(), fn, "", []byte(payload), time.Time{}, "")
+			if err != nil || res.FunctionError != "" {
+				t.Errorf("Invoke: %v %+v", err, res)
 				return
 			}
-			t.Errorf("an invocation was never served")
+			var out struct{ PID int }
+			_ = json.Unmarshal(res.Payload, &out)
+			mu.Lock()
+			served++
+			pids[out.PID] = true
+			mu.Unlock()
 		}()
 	}
-	close(start)
+	// Every call is in: 3 hold a worker, the others wait in line.
+	waitFor(t, "the burst to be admitted", 30*time.Second, func() bool { return h.admitted(fn.Name) == n && h.waiting() == n-3 })
+	openBarrier(t, payload)
 	wg.Wait()
 
 	h.mu.Lock()
-	peak := 0
-	if p := h.pools[fn.ARN]; p != nil {
-		peak = p.peak
-	}
+	peak, total := h.peak, h.total
 	h.mu.Unlock()
-	t.Logf("served %d, throttled %d times, %d workers, peak %d", served, throttled, len(pids), peak)
+	t.Logf("served %d with %d workers, peak %d", served, len(pids), peak)
 	if served != n {
 		t.Errorf("served %d of %d", served, n)
 	}
-	if throttled == 0 {
-		t.Errorf("50 concurrent invocations with a concurrency of 10 were never throttled")
-	}
-	if len(pids) > 10 || peak > 10 {
-		t.Errorf("%d workers served (peak %d), limit 10", len(pids), peak)
+	if len(pids) > 3 || peak > 3 || total > 3 {
+		t.Errorf("%d workers served (peak %d, now %d), limit 3", len(pids), peak, total)
 	}
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
@@ -831,33 +849,135 @@ func TestConcurrencyThrottlesAndLeavesNothing(t *testing.T) {
 	}
 }
 
-func TestThrottleIsImmediate(t *testing.T) {
+// With reserved concurrency N, the N+1th concurrent call (of any version of
+// the function) is throttled at once with Lambda's answer; 0 throttles all.
+func TestReservedConcurrency(t *testing.T) {
 	needPython(t)
 	h := newHost(t)
-	fn := function("single", "python3.12", "tools.sleepy", writeCode(t, map[string]string{"tools.py": toolsPython}))
-	fn.MaxConcurrency = 1
-	done := make(chan *Result)
+	fn, payload := holdFunction(t, "reserved")
+	two := 2
+	fn.ReservedConcurrency = &two
+	v1 := *fn
+	v1.ARN += ":1"
+
+	results := make(chan error, 2)
+	for _, f := range []*Function{fn, &v1} {
+		go func() {
+			res, err := h.Invoke(context.Background(), f, "", []byte(payload), time.Time{}, "")
+			if err == nil && res.FunctionError != "" {
+				err = fmt.Errorf("function error %s", res.Payload)
+			}
+			results <- err
+		}()
+	}
+	waitFor(t, "two invocations to be admitted", 30*time.Second, func() bool { return h.admitted(fn.Name) == 2 })
+	for _, f := range []*Function{fn, &v1} {
+		_, err := h.Invoke(context.Background(), f, "", []byte(payload), time.Time{}, "")
+		var le *lambda.Error
+		if !errors.As(err, &le) || le.Status != 429 || le.Type != "TooManyRequestsException" || le.Message != "Rate Exceeded." ||
+			le.Reason != "ReservedFunctionConcurrentInvocationLimitExceeded" {
+			t.Errorf("third invocation of %s: %v (%+v)", f.ARN, err, le)
+		}
+	}
+	// Another function is not limited by this one's reservation.
+	other := *fn
+	other.Name, other.ARN, other.ReservedConcurrency = "other", fn.ARN+"-other", nil
 	go func() {
-		res, _ := h.Invoke(context.Background(), fn, "", []byte(`{"sleep":1}`), time.Time{}, "")
-		done <- res
+		_, err := h.Invoke(context.Background(), &other, "", []byte(payload), time.Time{}, "")
+		results <- err
 	}()
-	waitFor(t, "the first invocation to hold the slot", 5*time.Second, func() bool {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		p := h.pools[fn.ARN]
-		return p != nil && p.busy == 1
-	})
-	began := time.Now()
+	waitFor(t, "the other function to be admitted", 30*time.Second, func() bool { return h.admitted("other") == 1 })
+	openBarrier(t, payload)
+	for range 3 {
+		if err := <-results; err != nil {
+			t.Errorf("held invocation: %v", err)
+		}
+	}
+	// The slots are free again.
+	if res := invoke(t, h, fn, payload); res.FunctionError != "" {
+		t.Errorf("after the burst: %s", res.Payload)
+	}
+
+	zero := 0
+	fn.ReservedConcurrency = &zero
+	_, err := h.Invoke(context.Background(), fn, "", []byte(payload), time.Time{}, "")
+	var le *lambda.Error
+	if !errors.As(err, &le) || le.Status != 429 || le.Reason != ReasonReserved {
+		t.Errorf("reserved concurrency 0: %v", err)
+	}
+}
+
+// A full host makes room for another function by stopping an idle worker.
+func TestFullHostStopsAnIdleWorker(t *testing.T) {
+	needPython(t)
+	h := newHost(t)
+	h.MaxWorkers = 1
+	h.IdleTimeout = time.Hour
+	dir := writeCode(t, map[string]string{"tools.py": toolsPython})
+	a := function("a", "python3.12", "tools.sleepy", dir)
+	b := function("b", "python3.12", "tools.sleepy", dir)
+	b.Timeout = 60 * time.Second
+	pidA := int(decode(t, invoke(t, h, a, `{}`).Payload)["pid"].(float64))
+	pidB := int(decode(t, invoke(t, h, b, `{}`).Payload)["pid"].(float64))
+	if pidA == pidB {
+		t.Fatal("one worker served two functions")
+	}
+	waitFor(t, "a's idle worker to stop", 5*time.Second, func() bool { return !processAlive(pidA) })
+	h.mu.Lock()
+	peak := h.peak
+	h.mu.Unlock()
+	if peak > 1 {
+		t.Errorf("peak %d workers, limit 1", peak)
+	}
+}
+
+// A call waits for a worker no longer than the function's timeout (then
+// Lambda's throttle), or than its context.
+func TestWaitIsBounded(t *testing.T) {
+	needPython(t)
+	h := newHost(t)
+	h.MaxWorkers = 1
+	holder, payload := holdFunction(t, "holder")
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Invoke(context.Background(), holder, "", []byte(payload), time.Time{}, "")
+		done <- err
+	}()
+	waitFor(t, "the holder to be admitted", 30*time.Second, func() bool { return h.admitted(holder.Name) == 1 })
+
+	fn := function("late", "python3.12", "tools.sleepy", writeCode(t, map[string]string{"tools.py": toolsPython}))
+	fn.Timeout = time.Second
 	_, err := h.Invoke(context.Background(), fn, "", nil, time.Time{}, "")
 	var le *lambda.Error
-	if !errors.As(err, &le) || le.Status != 429 {
-		t.Errorf("second invocation: %v", err)
+	if !errors.As(err, &le) || le.Status != 429 || le.Reason != ReasonConcurrent || le.Message != "Rate Exceeded." {
+		t.Errorf("call past its timeout in line: %v", err)
 	}
-	if time.Since(began) > 500*time.Millisecond {
-		t.Errorf("throttling took %v", time.Since(began))
+
+	fn.Timeout = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := h.Invoke(ctx, fn, "", nil, time.Time{}, "")
+		errc <- err
+	}()
+	waitFor(t, "the call to wait", 30*time.Second, func() bool { return h.waiting() == 1 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled call in line: %v", err)
 	}
-	if res := <-done; res == nil || res.FunctionError != "" {
-		t.Errorf("first invocation: %+v", res)
+	if n := h.waiting(); n != 0 {
+		t.Errorf("%d calls left in line", n)
+	}
+	if n := h.admitted(fn.Name); n != 0 {
+		t.Errorf("%d invocations of the cancelled function still counted", n)
+	}
+	openBarrier(t, payload)
+	if err := <-done; err != nil {
+		t.Errorf("holder: %v", err)
+	}
+	// The worker's slot is free again for the other function.
+	if res := invoke(t, h, fn, `{}`); res.FunctionError != "" {
+		t.Errorf("after the holder: %s", res.Payload)
 	}
 }
 

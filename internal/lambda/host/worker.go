@@ -35,6 +35,8 @@ const (
 // worker is one process running a function, with its own Runtime API server.
 type worker struct {
 	h       *Host
+	pool    *pool
+	arn     string
 	name    string
 	version string
 	gen     int
@@ -53,6 +55,7 @@ type worker struct {
 	serveDone  chan struct{}
 
 	idleTimer *time.Timer // guarded by h.mu
+	idleSince time.Time   // guarded by h.mu
 
 	mu          sync.Mutex
 	state       string
@@ -75,9 +78,10 @@ type startError struct{ msg string }
 
 func (e *startError) Error() string { return e.msg }
 
-// startWorker starts a worker process for fn. The caller has done h.wg.Add(1)
-// for it; the worker calls h.wg.Done when it is gone.
-func (h *Host) startWorker(fn *Function, spec *launchSpec, gen int) (*worker, error) {
+// startWorker starts a worker process for fn in a slot reserved in p, and
+// makes it one of p's workers. The caller has done h.wg.Add(1) for it; the
+// worker calls h.wg.Done when it is gone.
+func (h *Host) startWorker(fn *Function, spec *launchSpec, p *pool, gen int) (*worker, error) {
 	path, args, err := spec.command(fn, h.rtDir)
 	if err != nil {
 		return nil, err
@@ -97,6 +101,8 @@ func (h *Host) startWorker(fn *Function, spec *launchSpec, gen int) (*worker, er
 	}
 	w := &worker{
 		h:           h,
+		pool:        p,
+		arn:         fn.ARN,
 		name:        fn.Name,
 		version:     fn.Version,
 		gen:         gen,
@@ -127,11 +133,13 @@ func (h *Host) startWorker(fn *Function, spec *launchSpec, gen int) (*worker, er
 	pw.Close()
 	w.cmd = cmd
 	w.pid = cmd.Process.Pid
+	h.mu.Lock()
 	if h.trackPIDs {
-		h.mu.Lock()
 		h.pids = append(h.pids, w.pid)
-		h.mu.Unlock()
 	}
+	// Before the process can be reaped: workerGone frees this slot.
+	h.registerLocked(w, p)
+	h.mu.Unlock()
 	w.out = newCapture(pr)
 
 	mux := http.NewServeMux()
@@ -146,13 +154,13 @@ func (h *Host) startWorker(fn *Function, spec *launchSpec, gen int) (*worker, er
 		_ = w.srv.Serve(ln)
 	}()
 	go w.out.loop()
-	go w.wait(fn.ARN)
+	go w.wait()
 	h.log.Debug("lambda host: worker started", "function", fn.Name, "pid", w.pid, "runtimeApi", ln.Addr().String())
 	return w, nil
 }
 
 // wait reaps the process, then stops the server and the output capture.
-func (w *worker) wait(arn string) {
+func (w *worker) wait() {
 	err := w.cmd.Wait()
 	w.mu.Lock()
 	w.exitErr = err
@@ -164,7 +172,7 @@ func (w *worker) wait(arn string) {
 	w.out.waitEOF(2 * time.Second)
 	w.out.close()
 	w.h.log.Debug("lambda host: worker exited", "function", w.name, "pid", w.pid, "status", fmt.Sprint(err))
-	w.h.workerGone(w, arn)
+	w.h.workerGone(w)
 	close(w.gone)
 	w.h.wg.Done()
 }
