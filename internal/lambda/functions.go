@@ -72,6 +72,9 @@ type functionRecord struct {
 	Latest      *version   `json:"latest"`
 	Versions    []*version `json:"versions,omitempty"`
 	LastVersion int        `json:"lastVersion,omitempty"`
+	// Reserved is the function's reserved concurrency
+	// (PutFunctionConcurrency), for all its versions; nil when none.
+	Reserved *int `json:"reservedConcurrency,omitempty"`
 }
 
 type version struct {
@@ -543,6 +546,7 @@ func zipFromCode(c *functionCode) ([]byte, error) {
 type getFunctionOutput struct {
 	Configuration FunctionConfiguration
 	Code          codeLocation
+	Concurrency   *concurrency `json:",omitempty"`
 }
 
 type codeLocation struct {
@@ -551,14 +555,19 @@ type codeLocation struct {
 }
 
 func (s *Service) getFunction(r *http.Request, _ []byte) (int, any, error) {
-	ref, v, err := s.operand(r, "GetFunction")
+	ref, rec, v, err := s.operandRecord(r, "GetFunction")
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, getFunctionOutput{
+	out := getFunctionOutput{
 		Configuration: s.output(v, ref.Qualifier),
 		Code:          codeLocation{RepositoryType: "S3", Location: s.codeURL(r, ref.Name, v.Config.CodeSha256)},
-	}, nil
+	}
+	// Reserved concurrency is the function's: a version does not show it.
+	if rec.Reserved != nil && ref.Qualifier == "" {
+		out.Concurrency = &concurrency{ReservedConcurrentExecutions: rec.Reserved}
+	}
+	return http.StatusOK, out, nil
 }
 
 func (s *Service) getFunctionConfiguration(r *http.Request, _ []byte) (int, any, error) {
@@ -572,15 +581,21 @@ func (s *Service) getFunctionConfiguration(r *http.Request, _ []byte) (int, any,
 // operand resolves the {name} path parameter and the Qualifier query
 // parameter of r, authorizes action on the function, and finds it.
 func (s *Service) operand(r *http.Request, action string) (fnRef, *version, error) {
+	ref, _, v, err := s.operandRecord(r, action)
+	return ref, v, err
+}
+
+// operandRecord is operand with the function's record.
+func (s *Service) operandRecord(r *http.Request, action string) (fnRef, *functionRecord, *version, error) {
 	ref, err := s.resolve(r.PathValue("name"), r.URL.Query().Get("Qualifier"))
 	if err != nil {
-		return ref, nil, err
+		return ref, nil, nil, err
 	}
 	if err := s.authorize(r, action, s.qualifiedARN(ref.Name, ref.Qualifier)); err != nil {
-		return ref, nil, err
+		return ref, nil, nil, err
 	}
-	_, v, err := s.lookup(r.Context(), ref)
-	return ref, v, err
+	rec, v, err := s.lookup(r.Context(), ref)
+	return ref, rec, v, err
 }
 
 // maxItems reads the MaxItems query parameter (1..10000, default 50).

@@ -73,7 +73,7 @@ func (s *Service) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResult
 		}
 		clientContext = string(b)
 	}
-	_, v, err := s.lookupForInvoke(ctx, ref)
+	rec, v, err := s.lookupForInvoke(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +104,7 @@ func (s *Service) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResult
 		Name: cfg.FunctionName, ARN: s.policyResource(cfg.FunctionName, cfg.Version), Runtime: cfg.Runtime,
 		Handler: cfg.Handler, CodeDir: dir, Timeout: time.Duration(cfg.Timeout) * time.Second, MemoryMB: cfg.MemorySize,
 		Version: cfg.Version, MaxConcurrency: s.MaxConcurrency, CodeSha256: cfg.CodeSha256, Revision: revision(&cfg),
+		ReservedConcurrency: rec.Reserved,
 	}
 	if cfg.Environment != nil {
 		fn.Env = cfg.Environment.Variables
@@ -152,9 +153,10 @@ func (s *Service) drop(arn string) {
 func (s *Service) run(ctx context.Context, fn *Function, id string, payload []byte, clientContext string, tail bool) (*InvokeResult, error) {
 	start := s.now()
 	// The function's timeout runs from the moment its runtime receives the
-	// event; a cold start may first take up to InitAllowance, which the
+	// event; before, the call may wait up to the function's timeout for a
+	// free worker, and a cold start may take up to InitAllowance, which the
 	// runner measures itself. The deadline only bounds the whole.
-	res, err := s.Runner.Invoke(ctx, fn, id, payload, start.Add(InitAllowance+fn.Timeout), clientContext)
+	res, err := s.Runner.Invoke(ctx, fn, id, payload, start.Add(fn.Timeout+InitAllowance+fn.Timeout), clientContext)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {

@@ -98,7 +98,8 @@ type Service struct {
 	// CodeURLBase is the scheme and host of those URLs (e.g.
 	// "http://127.0.0.1:8081"); "" means those of the GetFunction request.
 	CodeURLBase string
-	// MaxConcurrency is passed to the runner for every function; 0 lets
+	// MaxConcurrency is passed to the runner for every function: the most
+	// workers one function has at once (calls beyond wait for one); 0 lets
 	// the runner decide.
 	MaxConcurrency int
 	// Log receives internal errors; nil means slog.Default().
@@ -175,6 +176,10 @@ func (s *Service) init() {
 		h("POST "+fn+"/{name}/policy", s.addPermission)
 		h("GET "+fn+"/{name}/policy", s.getPolicy)
 		h("DELETE "+fn+"/{name}/policy/{sid}", s.removePermission)
+		// Reserved concurrency came with later API versions, as AWS serves it.
+		h("PUT /2017-10-31/functions/{name}/concurrency", s.putFunctionConcurrency)
+		h("DELETE /2017-10-31/functions/{name}/concurrency", s.deleteFunctionConcurrency)
+		h("GET /2019-09-30/functions/{name}/concurrency", s.getFunctionConcurrency)
 		mux.Handle("GET "+CodePathPrefix+"{name}/{sha}", http.HandlerFunc(s.serveCode))
 		unknown := s.wrap(func(r *http.Request, _ []byte) (int, any, error) {
 			return 0, nil, newError(http.StatusNotFound, "UnknownOperationException", "Unknown operation: %s %s", r.Method, r.URL.Path)
