@@ -93,7 +93,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.Region, "region", env("APIGW_REGION", "us-east-1"), "AWS region this gateway presents itself as (APIGW_REGION)")
 	f.Float64Var(&cfg.AccountRateLimit, "account-rate-limit", envFloat("APIGW_ACCOUNT_RATE_LIMIT", 10000), "account-wide throttle: requests per second (APIGW_ACCOUNT_RATE_LIMIT)")
 	f.Int64Var(&cfg.AccountBurstLimit, "account-burst-limit", int64(envFloat("APIGW_ACCOUNT_BURST_LIMIT", 5000)), "account-wide throttle: burst (APIGW_ACCOUNT_BURST_LIMIT)")
-	f.IntVar(&cfg.LambdaConcurrency, "lambda-concurrency", int(envFloat("APIGW_LAMBDA_CONCURRENCY", 10)), "concurrent invocations (workers) per local function; more are throttled (APIGW_LAMBDA_CONCURRENCY)")
+	f.IntVar(&cfg.LambdaConcurrency, "lambda-concurrency", int(envFloat("APIGW_LAMBDA_CONCURRENCY", 0)), "most Lambda workers at once, per function and in all; more calls wait for one; 0 = 4 per CPU, bounded by memory (APIGW_LAMBDA_CONCURRENCY)")
 	f.IntVar(&cfg.RequestLimits.URLLength, "max-url-length", int(envFloat("APIGW_MAX_URL_LENGTH", gateway.DefaultMaxURLLength)), "longest request URL (path and query) on the data listener, in characters; longer: 414 (APIGW_MAX_URL_LENGTH)")
 	f.IntVar(&cfg.RequestLimits.HeaderBytes, "max-header-bytes", int(envFloat("APIGW_MAX_HEADER_BYTES", gateway.DefaultMaxHeaderBytes)), "largest header section on the data listener, in bytes; larger: 431 (APIGW_MAX_HEADER_BYTES)")
 	f.IntVar(&cfg.RequestLimits.PrivateHeaderBytes, "max-private-header-bytes", int(envFloat("APIGW_MAX_PRIVATE_HEADER_BYTES", gateway.DefaultMaxPrivateHeaderBytes)), "largest header section on VPC endpoint listeners (private APIs), in bytes (APIGW_MAX_PRIVATE_HEADER_BYTES)")

@@ -57,8 +57,9 @@ type Config struct {
 	// RequestLimits bound the URL and header section of data plane
 	// requests; zero fields are API Gateway's quotas.
 	RequestLimits gateway.RequestLimits
-	// LambdaConcurrency is how many workers a local function may run at
-	// once; 0 means 10.
+	// LambdaConcurrency is the most workers the local Lambda host runs at
+	// once, for one function and for all together; 0 sizes it for the
+	// machine (host.DefaultMaxWorkers). Calls beyond it wait for a worker.
 	LambdaConcurrency int
 	// AccessLog is where access log lines go: a file path (appended to),
 	// "-" for standard output, or "" for none.
@@ -183,6 +184,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.host = host.New(filepath.Join(cfg.DataDir, "lambda-host"), cfg.Log)
 	s.host.Region = cfg.Region
+	s.host.MaxWorkers = cfg.LambdaConcurrency
 	urlKey := sha256.Sum256(append([]byte("apigw lambda code urls\x00"), s.masterKey...))
 	s.Lambda = &lambda.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Runner: hostRunner{s.host},
 		DataDir: cfg.DataDir, CodeURLKey: urlKey[:], Log: cfg.Log, MaxConcurrency: cfg.LambdaConcurrency}
