@@ -153,10 +153,10 @@ func (s *Service) drop(arn string) {
 func (s *Service) run(ctx context.Context, fn *Function, id string, payload []byte, clientContext string, tail bool) (*InvokeResult, error) {
 	start := s.now()
 	// The function's timeout runs from the moment its runtime receives the
-	// event; before, the call may wait up to the function's timeout for a
-	// free worker, and a cold start may take up to InitAllowance, which the
-	// runner measures itself. The deadline only bounds the whole.
-	res, err := s.Runner.Invoke(ctx, fn, id, payload, start.Add(fn.Timeout+InitAllowance+fn.Timeout), clientContext)
+	// event; a cold start may first take up to InitAllowance, which the
+	// runner measures itself, and before that the call may wait as long for
+	// a free worker. The deadline only bounds the whole.
+	res, err := s.Runner.Invoke(ctx, fn, id, payload, start.Add(2*(InitAllowance+fn.Timeout)), clientContext)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {

@@ -88,8 +88,8 @@ func TestInvokeAPI(t *testing.T) {
 			if !uuidRE.MatchString(c.requestID) {
 				t.Errorf("request id %q", c.requestID)
 			}
-			if got := c.deadline.Sub(e.now); got != 7*time.Second+InitAllowance+7*time.Second {
-				t.Errorf("deadline in %v, want the function's timeout to wait for a worker, the init allowance and the function's timeout", got)
+			if got := c.deadline.Sub(e.now); got != 2*(InitAllowance+7*time.Second) {
+				t.Errorf("deadline in %v, want twice the init allowance plus the function's timeout (a wait for a worker, then the run)", got)
 			}
 			if tt.in.ClientContext != nil && c.clientContext != `{"custom":{"a":"b"}}` {
 				t.Errorf("client context %q", c.clientContext)

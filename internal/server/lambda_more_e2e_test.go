@@ -620,7 +620,7 @@ def handler(event, context):
 func TestLambdaConcurrentSlowFunction(t *testing.T) {
 	lmNeed(t, "python3")
 	in := apigwtest.Start(t)
-	fn := lmCreate(t, in, lmFn{name: "lmSlow", runtime: lambdatypes.RuntimePython312, handler: "slow.handler",
+	fn := lmCreate(t, in, lmFn{name: "lmSlow", runtime: lambdatypes.RuntimePython312, handler: "slow.handler", timeout: 60,
 		zip: lfZip(t, map[string]string{"slow.py": lmSlowPython})})
 	api := lmNewAPI(t, in, "slow", "")
 	api.method(lmMethod{path: "/slow", fn: fn})
@@ -643,29 +643,15 @@ func TestLambdaConcurrentSlowFunction(t *testing.T) {
 	close(gate)
 	wg.Wait()
 
-	// Past the function's concurrency, Lambda answers TooManyRequests (429)
-	// and API Gateway, whose invocation Lambda rejected, answers 500.
-	ok, throttled := 0, 0
+	// Calls beyond the workers the host runs wait for one: all are served,
+	// as Lambda serves a burst within the account's concurrency.
 	for i, r := range results {
 		if errs[i] != nil {
 			t.Fatalf("call %d: %v", i, errs[i])
 		}
-		switch r.status {
-		case 200:
-			if r.body != "slow done" {
-				t.Fatalf("call %d: %s", i, r)
-			}
-			ok++
-		case 500:
-			lmWantError(t, r, 500, "InternalServerErrorException", `{"message": "Internal server error"}`)
-			throttled++
-		default:
-			t.Fatalf("call %d: not an AWS answer for a slow function: %s", i, r)
+		if r.status != 200 || r.body != "slow done" {
+			t.Errorf("call %d: %s", i, r)
 		}
-	}
-	t.Logf("%d answered 200, %d throttled (500)", ok, throttled)
-	if ok < 10 {
-		t.Fatalf("only %d of %d calls succeeded, want at least 10", ok, n)
 	}
 
 	// Workers stay warm; once the instance stops, none remains.

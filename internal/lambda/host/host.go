@@ -207,7 +207,8 @@ func (h *Host) idleTimeout() time.Duration {
 // Invoke runs one invocation of fn and waits for its outcome. requestID
 // names the invocation (one is made when empty). When every worker of fn
 // is busy and no other may be started, the call waits for one, in order of
-// arrival, until the function's timeout, deadline or ctx ends. The
+// arrival, for as long as a cold start may take (InitTimeout and the
+// function's timeout), or until deadline or ctx ends. The
 // function's timeout runs from the moment the runtime receives the event (a
 // new worker first has InitTimeout to initialise); deadline, when not zero,
 // is a time the invocation may not outlast either. clientContext is the
@@ -243,8 +244,10 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, requestID string, paylo
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	// A call may wait for a worker as long as a cold start may take before
+	// its event is delivered.
 	arrived := time.Now()
-	waitUntil := arrived.Add(timeout)
+	waitUntil := arrived.Add(InitTimeout + timeout)
 	if !deadline.IsZero() && deadline.Before(waitUntil) {
 		waitUntil = deadline
 	}

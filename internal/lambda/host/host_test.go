@@ -931,8 +931,8 @@ func TestFullHostStopsAnIdleWorker(t *testing.T) {
 	}
 }
 
-// A call waits for a worker no longer than the function's timeout (then
-// Lambda's throttle), or than its context.
+// A call waits for a worker no longer than a cold start may take, or its
+// deadline (then Lambda's throttle), or its context.
 func TestWaitIsBounded(t *testing.T) {
 	needPython(t)
 	h := newHost(t)
@@ -946,14 +946,18 @@ func TestWaitIsBounded(t *testing.T) {
 	waitFor(t, "the holder to be admitted", 30*time.Second, func() bool { return h.admitted(holder.Name) == 1 })
 
 	fn := function("late", "python3.12", "tools.sleepy", writeCode(t, map[string]string{"tools.py": toolsPython}))
-	fn.Timeout = time.Second
-	_, err := h.Invoke(context.Background(), fn, "", nil, time.Time{}, "")
+	fn.Timeout = time.Minute
+	// The wait ends with InitTimeout and the function's timeout, or with the
+	// caller's deadline when it comes first.
+	_, err := h.Invoke(context.Background(), fn, "", nil, time.Now().Add(200*time.Millisecond), "")
 	var le *lambda.Error
 	if !errors.As(err, &le) || le.Status != 429 || le.Reason != ReasonConcurrent || le.Message != "Rate Exceeded." {
-		t.Errorf("call past its timeout in line: %v", err)
+		t.Errorf("call past its deadline in line: %v", err)
+	}
+	if n := h.waiting(); n != 0 {
+		t.Errorf("%d calls left in line", n)
 	}
 
-	fn.Timeout = time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
