@@ -42,6 +42,10 @@ type Error struct {
 	Status    int
 	ErrorType string // x-amzn-ErrorType
 	Message   string
+	// ValidationError is a request validator's complaint (BAD_REQUEST_BODY,
+	// BAD_REQUEST_PARAMETERS): $context.error.validationErrorString in
+	// gateway response templates. It is not in the default body.
+	ValidationError string
 	// MessageKey is the body's key: "message", or "Message" for IAM denials.
 	MessageKey string
 	// NullMessage renders {"message": null}, as AWS answers authorizer
