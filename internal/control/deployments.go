@@ -77,6 +77,9 @@ func (a *API) createDeployment(r *http.Request, body []byte) (int, any, error) {
 		if snap.Authorizers, err = listJSON[model.Authorizer](ctx, tx, model.KindAuthorizer, model.ApiPrefix(apiID)); err != nil {
 			return err
 		}
+		if snap.GatewayResponses, err = listJSON[model.GatewayResponse](ctx, tx, model.KindGatewayResponse, model.ApiPrefix(apiID)); err != nil {
+			return err
+		}
 		snap.DeploymentID = dep.ID
 		dep.ApiSummary = summary
 		if err := putJSON(ctx, tx, model.KindSnapshot, model.ChildKey(apiID, dep.ID), snap); err != nil {

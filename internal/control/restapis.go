@@ -171,6 +171,9 @@ func (a *API) createRestApi(r *http.Request, body []byte) (int, any, error) {
 				return err
 			}
 		}
+		if in.CloneFrom != "" {
+			return cloneGatewayResponses(ctx, tx, in.CloneFrom, api.ID)
+		}
 		return nil
 	})
 	if err != nil {
@@ -352,7 +355,7 @@ func (a *API) deleteRestApi(r *http.Request, _ []byte) (int, any, error) {
 			}
 			return err
 		}
-		for _, kind := range []string{model.KindResource, model.KindDeployment, model.KindSnapshot, model.KindStage, model.KindAuthorizer} {
+		for _, kind := range []string{model.KindResource, model.KindDeployment, model.KindSnapshot, model.KindStage, model.KindAuthorizer, model.KindGatewayResponse} {
 			items, err := tx.List(ctx, kind, model.ApiPrefix(id))
 			if err != nil {
 				return err

@@ -123,6 +123,12 @@ func (a *API) Handler() http.Handler {
 	h("POST /restapis/{api}/authorizers/{authorizer}", a.testInvokeAuthorizer)
 	h("POST /restapis/{api}/resources/{res}/methods/{method}", a.testInvokeMethod)
 
+	h("PUT /restapis/{api}/gatewayresponses/{type}", a.putGatewayResponse)
+	h("GET /restapis/{api}/gatewayresponses", a.getGatewayResponses)
+	h("GET /restapis/{api}/gatewayresponses/{type}", a.getGatewayResponse)
+	h("PATCH /restapis/{api}/gatewayresponses/{type}", a.updateGatewayResponse)
+	h("DELETE /restapis/{api}/gatewayresponses/{type}", a.deleteGatewayResponse)
+
 	h("POST /apikeys", a.createApiKey)
 	h("GET /apikeys", a.getApiKeys)
 	h("GET /apikeys/{key}", a.getApiKey)

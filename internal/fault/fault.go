@@ -33,7 +33,100 @@ const (
 	ResourceNotFound           Type = "RESOURCE_NOT_FOUND"
 	Default4XX                 Type = "DEFAULT_4XX"
 	Default5XX                 Type = "DEFAULT_5XX"
+	// Types a gateway response may customise though apigw does not raise
+	// them (yet).
+	AuthorizerConfigurationError Type = "AUTHORIZER_CONFIGURATION_ERROR"
+	UnsupportedMediaType         Type = "UNSUPPORTED_MEDIA_TYPE"
+	WAFFiltered                  Type = "WAF_FILTERED"
 )
+
+// Types lists every gateway response type in the order of AWS's
+// GatewayResponseType enumeration, with its default status code ("" for
+// DEFAULT_4XX and DEFAULT_5XX, which have none). Index gives a type's
+// position here.
+var Types = [NumTypes]struct {
+	Type   Type
+	Status string
+}{
+	{Default4XX, ""},
+	{Default5XX, ""},
+	{ResourceNotFound, "404"},
+	{Unauthorized, "401"},
+	{InvalidAPIKey, "403"},
+	{AccessDenied, "403"},
+	{AuthorizerFailure, "500"},
+	{AuthorizerConfigurationError, "500"},
+	{InvalidSignature, "403"},
+	{ExpiredToken, "403"},
+	{MissingAuthenticationToken, "403"},
+	{IntegrationFailure, "504"},
+	{IntegrationTimeout, "504"},
+	{APIConfigurationError, "500"},
+	{UnsupportedMediaType, "415"},
+	{BadRequestParameters, "400"},
+	{BadRequestBody, "400"},
+	{RequestTooLarge, "413"},
+	{Throttled, "429"},
+	{QuotaExceeded, "429"},
+	{WAFFiltered, "403"},
+}
+
+// NumTypes is the number of gateway response types.
+const NumTypes = 21
+
+// Index is t's position in Types, or -1 for a name that is not a type. It
+// is a switch, not a map, so rendering an error looks nothing up.
+func (t Type) Index() int {
+	switch t {
+	case Default4XX:
+		return 0
+	case Default5XX:
+		return 1
+	case ResourceNotFound:
+		return 2
+	case Unauthorized:
+		return 3
+	case InvalidAPIKey:
+		return 4
+	case AccessDenied:
+		return 5
+	case AuthorizerFailure:
+		return 6
+	case AuthorizerConfigurationError:
+		return 7
+	case InvalidSignature:
+		return 8
+	case ExpiredToken:
+		return 9
+	case MissingAuthenticationToken:
+		return 10
+	case IntegrationFailure:
+		return 11
+	case IntegrationTimeout:
+		return 12
+	case APIConfigurationError:
+		return 13
+	case UnsupportedMediaType:
+		return 14
+	case BadRequestParameters:
+		return 15
+	case BadRequestBody:
+		return 16
+	case RequestTooLarge:
+		return 17
+	case Throttled:
+		return 18
+	case QuotaExceeded:
+		return 19
+	case WAFFiltered:
+		return 20
+	}
+	return -1
+}
+
+// DefaultTemplate is the body template of every gateway response AWS
+// creates with an API.
+const DefaultTemplate = `{"message":$context.error.messageString}`
 
 // Error is a gateway response. Steps of the pipeline return it; Write
 // renders it.
@@ -92,12 +185,29 @@ func ConfigurationError(cause error) *Error {
 	return &Error{Type: APIConfigurationError, Status: 500, ErrorType: "InternalServerErrorException", Message: "Internal server error", Cause: cause}
 }
 
-// Write renders err. A non-*Error becomes a 500.
-func Write(w http.ResponseWriter, err error) {
+// As returns err's gateway response; an error that is not one is a 500
+// of type DEFAULT_5XX.
+func As(err error) *Error {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = &Error{Type: Default5XX, Status: 500, ErrorType: "InternalServerErrorException", Message: "Internal server error", Cause: err}
 	}
+	return e
+}
+
+// MessageString is $context.error.messageString: the message as a JSON
+// string, or null.
+func (e *Error) MessageString() string {
+	if e.NullMessage {
+		return "null"
+	}
+	b, _ := json.Marshal(e.Message)
+	return string(b)
+}
+
+// Write renders err. A non-*Error becomes a 500.
+func Write(w http.ResponseWriter, err error) {
+	e := As(err)
 	h := w.Header()
 	for k, v := range e.Header {
 		h[k] = v

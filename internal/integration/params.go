@@ -166,3 +166,17 @@ func parseRequestMappings(m map[string]string) ([]mapping, error) {
 	}
 	return out, nil
 }
+
+// RequestSource is a compiled mapping expression over the client's request
+// alone ('literal', method.request.*, stageVariables.*, context.*), as
+// gateway responses map them to headers.
+type RequestSource struct{ s source }
+
+// ParseRequestSource compiles expr.
+func ParseRequestSource(expr string) (RequestSource, error) {
+	s, err := parseSource(expr, false)
+	return RequestSource{s}, err
+}
+
+// Values evaluates the expression for c; nil when it names nothing.
+func (r RequestSource) Values(c *Call) []string { return r.s.values(c, nil) }

@@ -11,7 +11,10 @@ const (
 	KindSnapshot   = "snapshot"   // key: apiID/deploymentID
 	KindStage      = "stage"      // key: apiID/stageName
 	KindAuthorizer = "authorizer" // key: apiID/authorizerID
-	KindMeta       = "meta"       // key: a setting's name
+	// KindGatewayResponse holds an API's customised gateway responses; a
+	// type without a record has AWS's default.
+	KindGatewayResponse = "gatewayresponse" // key: apiID/responseType
+	KindMeta            = "meta"            // key: a setting's name
 )
 
 // ChildKey is the key of a record that belongs to an API.

@@ -121,6 +121,19 @@ type Snapshot struct {
 	Api          RestApi       `json:"api"`
 	Resources    []*Resource   `json:"resources"`
 	Authorizers  []*Authorizer `json:"authorizers,omitempty"`
+	// GatewayResponses are the API's customised gateway responses when it
+	// was deployed.
+	GatewayResponses []*GatewayResponse `json:"gatewayResponses,omitempty"`
+}
+
+// GatewayResponse is how an API answers the errors the gateway itself
+// produces, for one response type.
+type GatewayResponse struct {
+	ResponseType       string            `json:"responseType"`
+	StatusCode         string            `json:"statusCode,omitempty"`
+	ResponseParameters map[string]string `json:"responseParameters"`
+	ResponseTemplates  map[string]string `json:"responseTemplates"`
+	DefaultResponse    bool              `json:"defaultResponse"`
 }
 
 // MethodSetting is a stage's per-method configuration.
