@@ -60,6 +60,9 @@ type Gateway struct {
 	// Limits bound the URL and header section of requests; zero fields
 	// are AWS's quotas.
 	Limits RequestLimits
+	// ResponseTemplates compiles the templates of gateway responses; nil
+	// means reftmpl's references-in-text templates.
+	ResponseTemplates TemplateCompiler
 
 	state    atomic.Pointer[state]
 	syncMu   sync.Mutex

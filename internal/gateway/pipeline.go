@@ -200,10 +200,19 @@ func (g *Gateway) logFailure(rq *request, err error) {
 	}
 }
 
-// render writes a gateway response for err. It sees the request's stage
-// (nil before resolve), whose deployment will carry the API's customised
-// gateway responses.
+// render writes a gateway response for err: the deployment's compiled
+// gateway response of err's type, or AWS's default when the API customised
+// none that applies (or the request never reached a stage).
 func (g *Gateway) render(w http.ResponseWriter, rq *request, err error) {
+	if rq.stage != nil && rq.stage.responses != nil {
+		e := fault.As(err)
+		if i := e.Type.Index(); i >= 0 {
+			if c := rq.stage.responses[i]; c != nil {
+				renderResponse(w, rq, e, c)
+				return
+			}
+		}
+	}
 	fault.Write(w, err)
 }
 

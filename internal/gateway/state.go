@@ -47,6 +47,8 @@ type Deployment struct {
 	resourcePolicy *policy.Document
 	policyErr      error
 	authorizers    map[string]*compiledAuthorizer
+	// responses are the API's gateway responses; nil when it customised none.
+	responses *responseTable
 }
 
 // Route is one method of one resource.
@@ -100,6 +102,7 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 	for _, rt := range routes {
 		rt.auth = authorizerFor(rt.Method, d.authorizers)
 	}
+	d.responses = g.compileResponses(snap)
 	if api.Policy != "" {
 		doc := model.ExpandPolicy(api.Policy, g.Region, g.AccountID, api.ID)
 		d.resourcePolicy, d.policyErr = policy.ParseWith([]byte(doc), policy.ParseOptions{RequirePrincipal: true})
