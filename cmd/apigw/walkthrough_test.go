@@ -158,7 +158,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if len(outputs) != len(blocks)+1 {
 		t.Fatalf("walk-through: %d block outputs for %d blocks:\n%s", len(outputs)-1, len(blocks), out)
 	}
-	checks := []func(string) error{checkHTTPWalkthrough, checkUsagePlanWalkthrough}
+	checks := []func(string) error{checkHTTPWalkthrough, checkUsagePlanWalkthrough, checkCORSWalkthrough}
 	if len(blocks) != len(checks) {
 		t.Fatalf("README has %d walk-through blocks; this test knows how to check %d", len(blocks), len(checks))
 	}
@@ -206,6 +206,26 @@ func checkUsagePlanWalkthrough(out string) error {
 	}
 	if !usageFigure.MatchString(out) {
 		return fmt.Errorf("get-usage does not report [1, 999]")
+	}
+	return nil
+}
+
+// checkCORSWalkthrough: the missing route's 403 and the keyless call's 403
+// carry the CORS header after the redeploy; the customised missing route
+// answers 404 with its template.
+func checkCORSWalkthrough(out string) error {
+	answers := strings.Split(out, "HTTP/1.1 ")[1:]
+	if len(answers) != 3 {
+		return fmt.Errorf("want 3 HTTP answers, got %d", len(answers))
+	}
+	for i, want := range []string{`{"message":"Missing Authentication Token"}`, `{"message":"Forbidden"}`} {
+		a := answers[i]
+		if !strings.HasPrefix(a, "403") || !strings.Contains(a, "Access-Control-Allow-Origin: *") || !strings.Contains(a, want) {
+			return fmt.Errorf("answer %d: want 403 %s with Access-Control-Allow-Origin: *", i+1, want)
+		}
+	}
+	if a := answers[2]; !strings.HasPrefix(a, "404") || !strings.Contains(a, `{"error":"no route","requestId":"`) || strings.Contains(a, "Access-Control-Allow-Origin") {
+		return fmt.Errorf("answer 3: want 404 with the custom template and no CORS header")
 	}
 	return nil
 }
