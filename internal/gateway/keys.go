@@ -77,18 +77,6 @@ type methodThrottle struct {
 	id       string
 }
 
-// QuotaSpec converts a usage plan's quota for the limiter; nil stays nil.
-func QuotaSpec(q *model.QuotaSettings) *limit.QuotaSpec {
-	if q == nil {
-		return nil
-	}
-	return &limit.QuotaSpec{Limit: q.Limit, Period: limit.Period(q.Period), Offset: int(q.Offset)}
-}
-
-// QuotaID is the limiter id of a key's quota in a plan; the management API's
-// usage reports read the same counters.
-func QuotaID(planID, keyID string) string { return "quota/" + planID + "/" + keyID }
-
 // keySource holds the API key, usage plan and plan key records as last
 // read from the store, so that a change re-reads only the changed records
 // and rebuilds only the keys they affect.
@@ -121,7 +109,7 @@ func newKeySource() *keySource {
 }
 
 func (src *keySource) setPlan(p *model.UsagePlan) {
-	src.plans[p.ID] = &keyPlanSource{plan: p, quota: QuotaSpec(p.Quota)}
+	src.plans[p.ID] = &keyPlanSource{plan: p, quota: limit.PlanQuota(p.Quota)}
 }
 
 func (src *keySource) addMember(planID, keyID string) {
@@ -171,7 +159,7 @@ func (src *keySource) build(k *apiKey) *apiKey {
 				throttle:   p.Throttle,
 				quota:      ps.quota,
 				throttleID: "plan/" + p.ID + "/" + k.id,
-				quotaID:    QuotaID(p.ID, k.id),
+				quotaID:    limit.QuotaID(p.ID, k.id),
 			}
 			if len(st.Throttle) > 0 {
 				kp.methods = make(map[string]methodThrottle, len(st.Throttle))

@@ -102,9 +102,9 @@ func fixtureKeyring(n int) *keyring {
 			{"api", "dev"}: {
 				planID:     "plan",
 				throttle:   &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
-				quota:      QuotaSpec(&model.QuotaSettings{Limit: 1 << 50, Period: "MONTH"}),
+				quota:      limit.PlanQuota(&model.QuotaSettings{Limit: 1 << 50, Period: "MONTH"}),
 				throttleID: "plan/plan/" + id,
-				quotaID:    QuotaID("plan", id),
+				quotaID:    limit.QuotaID("plan", id),
 				methods: map[string]methodThrottle{"/hello/GET": {
 					settings: &model.ThrottleSettings{RateLimit: 1e9, BurstLimit: 1 << 40},
 					id:       "plan/plan/" + id + "/api:dev/hello/GET",

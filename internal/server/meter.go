@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/model"
 )
@@ -18,7 +17,7 @@ func (m meter) Usage(ctx context.Context, planID, keyID string, q *model.QuotaSe
 		// Without a quota nothing is counted; AWS reports no figures either.
 		return [][]int64{}, nil
 	}
-	days, err := m.lim.Usage(ctx, gateway.QuotaID(planID, keyID), *gateway.QuotaSpec(q), from, to)
+	days, err := m.lim.Usage(ctx, limit.QuotaID(planID, keyID), *limit.PlanQuota(q), from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -30,5 +29,5 @@ func (m meter) Usage(ctx context.Context, planID, keyID string, q *model.QuotaSe
 }
 
 func (m meter) SetRemaining(ctx context.Context, planID, keyID string, q *model.QuotaSettings, remaining int64) error {
-	return m.lim.SetRemaining(ctx, gateway.QuotaID(planID, keyID), *gateway.QuotaSpec(q), remaining, time.Now())
+	return m.lim.SetRemaining(ctx, limit.QuotaID(planID, keyID), *limit.PlanQuota(q), remaining, time.Now())
 }

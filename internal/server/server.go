@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log}
-	s.Limiter = limit.NewMemory(gateway.Ledger{Store: st})
+	s.Limiter = limit.NewMemory(limit.StoreLedger{Store: st})
 	s.Control.Meter = meter{s.Limiter}
 	s.Gateway = gateway.New(st)
 	s.Gateway.Limiter = s.Limiter

@@ -1,4 +1,4 @@
-package gateway
+package limit
 
 import (
 	"context"
@@ -10,25 +10,25 @@ import (
 	"github.com/apigw/apigw/internal/store"
 )
 
-// Ledger keeps quota counters in the store (kind "usage", key
-// "{id}@{day}"), so usage survives restarts. It implements limit.Ledger for
-// limit.Memory, the only writer of its ids: the server's data dir lock keeps
-// a second process off the store.
-type Ledger struct{ Store store.Store }
+// StoreLedger keeps quota counters in the store (kind "usage", key
+// "{id}@{day}"), so usage survives restarts. It is the Ledger of a Memory,
+// the only writer of its ids: the server's data dir lock keeps a second
+// process off the store.
+type StoreLedger struct{ Store store.Store }
 
 func ledgerKey(id, day string) string { return id + "@" + day }
 
 // update commits quietly when the store can: quota counters concern no
 // watcher of Changed.
-func (l Ledger) update(ctx context.Context, fn func(tx store.Tx) error) error {
+func (l StoreLedger) update(ctx context.Context, fn func(tx store.Tx) error) error {
 	if q, ok := l.Store.(store.QuietUpdater); ok {
 		return q.UpdateQuiet(ctx, fn)
 	}
 	return l.Store.Update(ctx, fn)
 }
 
-// Add implements limit.Ledger.
-func (l Ledger) Add(ctx context.Context, id, day string, n int64) (int64, error) {
+// Add implements Ledger.
+func (l StoreLedger) Add(ctx context.Context, id, day string, n int64) (int64, error) {
 	var total int64
 	err := l.update(ctx, func(tx store.Tx) error {
 		b, err := tx.Get(ctx, model.KindUsage, ledgerKey(id, day))
@@ -42,8 +42,8 @@ func (l Ledger) Add(ctx context.Context, id, day string, n int64) (int64, error)
 	return total, err
 }
 
-// Load implements limit.Ledger.
-func (l Ledger) Load(ctx context.Context, id, from, to string) (map[string]int64, error) {
+// Load implements Ledger.
+func (l StoreLedger) Load(ctx context.Context, id, from, to string) (map[string]int64, error) {
 	items, err := l.Store.List(ctx, model.KindUsage, id+"@")
 	if err != nil {
 		return nil, err
@@ -60,9 +60,21 @@ func (l Ledger) Load(ctx context.Context, id, from, to string) (map[string]int64
 	return out, nil
 }
 
-// Set implements limit.Ledger.
-func (l Ledger) Set(ctx context.Context, id, day string, n int64) error {
+// Set implements Ledger.
+func (l StoreLedger) Set(ctx context.Context, id, day string, n int64) error {
 	return l.update(ctx, func(tx store.Tx) error {
 		return tx.Put(ctx, model.KindUsage, ledgerKey(id, day), strconv.AppendInt(nil, n, 10))
 	})
+}
+
+// QuotaID is the limiter id of an API key's quota in a usage plan; the
+// data plane meters it and the management API's usage reports read it.
+func QuotaID(planID, keyID string) string { return "quota/" + planID + "/" + keyID }
+
+// PlanQuota converts a usage plan's quota for the limiter; nil stays nil.
+func PlanQuota(q *model.QuotaSettings) *QuotaSpec {
+	if q == nil {
+		return nil
+	}
+	return &QuotaSpec{Limit: q.Limit, Period: Period(q.Period), Offset: int(q.Offset)}
 }
