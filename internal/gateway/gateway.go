@@ -20,6 +20,7 @@ import (
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/requestid"
 	"github.com/apigw/apigw/internal/sigv4"
 	"github.com/apigw/apigw/internal/store"
 )
@@ -115,18 +116,7 @@ func newIDs(ids *[3]string) {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	u := buf[:uuidLen]
-	hex.Encode(u[0:8], b[0:4])
-	u[8] = '-'
-	hex.Encode(u[9:13], b[4:6])
-	u[13] = '-'
-	hex.Encode(u[14:18], b[6:8])
-	u[18] = '-'
-	hex.Encode(u[19:23], b[8:10])
-	u[23] = '-'
-	hex.Encode(u[24:], b[10:])
+	requestid.Encode((*[uuidLen]byte)(buf[:uuidLen]), &b)
 
 	var a [11]byte
 	binary.LittleEndian.PutUint64(a[:8], rand.Uint64())

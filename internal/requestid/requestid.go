@@ -16,19 +16,26 @@ const Header = "X-Amzn-Requestid"
 func New() string {
 	var b [16]byte
 	rand.Read(b[:])
+	var out [36]byte
+	Encode(&out, &b)
+	return string(out[:])
+}
+
+// Encode writes the random bytes b as a version 4 UUID into dst, setting
+// b's version and variant bits. The data plane calls it with its own
+// random bytes, to make the request id beside its two other ids.
+func Encode(dst *[36]byte, b *[16]byte) {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	hex.Encode(dst[0:8], b[0:4])
+	dst[8] = '-'
+	hex.Encode(dst[9:13], b[4:6])
+	dst[13] = '-'
+	hex.Encode(dst[14:18], b[6:8])
+	dst[18] = '-'
+	hex.Encode(dst[19:23], b[8:10])
+	dst[23] = '-'
+	hex.Encode(dst[24:], b[10:])
 }
 
 // Of returns the request id of the answer w is writing, giving it a new
