@@ -14,6 +14,8 @@ const (
 	// KindGatewayResponse holds an API's customised gateway responses; a
 	// type without a record has AWS's default.
 	KindGatewayResponse = "gatewayresponse" // key: apiID/responseType
+	KindModel           = "model"           // key: apiID/modelName
+	KindValidator       = "validator"       // key: apiID/requestValidatorID
 	KindMeta            = "meta"            // key: a setting's name
 )
 
@@ -22,6 +24,12 @@ func ChildKey(apiID, id string) string { return apiID + "/" + id }
 
 // ApiPrefix is the key prefix of every record of an API.
 func ApiPrefix(apiID string) string { return apiID + "/" }
+
+// ModelURL is how a schema names another model of its API in $ref, as on
+// AWS.
+func ModelURL(apiID, name string) string {
+	return "https://apigateway.amazonaws.com/restapis/" + apiID + "/models/" + name
+}
 
 // ExpandPolicy rewrites API Gateway's resource policy shorthand
 // "execute-api:/{stage}/{METHOD}/{path}" into the full ARN

@@ -124,6 +124,9 @@ type Snapshot struct {
 	// GatewayResponses are the API's customised gateway responses when it
 	// was deployed.
 	GatewayResponses []*GatewayResponse `json:"gatewayResponses,omitempty"`
+	// Models and RequestValidators validate method requests.
+	Models            []*Model            `json:"models,omitempty"`
+	RequestValidators []*RequestValidator `json:"requestValidators,omitempty"`
 }
 
 // GatewayResponse is how an API answers the errors the gateway itself
@@ -189,4 +192,23 @@ type Authorizer struct {
 	IdentitySource               string   `json:"identitySource,omitempty"`
 	IdentityValidationExpression string   `json:"identityValidationExpression,omitempty"`
 	AuthorizerResultTtlInSeconds *int64   `json:"authorizerResultTtlInSeconds,omitempty"`
+}
+
+// Model is a JSON Schema (draft 4) of an API, named in methods'
+// requestModels and in other models' $ref by its URL form
+// (ModelURL).
+type Model struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Schema      string `json:"schema,omitempty"`
+	ContentType string `json:"contentType,omitempty"`
+}
+
+// RequestValidator says what a method's requests are checked for.
+type RequestValidator struct {
+	ID                        string `json:"id"`
+	Name                      string `json:"name,omitempty"`
+	ValidateRequestBody       bool   `json:"validateRequestBody"`
+	ValidateRequestParameters bool   `json:"validateRequestParameters"`
 }
