@@ -80,6 +80,12 @@ func (a *API) createDeployment(r *http.Request, body []byte) (int, any, error) {
 		if snap.GatewayResponses, err = listJSON[model.GatewayResponse](ctx, tx, model.KindGatewayResponse, model.ApiPrefix(apiID)); err != nil {
 			return err
 		}
+		if snap.Models, err = a.listModels(ctx, tx, apiID); err != nil {
+			return err
+		}
+		if snap.RequestValidators, err = listJSON[model.RequestValidator](ctx, tx, model.KindValidator, model.ApiPrefix(apiID)); err != nil {
+			return err
+		}
 		snap.DeploymentID = dep.ID
 		dep.ApiSummary = summary
 		if err := putJSON(ctx, tx, model.KindSnapshot, model.ChildKey(apiID, dep.ID), snap); err != nil {

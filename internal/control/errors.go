@@ -45,4 +45,6 @@ var (
 	errNoDeployment          = notFound("Invalid Deployment identifier specified")
 	errNoStage               = notFound("Invalid stage identifier specified") // lowercase, as AWS writes it
 	errInvalidPosition       = badRequest("Invalid position parameter")
+	errNoClientCertificate   = badRequest("Invalid client certificate identifier specified")
+	errNoVpcLink             = badRequest("Invalid Vpc Link identifier specified")
 )

@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/store"
 )
 
 var httpMethods = map[string]bool{"GET": true, "PUT": true, "POST": true, "DELETE": true, "PATCH": true, "OPTIONS": true, "HEAD": true, "ANY": true}
@@ -99,9 +101,12 @@ func (a *API) putMethod(r *http.Request, body []byte) (int, any, error) {
 	if err := validateMethod(m); err != nil {
 		return 0, nil, err
 	}
-	out, err := a.editResource(r, func(res *model.Resource) (any, error) {
+	out, err := a.editResourceTx(r, func(tx store.Tx, res *model.Resource) (any, error) {
 		if res.ResourceMethods[name] != nil {
 			return nil, conflict("Method already exists for this resource")
+		}
+		if err := a.checkMethodRefs(r.Context(), tx, r.PathValue("api"), m); err != nil {
+			return nil, err
 		}
 		if res.ResourceMethods == nil {
 			res.ResourceMethods = map[string]*model.Method{}
@@ -140,7 +145,7 @@ func (a *API) updateMethod(r *http.Request, body []byte) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out, err := a.editResource(r, func(res *model.Resource) (any, error) {
+	out, err := a.editResourceTx(r, func(tx store.Tx, res *model.Resource) (any, error) {
 		m, err := findMethod(res, name)
 		if err != nil {
 			return nil, err
@@ -148,7 +153,10 @@ func (a *API) updateMethod(r *http.Request, body []byte) (int, any, error) {
 		if err := applyOps(ops, m, patchMethod); err != nil {
 			return nil, err
 		}
-		return m, validateMethod(m)
+		if err := validateMethod(m); err != nil {
+			return nil, err
+		}
+		return m, a.checkMethodRefs(r.Context(), tx, r.PathValue("api"), m)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -404,6 +412,17 @@ func validateIntegration(in *model.Integration) error {
 			return badRequest("AWS ARN for integration must contain path or action")
 		}
 	}
+	switch in.ConnectionType {
+	case "", "INTERNET":
+	case "VPC_LINK":
+		// apigw has no VPC links yet: every id is unknown, unless a stage
+		// variable names it at call time.
+		if !strings.HasPrefix(in.ConnectionID, "${stageVariables.") {
+			return errNoVpcLink
+		}
+	default:
+		return validation("1 validation error detected: Value '%s' at 'putIntegrationInput.connectionType' failed to satisfy constraint: Member must satisfy enum value set: [INTERNET, VPC_LINK]", in.ConnectionType)
+	}
 	if in.TimeoutInMillis < 50 || in.TimeoutInMillis > 29000 {
 		return badRequest("Timeout should be between 50 ms and 29000 ms")
 	}
@@ -417,10 +436,22 @@ func validateIntegration(in *model.Integration) error {
 	default:
 		return badRequest("Invalid content handling specified: %s", in.ContentHandling)
 	}
-	for k, v := range in.RequestParameters {
-		if !validIntegrationRequestParam(k) || v == "" {
-			return badRequest("Invalid mapping expression specified: Validation Result: warnings : [], errors : [Invalid mapping expression specified: %s]", k)
-		}
+	if bad, ok := integration.CheckRequestMappings(in.RequestParameters); !ok {
+		return errMappingExpression(bad)
+	}
+	return nil
+}
+
+// errMappingExpression is AWS's answer to a parameter mapping the gateway
+// could not evaluate.
+func errMappingExpression(expr string) error {
+	return badRequest("Invalid mapping expression specified: Validation Result: warnings : [], errors : [Invalid mapping expression specified: %s]", expr)
+}
+
+// validateIntegrationResponse checks what an integration response maps.
+func validateIntegrationResponse(ir *model.IntegrationResponse) error {
+	if bad, ok := integration.CheckResponseMappings(ir.ResponseParameters); !ok {
+		return errMappingExpression(bad)
 	}
 	return nil
 }
@@ -433,23 +464,6 @@ func validHTTPURI(s string) bool {
 	}
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-// validIntegrationRequestParam accepts integration.request.{path|querystring|header|multivaluequerystring|multivalueheader}.{name}.
-func validIntegrationRequestParam(p string) bool {
-	rest, ok := strings.CutPrefix(p, "integration.request.")
-	if !ok {
-		return false
-	}
-	loc, name, ok := strings.Cut(rest, ".")
-	if !ok || name == "" {
-		return false
-	}
-	switch loc {
-	case "path", "querystring", "header", "multivaluequerystring", "multivalueheader":
-		return true
-	}
-	return false
 }
 
 func (a *API) putIntegration(r *http.Request, body []byte) (int, any, error) {
@@ -643,6 +657,9 @@ func (a *API) putIntegrationResponse(r *http.Request, body []byte) (int, any, er
 	}
 	ir := &model.IntegrationResponse{StatusCode: code, SelectionPattern: in.SelectionPattern,
 		ResponseParameters: in.ResponseParameters, ResponseTemplates: in.ResponseTemplates, ContentHandling: in.ContentHandling}
+	if err := validateIntegrationResponse(ir); err != nil {
+		return 0, nil, err
+	}
 	out, err := a.editMethod(r, func(m *model.Method) (any, error) {
 		if m.MethodIntegration == nil {
 			return nil, errNoIntegration
@@ -709,7 +726,7 @@ func (a *API) updateIntegrationResponse(r *http.Request, body []byte) (int, any,
 				return nil, err
 			}
 		}
-		return ir, nil
+		return ir, validateIntegrationResponse(ir)
 	})
 	if err != nil {
 		return 0, nil, err

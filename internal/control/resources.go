@@ -311,6 +311,12 @@ func (a *API) deleteResource(r *http.Request, _ []byte) (int, any, error) {
 // editResource loads a resource, lets fn change it, and writes it back, all
 // in one transaction. fn's result is what the operation returns.
 func (a *API) editResource(r *http.Request, fn func(res *model.Resource) (any, error)) (any, error) {
+	return a.editResourceTx(r, func(_ store.Tx, res *model.Resource) (any, error) { return fn(res) })
+}
+
+// editResourceTx is editResource for an fn that reads other records of the
+// API in the same transaction.
+func (a *API) editResourceTx(r *http.Request, fn func(tx store.Tx, res *model.Resource) (any, error)) (any, error) {
 	ctx := r.Context()
 	apiID, resID := r.PathValue("api"), r.PathValue("res")
 	var out any
@@ -319,7 +325,7 @@ func (a *API) editResource(r *http.Request, fn func(res *model.Resource) (any, e
 		if err != nil {
 			return err
 		}
-		if out, err = fn(res); err != nil {
+		if out, err = fn(tx, res); err != nil {
 			return err
 		}
 		return putJSON(ctx, tx, model.KindResource, model.ChildKey(apiID, resID), res)

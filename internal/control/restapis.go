@@ -141,6 +141,8 @@ func (a *API) createRestApi(r *http.Request, body []byte) (int, any, error) {
 		return 0, nil, err
 	}
 	var resources []*model.Resource
+	var models []*model.Model
+	var validators []*model.RequestValidator
 	if in.CloneFrom != "" {
 		var src model.RestApi
 		if err := getJSON(ctx, a.Store, model.KindRestApi, in.CloneFrom, &src, a.errNoAPI(in.CloneFrom)); err != nil {
@@ -150,7 +152,14 @@ func (a *API) createRestApi(r *http.Request, body []byte) (int, any, error) {
 		if resources, err = listJSON[model.Resource](ctx, a.Store, model.KindResource, model.ApiPrefix(src.ID)); err != nil {
 			return 0, nil, err
 		}
+		if models, err = a.listModels(ctx, a.Store, src.ID); err != nil {
+			return 0, nil, err
+		}
+		if validators, err = listJSON[model.RequestValidator](ctx, a.Store, model.KindValidator, model.ApiPrefix(src.ID)); err != nil {
+			return 0, nil, err
+		}
 		cloneResources(resources)
+		cloneModels(models, validators, resources, src.ID, api.ID)
 		for _, res := range resources {
 			if res.Path == "/" {
 				api.RootResourceID = res.ID
@@ -160,6 +169,7 @@ func (a *API) createRestApi(r *http.Request, body []byte) (int, any, error) {
 		root := &model.Resource{ID: newID(10), Path: "/"}
 		api.RootResourceID = root.ID
 		resources = []*model.Resource{root}
+		models = defaultModels()
 	}
 	err := a.Store.Update(ctx, func(tx store.Tx) error {
 		b, _ := json.Marshal(api)
@@ -168,6 +178,16 @@ func (a *API) createRestApi(r *http.Request, body []byte) (int, any, error) {
 		}
 		for _, res := range resources {
 			if err := putJSON(ctx, tx, model.KindResource, model.ChildKey(api.ID, res.ID), res); err != nil {
+				return err
+			}
+		}
+		for _, m := range models {
+			if err := putJSON(ctx, tx, model.KindModel, model.ChildKey(api.ID, m.Name), m); err != nil {
+				return err
+			}
+		}
+		for _, v := range validators {
+			if err := putJSON(ctx, tx, model.KindValidator, model.ChildKey(api.ID, v.ID), v); err != nil {
 				return err
 			}
 		}
@@ -192,6 +212,28 @@ func cloneResources(resources []*model.Resource) {
 		res.ID = ids[res.ID]
 		if res.ParentID != "" {
 			res.ParentID = ids[res.ParentID]
+		}
+	}
+}
+
+// cloneModels gives a clone's models and request validators fresh ids, and
+// points $refs to the source's models and the methods' validators at the
+// clone's own.
+func cloneModels(models []*model.Model, validators []*model.RequestValidator, resources []*model.Resource, srcID, dstID string) {
+	for _, m := range models {
+		m.ID = newID(6)
+		m.Schema = strings.ReplaceAll(m.Schema, model.ModelURL(srcID, ""), model.ModelURL(dstID, ""))
+	}
+	ids := make(map[string]string, len(validators))
+	for _, v := range validators {
+		ids[v.ID] = newID(6)
+		v.ID = ids[v.ID]
+	}
+	for _, res := range resources {
+		for _, m := range res.ResourceMethods {
+			if m.RequestValidatorID != "" {
+				m.RequestValidatorID = ids[m.RequestValidatorID]
+			}
 		}
 	}
 }
@@ -355,7 +397,7 @@ func (a *API) deleteRestApi(r *http.Request, _ []byte) (int, any, error) {
 			}
 			return err
 		}
-		for _, kind := range []string{model.KindResource, model.KindDeployment, model.KindSnapshot, model.KindStage, model.KindAuthorizer, model.KindGatewayResponse} {
+		for _, kind := range []string{model.KindResource, model.KindDeployment, model.KindSnapshot, model.KindStage, model.KindAuthorizer, model.KindGatewayResponse, model.KindModel, model.KindValidator} {
 			items, err := tx.List(ctx, kind, model.ApiPrefix(id))
 			if err != nil {
 				return err

@@ -129,6 +129,19 @@ func (a *API) Handler() http.Handler {
 	h("PATCH /restapis/{api}/gatewayresponses/{type}", a.updateGatewayResponse)
 	h("DELETE /restapis/{api}/gatewayresponses/{type}", a.deleteGatewayResponse)
 
+	h("POST /restapis/{api}/models", a.createModel)
+	h("GET /restapis/{api}/models", a.getModels)
+	h("GET /restapis/{api}/models/{model}", a.getModel)
+	h("PATCH /restapis/{api}/models/{model}", a.updateModel)
+	h("DELETE /restapis/{api}/models/{model}", a.deleteModel)
+	h("GET /restapis/{api}/models/{model}/default_template", a.getModelTemplate)
+
+	h("POST /restapis/{api}/requestvalidators", a.createRequestValidator)
+	h("GET /restapis/{api}/requestvalidators", a.getRequestValidators)
+	h("GET /restapis/{api}/requestvalidators/{validator}", a.getRequestValidator)
+	h("PATCH /restapis/{api}/requestvalidators/{validator}", a.updateRequestValidator)
+	h("DELETE /restapis/{api}/requestvalidators/{validator}", a.deleteRequestValidator)
+
 	h("POST /apikeys", a.createApiKey)
 	h("GET /apikeys", a.getApiKeys)
 	h("GET /apikeys/{key}", a.getApiKey)

@@ -176,7 +176,7 @@ func compileResponse(ir *model.IntegrationResponse) (*response, error) {
 	}
 	for _, k := range sortedKeys(ir.ResponseParameters) {
 		name, ok := strings.CutPrefix(k, "method.response.header.")
-		if !ok {
+		if !ok || name == "" {
 			return nil, fmt.Errorf("invalid response mapping target %q", k)
 		}
 		src, err := parseSource(ir.ResponseParameters[k], true)

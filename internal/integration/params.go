@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/apigw/apigw/internal/model"
 )
 
 // sourceKind says where a mapped value comes from.
@@ -143,6 +145,9 @@ func parseRequestMappings(m map[string]string) ([]mapping, error) {
 			return nil, fmt.Errorf("invalid mapping target %q", k)
 		}
 		loc, name, _ := strings.Cut(rest, ".")
+		if name == "" {
+			return nil, fmt.Errorf("invalid mapping target %q", k)
+		}
 		var dst targetKind
 		switch loc {
 		case "path":
@@ -180,3 +185,33 @@ func ParseRequestSource(expr string) (RequestSource, error) {
 
 // Values evaluates the expression for c; nil when it names nothing.
 func (r RequestSource) Values(c *Call) []string { return r.s.values(c, nil) }
+
+// CheckRequestMappings reports the first entry of an integration's
+// requestParameters that Compile would refuse, by its right-hand side (or
+// its key when the target is what is wrong), so that the management API
+// refuses it when it is written, with the parser the data plane uses.
+func CheckRequestMappings(m map[string]string) (bad string, ok bool) {
+	for _, k := range sortedKeys(m) {
+		if _, err := parseRequestMappings(map[string]string{k: m[k]}); err != nil {
+			if _, serr := parseSource(m[k], false); serr != nil {
+				return m[k], false
+			}
+			return k, false
+		}
+	}
+	return "", true
+}
+
+// CheckResponseMappings is CheckRequestMappings for an integration
+// response's responseParameters (method.response.header.* targets).
+func CheckResponseMappings(m map[string]string) (bad string, ok bool) {
+	for _, k := range sortedKeys(m) {
+		if _, err := compileResponse(&model.IntegrationResponse{StatusCode: "200", ResponseParameters: map[string]string{k: m[k]}}); err != nil {
+			if _, serr := parseSource(m[k], true); serr != nil {
+				return m[k], false
+			}
+			return k, false
+		}
+	}
+	return "", true
+}
