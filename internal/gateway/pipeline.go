@@ -319,11 +319,15 @@ func (g *Gateway) meterStep(rq *request) error {
 	return nil
 }
 
-// validate runs step 5: API Gateway's payload limit. A body of unknown
-// length is cut at the limit as it is read (ServeHTTP).
+// validate runs step 5: API Gateway's payload limit (a body of unknown
+// length is cut at the limit as it is read, see ServeHTTP), then the
+// method's request validator: required parameters and the body's model.
 func (g *Gateway) validate(rq *request) error {
 	if rq.ContentLength > MaxPayloadBytes {
 		return fault.ErrRequestTooLarge
+	}
+	if c := rq.route.check; c != nil {
+		return c.run(rq)
 	}
 	return nil
 }

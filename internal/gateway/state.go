@@ -12,6 +12,7 @@ import (
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/policy"
 	"github.com/apigw/apigw/internal/route"
+	"github.com/apigw/apigw/internal/schema"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -61,6 +62,8 @@ type Route struct {
 	Integration *integration.Integration
 	// auth is the method's authorizer, by its authorization type.
 	auth Authorizer
+	// check is the method's request validator; nil checks nothing.
+	check *requestCheck
 	// CompileErr is set when the integration could not be compiled; calling
 	// the method then answers with a configuration error, as AWS does.
 	CompileErr error
@@ -73,9 +76,21 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 	opts.BinaryMediaTypes = snap.Api.BinaryMediaTypes
 	var b route.Builder[*Route]
 	var routes []*Route
+	validators := make(map[string]*model.RequestValidator, len(snap.RequestValidators))
+	for _, v := range snap.RequestValidators {
+		validators[v.ID] = v
+	}
+	var models *schema.Set // compiled once per deployment, if a method needs it
+	modelSet := func() *schema.Set {
+		if models == nil {
+			models = schema.NewSet(snap.Api.ID, snap.Models)
+		}
+		return models
+	}
 	for _, res := range snap.Resources {
 		for name, m := range res.ResourceMethods {
-			rt := &Route{ResourceID: res.ID, ResourcePath: res.Path, MethodPath: res.Path + "/" + name, Method: m}
+			rt := &Route{ResourceID: res.ID, ResourcePath: res.Path, MethodPath: res.Path + "/" + name, Method: m,
+				check: compileCheck(m, validators, modelSet)}
 			routes = append(routes, rt)
 			if m.MethodIntegration == nil {
 				rt.CompileErr = errors.New("no integration defined for method")
