@@ -19,31 +19,33 @@ import (
 // request with a gateway response (*fault.Error), which the error renderer
 // writes with the deployment's gateway responses.
 //
-// The integration request (parameter mappings, the request template),
-// the call and the integration response (selection, response mappings,
-// templates) are the phases of the method's endpoint, run by the integrate
-// step; the method response is the answer the endpoint fills, written once
-// by the server adapter (ServeHTTP).
+// The last three are the phases of the method's integration, each run by
+// the endpoint of its type (internal/integration); the method response is
+// the answer they fill, written once by the server adapter (ServeHTTP).
 var pipeline = []step{
-	resolveStep,   // host or /_aws/execute-api prefix → API → stage
-	routeStep,     // literal > {param} > {proxy+}; method > ANY
-	authorizeStep, // resource policy, then the method's authorizer
-	meterStep,     // API key; plan method, plan, stage and account throttles; plan quota
-	validateStep,  // payload size; request validators
-	integrateStep, // the endpoint of the integration type
+	resolveStep,             // host or /_aws/execute-api prefix → API → stage
+	routeStep,               // literal > {param} > {proxy+}; method > ANY
+	authorizeStep,           // resource policy, then the method's authorizer
+	meterStep,               // API key; plan method, plan, stage and account throttles; plan quota
+	validateStep,            // payload size; request validators
+	integrationRequestStep,  // parameter mappings, request template, the Lambda event
+	endpointStep,            // the call: HTTP backend, Lambda function (MOCK has none)
+	integrationResponseStep, // selection, response mappings, templates; proxies pass through
 }
 
 // testInvokeSteps are the steps TestInvokeMethod runs: AWS's test
 // invocation skips resolution, authorization and metering.
-var testInvokeSteps = []step{validateStep, integrateStep}
+var testInvokeSteps = []step{validateStep, integrationRequestStep, endpointStep, integrationResponseStep}
 
 var (
-	resolveStep   = step{"resolve", (*Gateway).resolveStage}
-	routeStep     = step{"route", (*Gateway).routeMethod}
-	authorizeStep = step{"authorize", (*Gateway).authorize}
-	meterStep     = step{"meter", (*Gateway).meterStep}
-	validateStep  = step{"validate", (*Gateway).validate}
-	integrateStep = step{"integrate", (*Gateway).integrate}
+	resolveStep             = step{"resolve", (*Gateway).resolveStage}
+	routeStep               = step{"route", (*Gateway).routeMethod}
+	authorizeStep           = step{"authorize", (*Gateway).authorize}
+	meterStep               = step{"meter", (*Gateway).meterStep}
+	validateStep            = step{"validate", (*Gateway).validate}
+	integrationRequestStep  = step{"integration request", (*Gateway).integrationRequest}
+	endpointStep            = step{"endpoint", (*Gateway).endpoint}
+	integrationResponseStep = step{"integration response", (*Gateway).integrationResponse}
 )
 
 // step is one stage of the pipeline.
@@ -99,7 +101,10 @@ type requestFields struct {
 	route  *Route
 	caller *Caller // the SigV4 signer (AWS_IAM), or nil
 	authz  *AuthorizerResult
-	// out is the answer: the endpoint fills it, ServeHTTP writes it.
+	// exchange is the integration's call: what it sends, what it got.
+	exchange integration.Exchange
+	// out is the answer: the integration response fills it, ServeHTTP
+	// writes it.
 	out integration.Response
 }
 
@@ -172,7 +177,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = g.run(rq, pipeline)
 	}
 	if err != nil {
-		rq.out.Close()
 		if entry != nil {
 			var fe *fault.Error
 			if errors.As(err, &fe) {
@@ -180,10 +184,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		g.logFailure(rq, err)
-		g.render(w, rq, err)
-		return
 	}
-	rq.out.Write(w)
+	g.finish(w, rq, err)
 }
 
 // fullDuplexFrom is the body length above which the client's body is kept
@@ -332,13 +334,37 @@ func (g *Gateway) validate(rq *request) error {
 	return nil
 }
 
-// integrate runs step 6: the method's endpoint, which fills rq.out.
-func (g *Gateway) integrate(rq *request) error {
+// integrationRequest runs step 6: what the integration sends is built
+// (rq.exchange).
+func (g *Gateway) integrationRequest(rq *request) error {
 	rt := rq.route
 	if rt.CompileErr != nil {
 		return fault.ConfigurationError(rt.CompileErr)
 	}
-	return rt.Integration.Invoke(rq.ctx, &rq.Call, &rq.out)
+	return rt.Integration.Request(&rq.Call, &rq.exchange)
+}
+
+// endpoint runs step 7: the integration's call.
+func (g *Gateway) endpoint(rq *request) error {
+	return rq.route.Integration.Call(rq.ctx, &rq.Call, &rq.exchange)
+}
+
+// integrationResponse runs step 8: the answer is mapped into rq.out.
+func (g *Gateway) integrationResponse(rq *request) error {
+	return rq.route.Integration.Respond(&rq.Call, &rq.exchange, &rq.out)
+}
+
+// finish writes the answer, or err as a gateway response, and releases
+// what the integration's exchange holds (after the body, which may read
+// from it).
+func (g *Gateway) finish(w http.ResponseWriter, rq *request, err error) {
+	defer rq.exchange.Close()
+	if err != nil {
+		rq.out.Close()
+		g.render(w, rq, err)
+		return
+	}
+	rq.out.Write(w)
 }
 
 // cleanTestPath applies resolve's path rule to a test invocation's path.

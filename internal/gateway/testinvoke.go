@@ -87,12 +87,7 @@ func (g *Gateway) TestInvokeMethod(ctx context.Context, snap *model.Snapshot, re
 	rq.out.Header = rec.Header()
 	start := time.Now()
 	err = g.run(rq, testInvokeSteps)
-	if err != nil {
-		rq.out.Close()
-		g.render(rec, rq, err)
-	} else {
-		rq.out.Write(rec)
-	}
+	g.finish(rec, rq, err)
 	latency := time.Since(start)
 	res := rec.Result()
 	out := &model.TestInvokeMethodResult{Status: res.StatusCode, Body: rec.Body.String(), Headers: map[string]string{},

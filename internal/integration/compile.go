@@ -50,10 +50,16 @@ type Integration struct {
 	templates map[string]string
 }
 
-// endpoint is one integration type's way of answering a call: it fills out
-// or returns a gateway error.
+// endpoint is one integration type, in the three phases API Gateway runs
+// it: the integration request builds what is sent (parameter mappings, the
+// request template, the Lambda event), the call sends it and keeps the
+// answer in x, and the integration response maps that answer into the
+// client's Response (selection, response mappings, templates; a proxy
+// passes it through). Each returns nil or a gateway error.
 type endpoint interface {
-	invoke(ctx context.Context, ig *Integration, c *Call, out *Response) error
+	request(ig *Integration, c *Call, x *Exchange) error
+	call(ctx context.Context, ig *Integration, c *Call, x *Exchange) error
+	respond(ig *Integration, c *Call, x *Exchange, out *Response) error
 }
 
 // endpoints is the one table of integration types apigw calls, each with

@@ -104,20 +104,18 @@ func omitFromProxy(name string) bool {
 }
 
 // callH1 sends the request to an http:// backend with DefaultClient and
-// fills out with the answer. x belongs to out from here on: out.Close
-// releases it.
-func (ep *httpEndpoint) callH1(ctx context.Context, ig *Integration, c *Call, x *h1Exchange, u *url.URL, method string, out *Response) error {
-	proxy := ep.proxy
-	out.x = x
+// keeps the answer in x (the h1 response reads from x.h1's buffers).
+func (ep *httpEndpoint) callH1(ctx context.Context, ig *Integration, c *Call, x *Exchange) error {
+	hx, u := x.h1, x.url
 	pool := ep.h1pool
 	if pool == nil {
 		pool = ep.h1.Pool(dialAddr(u))
 	}
-	x.req = h1.Request{Method: method, Target: u.RequestURI(), Host: u.Host, Add: x.add,
+	hx.req = h1.Request{Method: x.method, Target: u.RequestURI(), Host: u.Host, Add: hx.add,
 		ContentLength: c.ContentLength, Deadline: time.Now().Add(ig.timeout)}
-	if proxy {
-		x.req.Header = c.Header
-		x.req.Omit = omitFromProxy
+	if ep.proxy {
+		hx.req.Header = c.Header
+		hx.req.Omit = omitFromProxy
 		if conn := c.Header["Connection"]; len(conn) > 0 {
 			// Fields the client's Connection field names are hop-by-hop too.
 			var listed []string
@@ -126,16 +124,16 @@ func (ep *httpEndpoint) callH1(ctx context.Context, ig *Integration, c *Call, x 
 					listed = append(listed, http.CanonicalHeaderKey(name))
 				}
 			}
-			x.req.Omit = func(name string) bool {
+			hx.req.Omit = func(name string) bool {
 				return omitFromProxy(name) || slices.Contains(listed, name)
 			}
 		}
 	}
 	if c.ContentLength != 0 && c.Body != nil {
-		x.req.Body = c.Body
+		hx.req.Body = c.Body
 	}
-	resp := &x.resp
-	if err := pool.Do(ctx, &x.req, resp); err != nil {
+	resp := &hx.resp
+	if err := pool.Do(ctx, &hx.req, resp); err != nil {
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
@@ -147,12 +145,10 @@ func (ep *httpEndpoint) callH1(ctx context.Context, ig *Integration, c *Call, x 
 		}
 		return fault.IntegrationFailureErr(err)
 	}
-	streamed := resp.ContentLength < 0
-	if !proxy {
-		return ig.respond(c, resp.StatusCode, resp.Header(), resp, streamed, out)
+	x.status, x.body, x.streamed = resp.StatusCode, resp, resp.ContentLength < 0
+	if !ep.proxy {
+		x.header = resp.Header()
 	}
-	passHeader(out.Header, resp.Fields)
-	out.Status, out.Body, out.Flush = resp.StatusCode, resp, streamed
 	return nil
 }
 

@@ -92,27 +92,45 @@ var noUA = []string{""}
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// Invoke runs the integration for c and fills out with the answer, or
-// returns a gateway error. out.Header must be set; the caller writes out and
-// closes it, also when Invoke fails.
-func (ig *Integration) Invoke(ctx context.Context, c *Call, out *Response) error {
-	return ig.ep.invoke(ctx, ig, c, out)
+// Request runs the integration request phase: parameter mappings, the
+// backend's URL and fields, the request template, the Lambda event. x must
+// be zero; the caller closes it once the answer is written, whatever
+// happened.
+func (ig *Integration) Request(c *Call, x *Exchange) error { return ig.ep.request(ig, c, x) }
+
+// Call sends what Request built to the endpoint and keeps the answer in x.
+func (ig *Integration) Call(ctx context.Context, c *Call, x *Exchange) error {
+	return ig.ep.call(ctx, ig, c, x)
 }
 
-func (ep *httpEndpoint) invoke(ctx context.Context, ig *Integration, c *Call, out *Response) error {
+// Respond runs the integration response phase: it maps the endpoint's
+// answer in x into out, whose Header must be set. The caller writes out.
+func (ig *Integration) Respond(c *Call, x *Exchange, out *Response) error {
+	return ig.ep.respond(ig, c, x, out)
+}
+
+// Invoke runs the three phases in order. The caller writes out, then closes
+// it and x, also when Invoke fails.
+func (ig *Integration) Invoke(ctx context.Context, c *Call, x *Exchange, out *Response) error {
+	if err := ig.Request(c, x); err != nil {
+		return err
+	}
+	if err := ig.Call(ctx, c, x); err != nil {
+		return err
+	}
+	return ig.Respond(c, x, out)
+}
+
+// request maps the client's request to the backend's: the URL with its
+// path and query mappings, the method, and the fields the gateway sets (a
+// proxy integration also passes the client's own and its query string).
+func (ep *httpEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 	proxy := ep.proxy
 	var pathParams map[string]string
 	var query url.Values // mapped query parameters
-	x := h1Exchanges.Get().(*h1Exchange)
-	released := false
-	defer func() {
-		if !released {
-			x.release()
-		}
-	}()
-	// The fields the gateway sets; a proxy integration also passes the
-	// client's own through (and the query string, below).
-	add := &x.add
+	hx := h1Exchanges.Get().(*h1Exchange)
+	x.h1 = hx
+	add := &hx.add
 	for _, m := range ig.mappings {
 		vs := m.src.values(c, nil)
 		if len(vs) == 0 {
@@ -170,9 +188,9 @@ func (ep *httpEndpoint) invoke(ctx context.Context, ig *Integration, c *Call, ou
 		}
 		u.RawQuery = q.Encode()
 	}
-	method := ep.httpMethod
-	if method == "" {
-		method = c.HTTPMethod
+	x.method = ep.httpMethod
+	if x.method == "" {
+		x.method = c.HTTPMethod
 	}
 
 	if proxy {
@@ -206,17 +224,26 @@ func (ep *httpEndpoint) invoke(ctx context.Context, ig *Integration, c *Call, ou
 			add.set("X-Forwarded-For", c.SourceIP)
 		}
 	}
+	x.url = u
 	// The h1 client writes the whole request before it reads the answer.
 	// A backend that answers while it reads (an echo, a stream) would
 	// deadlock with it once the body outgrows the socket buffers, so larger
 	// and unknown-length bodies go through net/http, which does both at
 	// once.
-	if ep.h1 != nil && u.Scheme == "http" && u.User == nil && c.ContentLength >= 0 && c.ContentLength <= h1MaxBody {
-		released = true // callH1 hands x to out
-		return ep.callH1(ctx, ig, c, x, u, method, out)
-	}
+	x.useH1 = ep.h1 != nil && u.Scheme == "http" && u.User == nil && c.ContentLength >= 0 && c.ContentLength <= h1MaxBody
+	return nil
+}
 
-	header := make(http.Header, len(c.Header)+len(*add))
+// call sends the request to the backend, with the h1 client or net/http,
+// and keeps its answer in x. The integration timeout bounds the whole
+// exchange, the answer's body included.
+func (ep *httpEndpoint) call(ctx context.Context, ig *Integration, c *Call, x *Exchange) error {
+	if x.useH1 {
+		return ep.callH1(ctx, ig, c, x)
+	}
+	proxy := ep.proxy
+	u := x.url
+	header := make(http.Header, len(c.Header)+len(x.h1.add))
 	if proxy {
 		for k, v := range c.Header {
 			header[k] = v
@@ -226,22 +253,20 @@ func (ep *httpEndpoint) invoke(ctx context.Context, ig *Integration, c *Call, ou
 		// AWS answers 100-continue itself and does not forward Expect.
 		header.Del("Expect")
 	}
-	add.apply(header)
+	x.h1.add.apply(header)
 	if _, ok := header["User-Agent"]; !ok {
 		header["User-Agent"] = noUA // do not add Go's default
 	}
 
-	// The integration timeout bounds the whole exchange, the response body
-	// included, as with the h1 client.
 	callCtx, cancel := context.WithCancel(ctx)
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(ig.timeout, func() { timedOut.Store(true); cancel() })
-	// The timer and the context live until the body is written: out
-	// holds them from the answer on.
-	out.timer, out.cancel = timer, cancel
+	// The timer and the context live until the body is written: x holds
+	// them.
+	x.timer, x.cancel = timer, cancel
 
 	var limited *limitedBody
-	breq := &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	breq := &http.Request{Method: x.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: header, Host: u.Host, ContentLength: c.ContentLength}
 	if c.ContentLength != 0 && c.Body != nil {
 		// The backend's answer may start while the client's body is still
@@ -280,42 +305,49 @@ func (ep *httpEndpoint) invoke(ctx context.Context, ig *Integration, c *Call, ou
 		return fault.IntegrationFailureErr(err)
 	}
 	if proxy {
-		h := out.Header
 		removeHopHeaders(resp.Header)
-		for k, v := range resp.Header {
+	}
+	x.status, x.header, x.body, x.streamed = resp.StatusCode, resp.Header, resp.Body, resp.ContentLength < 0
+	return nil
+}
+
+// respond passes a proxied answer through (the gateway's own fields of
+// the backend's come back remapped), or maps a non-proxy one.
+func (ep *httpEndpoint) respond(ig *Integration, c *Call, x *Exchange, out *Response) error {
+	if !ep.proxy {
+		return ig.respond(c, x, out)
+	}
+	h := out.Header
+	if x.useH1 {
+		passHeader(h, x.h1.resp.Fields)
+	} else {
+		for k, v := range x.header {
 			if r, ok := remapped[k]; ok {
 				k = r
 			}
 			h[k] = v
 		}
-		out.Status, out.Body, out.Flush = resp.StatusCode, resp.Body, resp.ContentLength < 0
-		return nil
 	}
-	return ig.respond(c, resp.StatusCode, resp.Header, resp.Body, resp.ContentLength < 0, out)
+	out.Status, out.Body, out.Flush = x.status, x.body, x.streamed
+	x.body = nil // out's now: it closes it
+	return nil
 }
 
 // respond answers the client for a non-proxy HTTP integration: the
 // integration response selected by the backend's status, its header
-// mappings, and its template or the backend's body.
-// The backend's body, when it is not replaced by a template, becomes out's.
-func (ig *Integration) respond(c *Call, status int, backend http.Header, body io.Reader, streamed bool, out *Response) error {
-	sel := ig.selectResponse(itoa3(status))
+// mappings, and its template or the backend's body (which then becomes
+// out's; an unused one is closed with x).
+func (ig *Integration) respond(c *Call, x *Exchange, out *Response) error {
+	sel := ig.selectResponse(itoa3(x.status))
 	if sel == nil {
-		if cl, ok := body.(io.Closer); ok {
-			cl.Close()
-		}
-		return fault.ConfigurationError(errors.New("no integration response matches status " + itoa3(status)))
+		return fault.ConfigurationError(errors.New("no integration response matches status " + itoa3(x.status)))
 	}
 	h := out.Header
-	sel.writeHeaders(c, h, backend)
+	sel.writeHeaders(c, h, x.header)
 	out.Status = sel.status
 	if tpl, ct, ok := sel.pickTemplate(c); ok {
 		if h.Get("Content-Type") == "" {
 			h.Set("Content-Type", ct)
-		}
-		if cl, ok := body.(io.Closer); ok {
-			// The backend's body is not used: close it now.
-			cl.Close()
 		}
 		out.SetBody(tpl)
 		return nil
@@ -323,7 +355,8 @@ func (ig *Integration) respond(c *Call, status int, backend http.Header, body io
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
 	}
-	out.Body, out.Flush = body, streamed
+	out.Body, out.Flush = x.body, x.streamed
+	x.body = nil // out's now: it closes it
 	return nil
 }
 

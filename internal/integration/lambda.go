@@ -100,7 +100,8 @@ func malformedResponse(cause error) *fault.Error {
 		Cause: fmt.Errorf("malformed Lambda proxy response: %w", cause)}
 }
 
-func (t *lambdaTarget) invoke(ctx context.Context, ig *Integration, c *Call, out *Response) error {
+// request builds the proxy event and the invocation.
+func (t *lambdaTarget) request(ig *Integration, c *Call, x *Exchange) error {
 	if t.invoker == nil {
 		return fault.ConfigurationError(errors.New("no Lambda service for AWS_PROXY integrations"))
 	}
@@ -128,10 +129,15 @@ func (t *lambdaTarget) invoke(ctx context.Context, ig *Integration, c *Call, out
 		req.SourceARN = t.sourceARN(c)
 		req.SourceAccount = t.account
 	}
+	x.invoke = req
+	return nil
+}
 
+// call invokes the function, within the integration timeout.
+func (t *lambdaTarget) call(ctx context.Context, ig *Integration, c *Call, x *Exchange) error {
 	callCtx, cancel := context.WithTimeout(ctx, ig.timeout)
 	defer cancel()
-	res, err := t.invoker.Invoke(callCtx, req)
+	res, err := t.invoker.Invoke(callCtx, x.invoke)
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -155,6 +161,14 @@ func (t *lambdaTarget) invoke(ctx context.Context, ig *Integration, c *Call, out
 	if res == nil {
 		return lambdaRejected(fault.IntegrationFailure, errors.New("the Lambda service returned no result"))
 	}
+	x.lambda = res
+	return nil
+}
+
+// respond reads the function's answer in the proxy format: an error, or a
+// malformed answer, is a 502.
+func (t *lambdaTarget) respond(ig *Integration, c *Call, x *Exchange, out *Response) error {
+	res := x.lambda
 	if res.FunctionError != "" {
 		return &fault.Error{Type: fault.IntegrationFailure, Status: 502, ErrorType: "InternalServerErrorException", Message: "Internal server error",
 			Cause: fmt.Errorf("function error (%s): %s", res.FunctionError, truncate(res.Payload, 1024))}

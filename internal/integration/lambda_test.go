@@ -143,8 +143,10 @@ func invoke(ig *Integration, c *Call, w http.ResponseWriter) error {
 	if w == nil {
 		w = httptest.NewRecorder()
 	}
+	var x Exchange
+	defer x.Close()
 	out := Response{Header: w.Header()}
-	if err := ig.Invoke(context.Background(), c, &out); err != nil {
+	if err := ig.Invoke(context.Background(), c, &x, &out); err != nil {
 		out.Close()
 		return err
 	}

@@ -63,9 +63,9 @@ func compileMock(in *model.Integration, _ Options) (endpoint, error) {
 	return ep, nil
 }
 
-// invokeMock answers without a backend. The request template's statusCode
-// chooses the integration response, as on AWS.
-func (ep *mockEndpoint) invoke(_ context.Context, ig *Integration, c *Call, out *Response) error {
+// request picks the request template; its statusCode chooses the
+// integration response, as on AWS.
+func (ep *mockEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 	tpl, ok := ig.requestTemplate(c)
 	if !ok {
 		return fault.ConfigurationError(errNoMockTemplate)
@@ -79,7 +79,16 @@ func (ep *mockEndpoint) invoke(_ context.Context, ig *Integration, c *Call, out 
 	if choice.err != nil {
 		return fault.ConfigurationError(choice.err)
 	}
-	status := choice.status
+	x.mockStatus = choice.status
+	return nil
+}
+
+// call does nothing: a MOCK has no endpoint.
+func (ep *mockEndpoint) call(context.Context, *Integration, *Call, *Exchange) error { return nil }
+
+// respond answers with the integration response the statusCode selects.
+func (ep *mockEndpoint) respond(ig *Integration, c *Call, x *Exchange, out *Response) error {
+	status := x.mockStatus
 	sel := ig.selectResponse(status)
 	if sel == nil {
 		return fault.ConfigurationError(errors.New("no integration response for MOCK status " + status))

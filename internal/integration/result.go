@@ -5,7 +5,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/apigw/apigw/internal/lambda"
 )
 
 // Response is an endpoint's answer to the client, before it is written: the
@@ -29,38 +32,66 @@ type Response struct {
 
 	text    string // the body, when SetBody gave it whole
 	hasText bool
-	// What the body holds on to until Close: a pooled h1 exchange, or a
-	// net/http call's timeout timer and context.
-	x      *h1Exchange
+}
+
+// Exchange is one call of an integration, filled phase by phase (see
+// Integration.Request, Call and Respond): what the integration request
+// built, and the endpoint's answer. It holds what the answer's body reads
+// from (a pooled backend exchange, the call's timer and context) until
+// Close, which the caller runs once the Response is written.
+type Exchange struct {
+	// Built by the integration request.
+	url        *url.URL // HTTP types: the backend's URL
+	method     string
+	h1         *h1Exchange // the gateway's fields for the backend, and the h1 client's buffers
+	useH1      bool
+	mockStatus string                // MOCK: the request template's statusCode
+	invoke     *lambda.InvokeRequest // AWS_PROXY
+
+	// The endpoint's answer.
+	status   int
+	header   http.Header
+	body     io.Reader
+	streamed bool
+	lambda   *lambda.InvokeResult
+
 	timer  *time.Timer
 	cancel context.CancelFunc
+}
+
+// Close releases what the exchange holds: its pooled buffers, its timer,
+// its context. It is safe to call more than once.
+func (x *Exchange) Close() {
+	if b, ok := x.body.(io.Closer); ok {
+		b.Close()
+	}
+	x.body = nil
+	if h := x.h1; h != nil {
+		x.h1 = nil
+		h.release()
+	}
+	if x.timer != nil {
+		x.timer.Stop()
+		x.timer = nil
+	}
+	if x.cancel != nil {
+		x.cancel()
+		x.cancel = nil
+	}
 }
 
 // SetBody makes s the whole body.
 func (r *Response) SetBody(s string) { r.Body, r.text, r.hasText = nil, s, true }
 
-// Close releases what the body holds (a pooled backend connection). The
-// writer calls it once the body is written or abandoned; it is safe to call
-// more than once.
+// Close closes the body. The writer calls it once the body is written or
+// abandoned; it is safe to call more than once.
 func (r *Response) Close() {
-	// The body first: a backend connection read to its end goes back to
-	// its pool before the call's context is cancelled.
+	// The body before its Exchange: a backend connection read to its end
+	// goes back to its pool before the call's context is cancelled.
 	if c, ok := r.Body.(io.Closer); ok {
 		c.Close()
 	}
 	r.Body = nil
-	if x := r.x; x != nil {
-		r.x = nil
-		x.release()
-	}
-	if r.timer != nil {
-		r.timer.Stop()
-		r.timer = nil
-	}
-	if r.cancel != nil {
-		r.cancel()
-		r.cancel = nil
-	}
 }
 
 // streamer is a body that writes itself, flushing where asked (the h1
