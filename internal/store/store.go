@@ -67,7 +67,11 @@ type Store interface {
 	// revision. A deleted record appears once with Deleted set.
 	Changes(ctx context.Context, since int64) ([]Change, int64, error)
 	// Changed returns a channel closed at the next commit made through this
-	// Store value; writers in other processes are seen by polling Changes.
+	// Store value. A store shared by several processes may close it at
+	// their commits too (PostgreSQL does, with LISTEN/NOTIFY); watchers
+	// still poll Changes, for the writers a store cannot hear.
 	Changed() <-chan struct{}
+	// Ping tells whether the store answers, for health checks.
+	Ping(ctx context.Context) error
 	Close() error
 }

@@ -81,6 +81,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{w: w, r: r, changed: make(chan struct{})}, nil
 }
 
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
