@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,7 +39,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true, // main prints them, as "apigw: ..."
 	}
-	root.AddCommand(serveCmd(), presignCmd(), versionCmd())
+	root.AddCommand(serveCmd(), presignCmd(), migrateCmd(), versionCmd())
 	return root
 }
 
@@ -99,9 +100,41 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&cfg.RequestLimits.PrivateHeaderBytes, "max-private-header-bytes", int(envFloat("APIGW_MAX_PRIVATE_HEADER_BYTES", gateway.DefaultMaxPrivateHeaderBytes)), "largest header section on VPC endpoint listeners (private APIs), in bytes (APIGW_MAX_PRIVATE_HEADER_BYTES)")
 	f.IntVar(&cfg.RequestLimits.HeaderCount, "max-header-count", int(envFloat("APIGW_MAX_HEADER_COUNT", gateway.DefaultMaxHeaderCount)), "most header fields in a data plane request; more: 431 (APIGW_MAX_HEADER_COUNT)")
 	f.StringVar(&cfg.AccessLog, "access-log", env("APIGW_ACCESS_LOG", ""), "write an access log line per request to this file, or - for standard output (APIGW_ACCESS_LOG); stages' accessLogSettings.format applies")
-	f.StringVar(&cfg.Store, "store", env("APIGW_STORE", "sqlite"), "state store: sqlite (APIGW_STORE)")
+	f.StringVar(&cfg.Store, "store", env("APIGW_STORE", "sqlite"), "state store: sqlite ({data-dir}/apigw.db, one process), or postgres://user@host:5432/db shared by several nodes (APIGW_STORE)")
+	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", env("APIGW_SECRET_KEY_FILE", ""), "file holding the key that seals the store's secrets, the same on every node (default: APIGW_MASTER_KEY, else {data-dir}/master.key) (APIGW_SECRET_KEY_FILE)")
 	f.StringToStringVar(&remotes, "lambda-remote", nil, "run functions whose ARN starts with a prefix on a Lambda-compatible endpoint, arn-prefix=URL (signed with the usual AWS credentials); repeatable")
 	f.Var(vpceFlag{&cfg.VPCEndpoints}, "vpce", "a VPC endpoint as an extra data listener, id=address (e.g. vpce-0abc=127.0.0.1:8090); repeatable")
+	return cmd
+}
+
+func migrateCmd() *cobra.Command {
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "migrate --from sqlite:./apigw-data --to postgres://...",
+		Short: "Copy an installation's store into another (e.g. the embedded one into PostgreSQL)",
+		Long: "Copy every record of a store into an empty one: APIs, deployments, keys, plans, usage,\n" +
+			"IAM users and their sealed secrets, functions. Stop apigw serve on the source first.\n" +
+			"The nodes of the new store need the source's secret key (its data dir's master.key,\n" +
+			"or APIGW_MASTER_KEY).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" || to == "" {
+				return fmt.Errorf("migrate needs --from and --to")
+			}
+			n, err := server.Migrate(cmd.Context(), from, to, nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "apigw: copied %d records from %s\n", n, from)
+			if dir, ok := strings.CutPrefix(from, "sqlite:"); ok && os.Getenv("APIGW_MASTER_KEY") == "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "apigw: give every node the secret key: --secret-key-file %s\n", filepath.Join(dir, "master.key"))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&from, "from", "", "source store: sqlite:DATA-DIR or postgres://...")
+	f.StringVar(&to, "to", "", "destination store, empty: postgres://... or sqlite:DATA-DIR")
 	return cmd
 }
 

@@ -51,14 +51,7 @@ func LoadOrCreateKey(dataDir string) ([]byte, error) {
 	for attempt := 0; attempt < 2; attempt++ {
 		b, err := os.ReadFile(path)
 		if err == nil {
-			if len(b) == KeySize {
-				return b, nil
-			}
-			k, derr := decodeKey(strings.TrimSpace(string(b)))
-			if derr != nil {
-				return nil, fmt.Errorf("%s: %w", path, derr)
-			}
-			return k, nil
+			return parseKeyFile(path, b)
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("read master key: %w", err)
@@ -87,6 +80,28 @@ func LoadOrCreateKey(dataDir string) ([]byte, error) {
 		return k, nil
 	}
 	return nil, fmt.Errorf("master key %s: created and removed concurrently", path)
+}
+
+// ReadKeyFile reads a master key kept in a file: 32 raw bytes, or a base64
+// text of them (a master.key of a data dir is such a file). The file must
+// exist: a key given by name is never generated.
+func ReadKeyFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read secret key: %w", err)
+	}
+	return parseKeyFile(path, b)
+}
+
+func parseKeyFile(path string, b []byte) ([]byte, error) {
+	if len(b) == KeySize {
+		return b, nil
+	}
+	k, err := decodeKey(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
 }
 
 func decodeKey(s string) ([]byte, error) {

@@ -124,7 +124,7 @@ func TestAdminOddPaths(t *testing.T) {
 	}
 	t.Run("health", func(t *testing.T) {
 		resp, body := aaSend(t, in, "", "GET", "/_apigw/health", "", nil, nil, "-")
-		if resp.StatusCode != 200 || string(body) != `{"status":"ok"}` {
+		if resp.StatusCode != 200 || string(body) != `{"status":"ok","store":{"type":"sqlite","status":"ok"}}` {
 			t.Errorf("health = %d %s", resp.StatusCode, body)
 		}
 	})

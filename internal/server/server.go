@@ -32,7 +32,6 @@ import (
 	"github.com/apigw/apigw/internal/requestid"
 	"github.com/apigw/apigw/internal/sigv4"
 	"github.com/apigw/apigw/internal/store"
-	"github.com/apigw/apigw/internal/store/sqlite"
 )
 
 // Config is what `apigw serve` is told.
@@ -64,8 +63,14 @@ type Config struct {
 	// AccessLog is where access log lines go: a file path (appended to),
 	// "-" for standard output, or "" for none.
 	AccessLog string
-	// Store is "sqlite" (the default: {DataDir}/apigw.db).
+	// Store is "sqlite" (the default: {DataDir}/apigw.db, one process per
+	// data dir) or a postgres:// URL (a store any number of nodes share).
 	Store string
+	// SecretKeyFile, when set, names the file holding the key that seals
+	// secrets in the store (32 bytes, raw or base64); otherwise
+	// APIGW_MASTER_KEY, else {DataDir}/master.key. Every node of a store
+	// needs the same key.
+	SecretKeyFile string
 	// RootAccessKeyID and RootSecretAccessKey, when set, are the root
 	// credentials; otherwise they are generated on first start.
 	RootAccessKeyID     string
@@ -96,7 +101,9 @@ type Server struct {
 	dataLn, adminLn net.Listener
 	vpceLns         map[string]net.Listener
 	adminAuth       *adminAuth
-	lock            *os.File // the data dir's lock, held until Run returns
+	store           *openedStore // Store, with its kind and the data dir's lock
+	keySource       string       // where masterKey came from
+	health          healthState
 }
 
 // RootCredentials are the root principal's access key.
@@ -105,10 +112,12 @@ type RootCredentials struct {
 	SecretAccessKey string `json:"secretAccessKey"`
 }
 
-// New takes the data dir's lock (a second process on one data dir is refused
-// with a *DataDirInUseError), opens the store, settles the account and root
-// credentials, and binds both listeners (so their addresses are known before
-// Run). The lock is held until Run returns.
+// New opens the store, settles the account and root credentials, and binds
+// both listeners (so their addresses are known before Run). With the SQLite
+// store it first takes the data dir's lock (a second process on one data
+// dir is refused with a *DataDirInUseError), held until Run returns. A node
+// whose secret key does not open the store's secrets is refused with a
+// *SecretKeyMismatchError.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -130,35 +139,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	lock, lerr := lockDataDir(cfg.DataDir)
-	if lerr != nil {
-		return nil, lerr
+	opened, err := openStore(ctx, cfg.Store, cfg.DataDir, cfg.Log)
+	if err != nil {
+		return nil, err
 	}
 	started := false
 	defer func() {
 		if !started {
-			lock.Close()
+			opened.Close()
 		}
 	}()
-	var st store.Store
-	switch {
-	case cfg.Store == "" || cfg.Store == "sqlite":
-		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "apigw.db"))
-		if err != nil {
-			return nil, err
-		}
-		st = s
-	default:
-		return nil, fmt.Errorf("store %q is not supported (use sqlite)", cfg.Store)
-	}
-	s := &Server{cfg: cfg, Store: st}
-	var err error
-	if s.masterKey, err = iam.LoadOrCreateKey(cfg.DataDir); err != nil {
-		st.Close()
+	key, keySource, err := loadSecretKey(cfg)
+	if err != nil {
 		return nil, err
 	}
+	// The store itself, not the wrapper: callers look for QuietUpdater.
+	st := opened.Store
+	s := &Server{cfg: cfg, Store: st, store: opened, masterKey: key, keySource: keySource}
 	if err := s.settle(ctx); err != nil {
-		st.Close()
 		return nil, err
 	}
 	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log}
@@ -176,7 +174,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	default:
 		f, err := os.OpenFile(cfg.AccessLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err != nil {
-			st.Close()
 			return nil, fmt.Errorf("access log: %w", err)
 		}
 		s.accessLogFile = f
@@ -204,7 +201,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	if err := s.Gateway.Sync(ctx); err != nil {
-		st.Close()
 		return nil, err
 	}
 	s.IAM = &iam.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Key: s.masterKey,
@@ -215,12 +211,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.adminAuth = newAdminAuth(s.IAM.Lookup, cfg.Region, cfg.Log)
 	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-		st.Close()
 		return nil, fmt.Errorf("data listener: %w", err)
 	}
 	if s.adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
 		s.dataLn.Close()
-		st.Close()
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
 	s.vpceLns = map[string]net.Listener{}
@@ -228,12 +222,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			s.closeListeners()
-			st.Close()
 			return nil, fmt.Errorf("VPC endpoint %s listener: %w", id, err)
 		}
 		s.vpceLns[id] = ln
 	}
-	s.lock, started = lock, true
+	started = true
 	return s, nil
 }
 
@@ -262,6 +255,9 @@ func (s *Server) AdminAddr() string { return s.adminLn.Addr().String() }
 // settle loads or creates the account id and the root credentials.
 func (s *Server) settle(ctx context.Context) error {
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		if err := checkKey(ctx, tx, s.masterKey, s.keySource); err != nil {
+			return err
+		}
 		b, err := tx.Get(ctx, model.KindMeta, "account")
 		switch {
 		case err == nil:
@@ -313,10 +309,11 @@ func (s *Server) settle(ctx context.Context) error {
 		}
 		return s.announce()
 	})
-	if err != nil {
+	var mismatch *SecretKeyMismatchError
+	if err != nil && !errors.As(err, &mismatch) {
 		return fmt.Errorf("settle account: %w", err)
 	}
-	return nil
+	return err
 }
 
 // announce prints freshly generated root credentials once and writes them
@@ -363,8 +360,7 @@ func randomDigits(n int) string {
 // Run serves both listeners until ctx ends, then shuts down gracefully:
 // listeners close at once, requests in flight finish.
 func (s *Server) Run(ctx context.Context) error {
-	defer s.lock.Close() // last: after the store and the quota counters
-	defer s.Store.Close()
+	defer s.store.Close() // and the data dir's lock: after the quota counters
 	// The gateway's request limits, not net/http's, decide what a head may
 	// hold (net/http answers a plain-text 431 past its own).
 	headBytes := s.Gateway.Limits.HeadBytes()
@@ -403,7 +399,9 @@ func (s *Server) Run(ctx context.Context) error {
 		servers = append(servers, v)
 		go func() { errc <- v.Serve(ln) }()
 	}
-	s.cfg.Log.Info("apigw serving", "data", s.DataAddr(), "admin", s.AdminAddr(), "region", s.cfg.Region, "account", s.AccountID)
+	host, _ := os.Hostname()
+	s.cfg.Log.Info("apigw serving", "node", fmt.Sprintf("%s pid %d", host, os.Getpid()), "data", s.DataAddr(), "admin", s.AdminAddr(),
+		"region", s.cfg.Region, "account", s.AccountID, "store", s.store.kind+" "+s.store.desc, "secret key", s.keySource)
 
 	var serveErr error
 	select {
@@ -458,8 +456,7 @@ func (s *Server) AdminHandler() http.Handler {
 	// Every answer, refusals before routing included, carries a request id.
 	return requestid.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/_apigw/health" {
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, `{"status":"ok"}`)
+			s.serveHealth(w, r)
 			return
 		}
 		if strings.HasPrefix(r.URL.Path, lambda.CodePathPrefix) {
