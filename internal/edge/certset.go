@@ -1,0 +1,144 @@
+// Package edge is apigw's internet edge: the TLS data listener's
+// certificates chosen by SNI, API Gateway's security policies, apigw's
+// local certificate authority, and the client certificates stages present
+// to their backends.
+package edge
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Certificate is what the TLS listener serves one name with: a certificate
+// chain and key, and the security policy of the handshake.
+type Certificate struct {
+	// Cert is the chain and key; GetCertificate, when set instead, is asked
+	// at each handshake (the local CA renews its leaf that way).
+	Cert           *tls.Certificate
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	// Policy is a security policy name; "" means DefaultPolicy.
+	Policy string
+}
+
+// Certificates is the set of certificates the TLS listener serves, chosen
+// by the name the client asks for (SNI): an exact name, else a wildcard
+// one label up ("*.example.com" for "api.example.com"), else the default.
+// Changes take effect for the next handshake; connections already open
+// keep what they negotiated. Custom domains and imported or ACME
+// certificates fill it; it is safe for concurrent use.
+type Certificates struct {
+	mu  sync.Mutex // serialises writers
+	cur atomic.Pointer[certTable]
+}
+
+type certTable struct {
+	names map[string]*tls.Config // lower-case name or "*.parent" → its handshake
+	def   *tls.Config
+}
+
+// nextProtos are offered on every handshake: HTTP/2 first, by ALPN.
+var nextProtos = []string{"h2", "http/1.1"}
+
+func compileCert(c Certificate) (*tls.Config, error) {
+	if c.Cert == nil && c.GetCertificate == nil {
+		return nil, errors.New("edge: a certificate needs Cert or GetCertificate")
+	}
+	name := c.Policy
+	if name == "" {
+		name = DefaultPolicy
+	}
+	p, ok := Policy(name)
+	if !ok {
+		return nil, fmt.Errorf("edge: unknown security policy %q", c.Policy)
+	}
+	cfg := &tls.Config{NextProtos: nextProtos, GetCertificate: c.GetCertificate}
+	if c.Cert != nil {
+		cfg.Certificates = []tls.Certificate{*c.Cert}
+	}
+	p.apply(cfg)
+	return cfg, nil
+}
+
+func (s *Certificates) table() *certTable {
+	if t := s.cur.Load(); t != nil {
+		return t
+	}
+	return &certTable{}
+}
+
+// update copies the table, lets f change the copy and publishes it.
+func (s *Certificates) update(f func(t *certTable)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.table()
+	t := &certTable{names: make(map[string]*tls.Config, len(old.names)+1), def: old.def}
+	for k, v := range old.names {
+		t.names[k] = v
+	}
+	f(t)
+	s.cur.Store(t)
+}
+
+// Put serves name ("api.example.com", or "*.example.com" for one label
+// below it) with c, replacing what served it.
+func (s *Certificates) Put(name string, c Certificate) error {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if name == "" || strings.Count(name, "*") > 1 || (strings.Contains(name, "*") && !strings.HasPrefix(name, "*.")) {
+		return fmt.Errorf("edge: invalid certificate name %q", name)
+	}
+	cfg, err := compileCert(c)
+	if err != nil {
+		return err
+	}
+	s.update(func(t *certTable) { t.names[name] = cfg })
+	return nil
+}
+
+// Remove stops serving name; clients asking for it get the default.
+func (s *Certificates) Remove(name string) {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	s.update(func(t *certTable) { delete(t.names, name) })
+}
+
+// SetDefault serves c to clients whose name matches nothing, and to those
+// that send no name (an IP address).
+func (s *Certificates) SetDefault(c Certificate) error {
+	cfg, err := compileCert(c)
+	if err != nil {
+		return err
+	}
+	s.update(func(t *certTable) { t.def = cfg })
+	return nil
+}
+
+// ConfigForClient is the listener's tls.Config.GetConfigForClient: the
+// handshake (certificate, versions, suites) of the name the client asked
+// for.
+func (s *Certificates) ConfigForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	t := s.table()
+	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
+	if name != "" {
+		if cfg := t.names[name]; cfg != nil {
+			return cfg, nil
+		}
+		if _, parent, ok := strings.Cut(name, "."); ok {
+			if cfg := t.names["*."+parent]; cfg != nil {
+				return cfg, nil
+			}
+		}
+	}
+	if t.def != nil {
+		return t.def, nil
+	}
+	return nil, fmt.Errorf("edge: no certificate for %q", hello.ServerName)
+}
+
+// TLSConfig is the listener's configuration: every handshake is decided by
+// ConfigForClient.
+func (s *Certificates) TLSConfig() *tls.Config {
+	return &tls.Config{NextProtos: nextProtos, GetConfigForClient: s.ConfigForClient, MinVersion: tls.VersionTLS10}
+}
