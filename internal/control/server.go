@@ -41,6 +41,9 @@ type API struct {
 	Meter Meter
 	// Tester runs TestInvokeMethod and TestInvokeAuthorizer.
 	Tester Tester
+	// Seal encrypts a secret at rest (client certificates' private keys),
+	// bound to aad; nil refuses GenerateClientCertificate.
+	Seal func(plaintext []byte, aad string) ([]byte, error)
 
 	handler http.Handler
 }
@@ -159,6 +162,12 @@ func (a *API) Handler() http.Handler {
 	h("DELETE /usageplans/{plan}/keys/{key}", a.deleteUsagePlanKey)
 	h("GET /usageplans/{plan}/usage", a.getUsage)
 	h("PATCH /usageplans/{plan}/keys/{key}/usage", a.updateUsage)
+
+	h("POST /clientcertificates", a.generateClientCertificate)
+	h("GET /clientcertificates", a.getClientCertificates)
+	h("GET /clientcertificates/{cert}", a.getClientCertificate)
+	h("PATCH /clientcertificates/{cert}", a.updateClientCertificate)
+	h("DELETE /clientcertificates/{cert}", a.deleteClientCertificate)
 
 	unknown := a.wrap(func(r *http.Request, _ []byte) (int, any, error) {
 		return 0, nil, &Error{http.StatusNotFound, "UnknownOperationException", fmt.Sprintf("Unknown operation: %s %s", r.Method, r.URL.Path)}

@@ -118,6 +118,7 @@ func (a *API) updateStage(r *http.Request, body []byte) (int, any, error) {
 		if st, err = a.loadStage(ctx, tx, apiID, name); err != nil {
 			return err
 		}
+		prevCert := st.ClientCertificateID
 		if err := applyOps(ops, st, patchStage); err != nil {
 			return err
 		}
@@ -130,6 +131,11 @@ func (a *API) updateStage(r *http.Request, body []byte) (int, any, error) {
 		}
 		if _, err := a.loadDeployment(ctx, tx, apiID, st.DeploymentID); err != nil {
 			return err
+		}
+		if st.ClientCertificateID != prevCert {
+			if err := a.checkClientCertificate(ctx, tx, st.ClientCertificateID); err != nil {
+				return err
+			}
 		}
 		st.LastUpdatedDate = a.now().Unix()
 		return putJSON(ctx, tx, model.KindStage, model.ChildKey(apiID, name), st)

@@ -5,6 +5,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -64,10 +66,21 @@ type Gateway struct {
 	// ResponseTemplates compiles the templates of gateway responses; nil
 	// means reftmpl's references-in-text templates.
 	ResponseTemplates TemplateCompiler
+	// ClientCertificate loads a client certificate with its key, for the
+	// stages whose clientCertificateId names it: they present it to every
+	// https:// backend. Nil presents none.
+	ClientCertificate func(ctx context.Context, id string) (*tls.Certificate, error)
+	// BackendRoots verify https:// backends; nil means the system's roots.
+	BackendRoots *x509.CertPool
 
 	state    atomic.Pointer[state]
 	syncMu   sync.Mutex
 	compiled map[string]*Deployment // guarded by syncMu
+	// certTransports are the backend pools by client certificate id,
+	// guarded by syncMu.
+	certTransports map[string]*integration.Transports
+	baseOnce       sync.Once
+	base           *integration.Transports
 	requests sync.Pool              // of *request
 
 	authCache    authCache

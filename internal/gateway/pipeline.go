@@ -244,7 +244,7 @@ func (g *Gateway) resolveStage(rq *request) error {
 	}
 	rq.state, rq.stage = s, st
 	rq.APIID, rq.Stage, rq.Path = apiID, stageName, path
-	rq.StageVars, rq.DeploymentID = st.Vars, st.Deployment.ID
+	rq.StageVars, rq.DeploymentID, rq.Transports = st.Vars, st.Deployment.ID, st.transports
 	return nil
 }
 

@@ -35,6 +35,9 @@ type Stage struct {
 	throttles map[*Route]*stageThrottle
 	private   bool // endpoint type PRIVATE
 	logFormat logFormat
+	// transports call the stage's https:// backends (its client
+	// certificate); nil means the integrations' own.
+	transports *integration.Transports
 }
 
 // Deployment is a compiled snapshot, shared by the stages that use it.
@@ -152,6 +155,8 @@ func (g *Gateway) Sync(ctx context.Context) error {
 				apiIDs[id] = true
 			case model.KindApiKey, model.KindUsagePlan, model.KindUsagePlanKey:
 				keyChanges = append(keyChanges, c)
+			case model.KindClientCertificate:
+				g.certChanged(cur, c.Key, apiIDs)
 			}
 		}
 	}
@@ -210,7 +215,8 @@ func (g *Gateway) Sync(ctx context.Context) error {
 				next.apis[apiID] = map[string]*Stage{}
 			}
 			next.apis[apiID][st.StageName] = &Stage{APIID: apiID, Name: st.StageName, Vars: st.Variables, Stage: st, Deployment: dep,
-				throttles: stageThrottles(apiID, st, dep), private: isPrivate(dep.Api)}
+				throttles: stageThrottles(apiID, st, dep), private: isPrivate(dep.Api),
+				transports: g.stageTransports(ctx, st.ClientCertificateID)}
 			if als := st.AccessLogSettings; als != nil && als.Format != "" {
 				next.apis[apiID][st.StageName].logFormat = compileLogFormat(als.Format)
 			}
@@ -234,6 +240,7 @@ func (g *Gateway) Sync(ctx context.Context) error {
 			delete(g.compiled, k)
 		}
 	}
+	g.forgetCertTransports(next)
 	g.state.Store(next)
 	return nil
 }

@@ -79,6 +79,12 @@ func (g *Gateway) TestInvokeMethod(ctx context.Context, snap *model.Snapshot, re
 		return nil, err
 	}
 	defer g.freeRequest(rq)
+	transports, closeTransports, err := g.testInvokeTransports(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	defer closeTransports()
+	rq.Transports = transports
 	rq.stage = &Stage{APIID: snap.Api.ID, Name: testStage, Vars: in.StageVariables, Deployment: dep}
 	rq.DeploymentID = dep.ID
 	dep.Tree.Match(rq.HTTPMethod, rq.Path, &rq.params)

@@ -75,6 +75,10 @@ type Call struct {
 	// ClientCert is the mutual-TLS client certificate; nil means the one in
 	// R.TLS, if any.
 	ClientCert *ClientCert
+	// Transports call https:// backends for the stage: its client
+	// certificate, the gateway's backend roots. Nil means the integration's
+	// own (DefaultTransport, InsecureTransport).
+	Transports *Transports
 }
 
 // Authorizer is a Lambda authorizer's result, requestContext.authorizer of

@@ -21,7 +21,7 @@ type Options struct {
 	// URIs and DefaultTransport for https:// ones.
 	Transport http.RoundTripper
 	// InsecureTransport is used when tlsConfig.insecureSkipVerification is
-	// set; nil means one without certificate checks derived from DefaultTransport.
+	// set; nil means InsecureTransport.
 	InsecureTransport http.RoundTripper
 
 	// Lambda runs the functions of AWS_PROXY integrations; nil answers
@@ -81,6 +81,7 @@ type httpEndpoint struct {
 	// staticURL is the URI when it has no placeholders: parsed once.
 	staticURL *url.URL
 	transport http.RoundTripper
+	insecure  bool // tlsConfig.insecureSkipVerification
 	// h1 calls http:// backends when no Transport was given; h1pool is
 	// its pool for a static URI's address.
 	h1     *h1.Client
@@ -94,6 +95,7 @@ func compileHTTP(in *model.Integration, opts Options) (endpoint, error) {
 		ep.h1 = DefaultClient
 	}
 	if in.TLSConfig != nil && in.TLSConfig.InsecureSkipVerification {
+		ep.insecure = true
 		ep.transport = opts.InsecureTransport
 		if ep.transport == nil {
 			ep.transport = InsecureTransport

@@ -18,32 +18,16 @@ import (
 )
 
 // DefaultTransport is the connection pool for HTTP backends: sized for a
-// gateway (many idle connections per backend), HTTP/2 where offered.
-var DefaultTransport http.RoundTripper = newTransport(false)
+// gateway (many idle connections per backend), HTTP/2 where offered,
+// backends verified against the system's roots.
+var DefaultTransport http.RoundTripper = defaultTransports.Verified
 
-// InsecureTransport is DefaultTransport without certificate verification,
-// for integrations with tlsConfig.insecureSkipVerification.
-var InsecureTransport http.RoundTripper = newTransport(true)
+// InsecureTransport is DefaultTransport for integrations with
+// tlsConfig.insecureSkipVerification: the chain is not verified, the name
+// and validity dates are.
+var InsecureTransport http.RoundTripper = defaultTransports.Insecure
 
-func newTransport(insecure bool) *http.Transport {
-	return &http.Transport{
-		Proxy: nil, // a gateway calls its backends directly
-		DialContext: (&net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          4096,
-		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		// Pass the client's Accept-Encoding and the backend's encoding
-		// through untouched instead of negotiating gzip on our own.
-		DisableCompression: true,
-		TLSClientConfig:    &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // opted in per integration
-	}
-}
+var defaultTransports = NewTransports(nil, nil)
 
 // isHop reports the hop-by-hop fields, never forwarded either way (RFC
 // 9110 section 7.6.1).
@@ -276,7 +260,12 @@ func (ep *httpEndpoint) call(ctx context.Context, ig *Integration, c *Call, x *E
 		breq.Body = limited
 	}
 	breq = breq.WithContext(callCtx)
-	resp, err := ep.transport.RoundTrip(breq)
+	tr := ep.transport
+	if c.Transports != nil && u.Scheme == "https" {
+		// The stage's client certificate, or the gateway's backend roots.
+		tr = c.Transports.pick(ep.insecure)
+	}
+	resp, err := tr.RoundTrip(breq)
 	if timedOut.Load() {
 		if err == nil {
 			resp.Body.Close()

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apigw/apigw/internal/control"
+	"github.com/apigw/apigw/internal/edge"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/iam"
 	"github.com/apigw/apigw/internal/lambda"
@@ -40,6 +42,15 @@ type Config struct {
 	Listen      string
 	AdminListen string
 	Region      string
+	// TLSListen, when set, is the address of the HTTPS data listener
+	// (HTTP/1.1 and HTTP/2). It serves TLSCertFile and TLSKeyFile when
+	// they are set, else a certificate from the local CA of the data dir.
+	TLSListen   string
+	TLSCertFile string
+	TLSKeyFile  string
+	// BackendCAFile is a PEM bundle trusted for https:// backends besides
+	// the system's roots.
+	BackendCAFile string
 	// VPCEndpoints are extra data listeners, each standing for a VPC
 	// endpoint: id (e.g. "vpce-0abc") → listen address. Requests through one
 	// carry the id as aws:SourceVpce and may reach PRIVATE APIs.
@@ -94,11 +105,16 @@ type Server struct {
 	Limiter   limit.Limiter
 	IAM       *iam.Service
 	Lambda    *lambda.Service
+	// Certificates are what the TLS listener serves, by SNI; LocalCA is the
+	// data dir's CA when it signs the default one.
+	Certificates *edge.Certificates
+	LocalCA      *edge.LocalCA
 
 	host            *host.Host
 	accessLogFile   *os.File
 	masterKey       []byte
 	dataLn, adminLn net.Listener
+	tlsLn           net.Listener // nil without TLSListen
 	vpceLns         map[string]net.Listener
 	adminAuth       *adminAuth
 	store           *openedStore // Store, with its kind and the data dir's lock
@@ -167,6 +183,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Gateway.AccountRate, s.Gateway.AccountBurst = cfg.AccountRateLimit, cfg.AccountBurstLimit
 	s.Gateway.Limits = cfg.RequestLimits
 	s.Control.Tester = s.Gateway
+	masterKey := s.masterKey
+	s.Control.Seal = func(p []byte, aad string) ([]byte, error) { return masterSealer{masterKey}.Seal(p, aad) }
+	s.Gateway.ClientCertificate = func(ctx context.Context, id string) (*tls.Certificate, error) {
+		return loadClientCertificate(ctx, st, masterKey, id)
+	}
+	if s.Gateway.BackendRoots, err = backendRoots(cfg.BackendCAFile); err != nil {
+		st.Close()
+		return nil, err
+	}
 	switch cfg.AccessLog {
 	case "":
 	case "-":
@@ -217,6 +242,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.dataLn.Close()
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
+	if cfg.TLSListen != "" {
+		if err := s.setupTLS(); err != nil {
+			s.closeListeners()
+			st.Close()
+			return nil, err
+		}
+	}
 	s.vpceLns = map[string]net.Listener{}
 	for id, addr := range cfg.VPCEndpoints {
 		ln, err := net.Listen("tcp", addr)
@@ -233,6 +265,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) closeListeners() {
 	s.dataLn.Close()
 	s.adminLn.Close()
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
+	}
 	for _, ln := range s.vpceLns {
 		ln.Close()
 	}
@@ -383,7 +418,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.IAM.Run(syncCtx)
 
 	servers := []*http.Server{data, admin}
-	errc := make(chan error, 2+len(s.vpceLns))
+	errc := make(chan error, 3+len(s.vpceLns))
 	go func() { errc <- data.Serve(s.dataLn) }()
 	go func() { errc <- admin.Serve(s.adminLn) }()
 	for id, ln := range s.vpceLns {
@@ -398,6 +433,23 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		servers = append(servers, v)
 		go func() { errc <- v.Serve(ln) }()
+	}
+	if s.tlsLn != nil {
+		secure := &http.Server{
+			Handler:           s.Gateway,
+			TLSConfig:         s.Certificates.TLSConfig(),
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    headBytes,
+			ErrorLog:          data.ErrorLog,
+		}
+		servers = append(servers, secure)
+		go func() { errc <- secure.ServeTLS(s.tlsLn, "", "") }()
+		attrs := []any{"tls", s.TLSAddr()}
+		if s.LocalCA != nil {
+			attrs = append(attrs, "localCA", s.LocalCA.CertFile)
+		}
+		s.cfg.Log.Info("apigw serving HTTPS (HTTP/1.1 and HTTP/2)", attrs...)
 	}
 	host, _ := os.Hostname()
 	s.cfg.Log.Info("apigw serving", "node", fmt.Sprintf("%s pid %d", host, os.Getpid()), "data", s.DataAddr(), "admin", s.AdminAddr(),

@@ -1,0 +1,133 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/apigw/apigw/internal/edge"
+	"github.com/apigw/apigw/internal/iam"
+	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/store"
+)
+
+// masterSealer seals the edge's secrets (the local CA's key) with the
+// master key, as IAM secrets are.
+type masterSealer struct{ key []byte }
+
+func (m masterSealer) Seal(p []byte, aad string) ([]byte, error) {
+	return iam.SealSecret(m.key, string(p), aad)
+}
+
+func (m masterSealer) Open(b []byte, aad string) ([]byte, error) {
+	s, err := iam.OpenSecret(m.key, b, aad)
+	return []byte(s), err
+}
+
+// loadClientCertificate reads a client certificate and opens its key.
+func loadClientCertificate(ctx context.Context, st store.Store, key []byte, id string) (*tls.Certificate, error) {
+	rec := new(model.ClientCertificateRecord)
+	b, err := st.Get(ctx, model.KindClientCertificate, id)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate %s: %w", id, err)
+	}
+	if err := json.Unmarshal(b, rec); err != nil {
+		return nil, fmt.Errorf("client certificate %s: %w", id, err)
+	}
+	der, err := masterSealer{key}.Open(rec.SealedPrivateKey, model.ClientCertificateAAD(id))
+	if err != nil {
+		return nil, fmt.Errorf("client certificate %s: %w", id, err)
+	}
+	return edge.ClientTLSCertificate(rec.PemEncodedCertificate, der)
+}
+
+// backendRoots are the system's roots plus the PEM bundle in file.
+func backendRoots(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("backend CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("backend CA file %s: no PEM certificate in it", file)
+	}
+	return pool, nil
+}
+
+// setupTLS binds the TLS data listener and fills the certificate set: the
+// configured certificate, else one from the local CA (made on first use).
+func (s *Server) setupTLS() error {
+	cfg := s.cfg
+	s.Certificates = &edge.Certificates{}
+	switch {
+	case cfg.TLSCertFile != "" || cfg.TLSKeyFile != "":
+		if cfg.TLSCertFile == "" || cfg.TLSKeyFile == "" {
+			return errors.New("TLS: set both the certificate and the key file, or neither")
+		}
+		c, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		if err := s.Certificates.SetDefault(edge.Certificate{Cert: &c}); err != nil {
+			return err
+		}
+	default:
+		ca, created, err := edge.LoadOrCreateLocalCA(cfg.DataDir, masterSealer{s.masterKey})
+		if err != nil {
+			return err
+		}
+		if host, _, err := net.SplitHostPort(cfg.TLSListen); err == nil && host != "" && !contains(ca.Names, host) {
+			if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+				ca.Names = append(append([]string{}, ca.Names...), host)
+			}
+		}
+		s.LocalCA = ca
+		if err := s.Certificates.SetDefault(edge.Certificate{GetCertificate: ca.GetCertificate}); err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(cfg.Out, "apigw: created a local certificate authority for the TLS listener.\n"+
+				"  Trust it: curl --cacert %s https://{apiId}.execute-api.localhost:%s/{stage}/...\n"+
+				"  (browsers: import it as a trusted authority; see README, \"HTTPS\")\n", ca.CertFile, portOf(cfg.TLSListen))
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.TLSListen)
+	if err != nil {
+		return fmt.Errorf("TLS data listener: %w", err)
+	}
+	s.tlsLn = ln
+	return nil
+}
+
+func portOf(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TLSAddr is the TLS data listener's address, or "".
+func (s *Server) TLSAddr() string {
+	if s.tlsLn == nil {
+		return ""
+	}
+	return s.tlsLn.Addr().String()
+}
