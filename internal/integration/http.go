@@ -71,6 +71,13 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// isTLSAlert reports a TLS alert the backend sent ("remote error: tls:
+// ..."), as a backend that requires a client certificate sends one.
+func isTLSAlert(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error"
+}
+
 // noUA keeps net/http from adding its own User-Agent.
 var noUA = []string{""}
 
@@ -286,9 +293,11 @@ func (ep *httpEndpoint) call(ctx context.Context, ig *Integration, c *Call, x *E
 			return fault.ErrIntegrationTimeout
 		}
 		var certErr *tls.CertificateVerificationError
-		if errors.As(err, &certErr) {
+		if errors.As(err, &certErr) || isTLSAlert(err) {
 			// AWS: "Execution failed due to configuration error: General
-			// SSLEngine problem", a 500.
+			// SSLEngine problem", a 500: an untrusted backend, or one that
+			// refused the handshake (no client certificate, or not one it
+			// trusts).
 			return fault.ConfigurationError(err)
 		}
 		return fault.IntegrationFailureErr(err)
