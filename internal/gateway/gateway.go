@@ -81,7 +81,7 @@ type Gateway struct {
 	certTransports map[string]*integration.Transports
 	baseOnce       sync.Once
 	base           *integration.Transports
-	requests sync.Pool              // of *request
+	requests       sync.Pool // of *request
 
 	authCache    authCache
 	verifierOnce sync.Once
