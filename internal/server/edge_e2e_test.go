@@ -650,3 +650,66 @@ func TestSeed000ClientCertificateBackends(t *testing.T) {
 		})
 	}
 }
+
+// The client certificate operations with the AWS CLI, as seed 000's reader
+// would type them.
+func TestClientCertificatesCLI(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the AWS CLI (aws) is not installed: skipping the CLI walk-through")
+	}
+	if testing.Short() {
+		t.Skip("the AWS CLI is slow to start: skipped with -short")
+	}
+	in := apigwtest.Start(t)
+	home := t.TempDir()
+	aws := func(wantErr bool, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", in.AdminURL, "--output", "json", "apigateway"}, args...)...)
+		cmd.Env = append(os.Environ(),
+			"HOME="+home, "AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none",
+			"AWS_ACCESS_KEY_ID="+apigwtest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+apigwtest.SecretAccessKey,
+			"AWS_DEFAULT_REGION="+apigwtest.Region, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "NO_PROXY=127.0.0.1")
+		out, err := cmd.CombinedOutput()
+		if (err != nil) != wantErr {
+			t.Fatalf("aws apigateway %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	var gen map[string]any
+	if err := json.Unmarshal([]byte(aws(false, "generate-client-certificate", "--description", "seed 000", "--tags", "env=prod")), &gen); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := gen["clientCertificateId"].(string)
+	if id == "" || gen["description"] != "seed 000" || gen["tags"].(map[string]any)["env"] != "prod" {
+		t.Fatalf("generate-client-certificate: %v", gen)
+	}
+	pemText := aws(false, "get-client-certificate", "--client-certificate-id", id, "--query", "pemEncodedCertificate", "--output", "text")
+	if blk, _ := pem.Decode([]byte(pemText)); blk == nil || blk.Type != "CERTIFICATE" {
+		t.Fatalf("get-client-certificate --query pemEncodedCertificate: %q", pemText)
+	}
+	aws(false, "generate-client-certificate")
+	// The CLI pages through position on its own.
+	if got := strings.Fields(aws(false, "get-client-certificates", "--page-size", "1", "--query", "items[].clientCertificateId", "--output", "text")); len(got) != 2 {
+		t.Errorf("get-client-certificates: %q, want 2 ids", got)
+	}
+	if got := aws(false, "update-client-certificate", "--client-certificate-id", id, "--patch-operations", "op=replace,path=/description,value=renamed",
+		"--query", "description", "--output", "text"); strings.TrimSpace(got) != "renamed" {
+		t.Errorf("update-client-certificate: %q", got)
+	}
+	a := newDPAPI(t, in, "cli")
+	a.mock("/m", "GET", `{}`)
+	a.deploy("prod", nil)
+	out := aws(true, "update-stage", "--rest-api-id", a.id, "--stage-name", "prod", "--patch-operations", "op=replace,path=/clientCertificateId,value=nosuch")
+	if !strings.Contains(out, "(NotFoundException) when calling the UpdateStage operation: Invalid Client Certificate identifier specified") {
+		t.Errorf("update-stage with an unknown certificate: %s", out)
+	}
+	if got := aws(false, "update-stage", "--rest-api-id", a.id, "--stage-name", "prod", "--patch-operations", "op=replace,path=/clientCertificateId,value="+id,
+		"--query", "clientCertificateId", "--output", "text"); strings.TrimSpace(got) != id {
+		t.Errorf("update-stage: %q", got)
+	}
+	aws(false, "delete-client-certificate", "--client-certificate-id", id)
+	out = aws(true, "get-client-certificate", "--client-certificate-id", id)
+	if !strings.Contains(out, "(NotFoundException) when calling the GetClientCertificate operation: Invalid Client Certificate identifier specified") {
+		t.Errorf("get-client-certificate after delete: %s", out)
+	}
+}
