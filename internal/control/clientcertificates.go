@@ -11,8 +11,10 @@ import (
 	"github.com/apigw/apigw/internal/store"
 )
 
-// errNoClientCertificate is AWS's text for an unknown client certificate.
-var errNoClientCertificate = notFound("Invalid Client Certificate identifier specified")
+// errClientCertificateNotFound is AWS's answer to an operation on an
+// unknown client certificate. A stage naming one gets errNoClientCertificate
+// (a 400) instead.
+var errClientCertificateNotFound = notFound("Invalid Client Certificate identifier specified")
 
 // clientCertificateIDLen is the length of AWS's client certificate ids
 // (6 lowercase alphanumerics).
@@ -65,7 +67,7 @@ func (a *API) generateClientCertificate(r *http.Request, body []byte) (int, any,
 
 func (a *API) loadClientCertificate(ctx context.Context, rd store.Reader, id string) (*model.ClientCertificateRecord, error) {
 	rec := new(model.ClientCertificateRecord)
-	if err := getJSON(ctx, rd, model.KindClientCertificate, id, rec, errNoClientCertificate); err != nil {
+	if err := getJSON(ctx, rd, model.KindClientCertificate, id, rec, errClientCertificateNotFound); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -127,7 +129,7 @@ func (a *API) deleteClientCertificate(r *http.Request, _ []byte) (int, any, erro
 	err := a.Store.Update(ctx, func(tx store.Tx) error {
 		err := tx.Delete(ctx, model.KindClientCertificate, r.PathValue("cert"))
 		if errors.Is(err, store.ErrNotFound) {
-			return errNoClientCertificate
+			return errClientCertificateNotFound
 		}
 		return err
 	})
@@ -143,6 +145,11 @@ func (a *API) checkClientCertificate(ctx context.Context, rd store.Reader, id st
 	if id == "" {
 		return nil
 	}
-	_, err := a.loadClientCertificate(ctx, rd, id)
-	return err
+	if _, err := a.loadClientCertificate(ctx, rd, id); err != nil {
+		if err == errClientCertificateNotFound {
+			return errNoClientCertificate
+		}
+		return err
+	}
+	return nil
 }

@@ -125,10 +125,6 @@ func (a *API) updateStage(r *http.Request, body []byte) (int, any, error) {
 		if err := validateVariables(st.Variables); err != nil {
 			return err
 		}
-		if st.ClientCertificateID != "" {
-			// apigw has no client certificates yet: every id is unknown.
-			return errNoClientCertificate
-		}
 		if _, err := a.loadDeployment(ctx, tx, apiID, st.DeploymentID); err != nil {
 			return err
 		}

@@ -292,7 +292,7 @@ func TestClientCertificatesSDK(t *testing.T) {
 			PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/clientCertificateId"), Value: aws.String(cert)}}})
 		return err
 	}
-	apigwtest.WantAPIError(t, setCert("nosuch"), 404, "NotFoundException", "Invalid Client Certificate identifier specified")
+	apigwtest.WantAPIError(t, setCert("nosuch"), 400, "BadRequestException", "Invalid client certificate identifier specified")
 	if err := setCert(id); err != nil {
 		t.Fatal(err)
 	}
@@ -700,7 +700,7 @@ func TestClientCertificatesCLI(t *testing.T) {
 	a.mock("/m", "GET", `{}`)
 	a.deploy("prod", nil)
 	out := aws(true, "update-stage", "--rest-api-id", a.id, "--stage-name", "prod", "--patch-operations", "op=replace,path=/clientCertificateId,value=nosuch")
-	if !strings.Contains(out, "(NotFoundException) when calling the UpdateStage operation: Invalid Client Certificate identifier specified") {
+	if !strings.Contains(out, "(BadRequestException) when calling the UpdateStage operation: Invalid client certificate identifier specified") {
 		t.Errorf("update-stage with an unknown certificate: %s", out)
 	}
 	if got := aws(false, "update-stage", "--rest-api-id", a.id, "--stage-name", "prod", "--patch-operations", "op=replace,path=/clientCertificateId,value="+id,
