@@ -106,6 +106,9 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.AccessLog, "access-log", env("APIGW_ACCESS_LOG", ""), "write an access log line per request to this file, or - for standard output (APIGW_ACCESS_LOG); stages' accessLogSettings.format applies")
 	f.StringVar(&cfg.Store, "store", env("APIGW_STORE", "sqlite"), "state store: sqlite ({data-dir}/apigw.db, one process), or postgres://user@host:5432/db shared by several nodes (APIGW_STORE)")
 	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", env("APIGW_SECRET_KEY_FILE", ""), "file holding the key that seals the store's secrets, the same on every node (default: APIGW_MASTER_KEY, else {data-dir}/master.key) (APIGW_SECRET_KEY_FILE)")
+	f.StringVar(&cfg.Redis, "redis", env("APIGW_REDIS", ""), "share throttles and quotas with the other nodes through this Redis, redis://[:password@]host:port/db (APIGW_REDIS)")
+	f.StringVar(&cfg.RedisFailure, "redis-failure", env("APIGW_REDIS_FAILURE", "open"), "while Redis is unreachable: open = local limits, each node admitting its share; closed = answer 503 (APIGW_REDIS_FAILURE)")
+	f.StringVar(&cfg.RedisPrefix, "redis-prefix", env("APIGW_REDIS_PREFIX", "apigw:"), "prefix of apigw's keys in Redis, one per cluster (APIGW_REDIS_PREFIX)")
 	f.StringToStringVar(&remotes, "lambda-remote", nil, "run functions whose ARN starts with a prefix on a Lambda-compatible endpoint, arn-prefix=URL (signed with the usual AWS credentials); repeatable")
 	f.Var(vpceFlag{&cfg.VPCEndpoints}, "vpce", "a VPC endpoint as an extra data listener, id=address (e.g. vpce-0abc=127.0.0.1:8090); repeatable")
 	return cmd

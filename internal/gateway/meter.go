@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,7 +129,7 @@ func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage,
 	if kp != nil && kp.quota != nil {
 		d, err := lim.Take(ctx, kp.quotaID, *kp.quota, now)
 		if err != nil {
-			return fault.ConfigurationError(err)
+			return limitError(err)
 		}
 		if !d.Allowed {
 			return refused(fault.ErrQuotaExceeded, d.RetryAfter)
@@ -140,12 +141,27 @@ func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage,
 func allow(ctx context.Context, lim limit.Limiter, id string, rate float64, burst int64, now time.Time) error {
 	d, err := lim.Allow(ctx, id, rate, burst, now)
 	if err != nil {
-		return fault.ConfigurationError(err)
+		return limitError(err)
 	}
 	if !d.Allowed {
 		return refused(fault.ErrThrottled, d.RetryAfter)
 	}
 	return nil
+}
+
+// errLimitsUnavailable answers a metered request while the shared limits
+// cannot be reached and apigw was told to fail closed (--redis-failure
+// closed).
+var errLimitsUnavailable = &fault.Error{Type: fault.Default5XX, Status: 503, ErrorType: "ServiceUnavailableException", Message: "Service Unavailable"}
+
+// limitError is the gateway response of a limiter that could not decide.
+func limitError(err error) error {
+	if errors.Is(err, limit.ErrUnavailable) {
+		e := *errLimitsUnavailable
+		e.Cause = err
+		return &e
+	}
+	return fault.ConfigurationError(err)
 }
 
 // refused returns base with a Retry-After header when waiting helps.

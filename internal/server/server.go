@@ -4,6 +4,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +84,16 @@ type Config struct {
 	// APIGW_MASTER_KEY, else {DataDir}/master.key. Every node of a store
 	// needs the same key.
 	SecretKeyFile string
+	// Redis, a redis:// URL, shares throttles and quotas with the other
+	// nodes using it; "" keeps them in this process.
+	Redis string
+	// RedisFailure is what metered requests get while Redis is unreachable:
+	// "open" (the default) local limits, each node admitting its share;
+	// "closed" 503.
+	RedisFailure string
+	// RedisPrefix starts the keys apigw writes in Redis; "apigw:" when
+	// empty. Clusters sharing one Redis need different prefixes.
+	RedisPrefix string
 	// RootAccessKeyID and RootSecretAccessKey, when set, are the root
 	// credentials; otherwise they are generated on first start.
 	RootAccessKeyID     string
@@ -147,6 +159,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
+	switch cfg.RedisFailure {
+	case "", "open", "closed":
+	default:
+		return nil, fmt.Errorf("--redis-failure must be open or closed, got %q", cfg.RedisFailure)
+	}
 	for _, v := range []int{cfg.RequestLimits.URLLength, cfg.RequestLimits.HeaderBytes, cfg.RequestLimits.PrivateHeaderBytes, cfg.RequestLimits.HeaderCount} {
 		if v < 0 {
 			return nil, fmt.Errorf("request limits must be positive (0 for AWS's quotas): %+v", cfg.RequestLimits)
@@ -176,7 +193,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log}
-	s.Limiter = limit.NewMemory(limit.StoreLedger{Store: st})
+	if cfg.Redis == "" {
+		s.Limiter = limit.NewMemory(limit.StoreLedger{Store: st})
+	} else {
+		host, _ := os.Hostname()
+		r, err := limit.DialRedis(ctx, cfg.Redis, limit.RedisConfig{
+			Prefix: cfg.RedisPrefix, Ledger: limit.StoreLedger{Store: st}, FailClosed: cfg.RedisFailure == "closed",
+			Node: host + "/" + cfg.AdminListen + "/" + strconv.Itoa(os.Getpid()), Log: cfg.Log,
+		})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		s.Limiter = r
+		cfg.Log.Info("limits shared through redis", "redis", redactURL(cfg.Redis), "shared", r.Shared(), "nodes", r.Nodes(), "on failure", cmp.Or(cfg.RedisFailure, "open"))
+	}
 	s.Control.Meter = meter{s.Limiter}
 	s.Gateway = gateway.New(st)
 	s.Gateway.Limiter = s.Limiter

@@ -79,11 +79,11 @@ func (o *openedStore) Close() error {
 	return err
 }
 
-// redactURL hides the password of a store URL, for logs.
+// redactURL hides the password of a store's or Redis's URL, for logs.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		return "postgres://(unparsable URL)"
+		return "(unparsable URL)"
 	}
 	return u.Redacted()
 }

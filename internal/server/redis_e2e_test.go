@@ -1,0 +1,147 @@
+package server_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/apigw/apigw/internal/apigwtest"
+	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/server"
+)
+
+// TestRedisSharedQuota: apigw serve --redis shares a key's quota with
+// another node (a second limiter on the same Redis and prefix, standing for
+// a node whose store holds the same plan and key): the two admit exactly
+// the quota between them, and GetUsage through apigw reports the count of
+// both.
+func TestRedisSharedQuota(t *testing.T) {
+	url := os.Getenv("APIGW_TEST_REDIS")
+	if url == "" {
+		t.Skip("APIGW_TEST_REDIS is not set (e.g. redis://127.0.0.1:6379/0): skipping the shared limits test")
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	prefix := "apigwtest:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+		rdb.Close()
+	})
+	ctx := context.Background()
+	in := apigwtest.Start(t, func(c *server.Config) { c.Redis, c.RedisPrefix = url, prefix })
+	other := limit.NewRedis(ctx, rdb, limit.RedisConfig{Prefix: prefix, Tick: -1, Node: "other"})
+	t.Cleanup(func() { other.Close(ctx) })
+
+	c := in.Client
+	apiID := upAPI(t, in, "dev")
+	const quota = 60
+	plan, err := c.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{
+		Name:      aws.String("shared"),
+		Quota:     &types.QuotaSettings{Limit: quota, Period: types.QuotaPeriodTypeDay},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(apiID), Stage: aws.String("dev")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID, key := upKey(t, c, "shared", "", *plan.Id)
+	q := limit.QuotaSpec{Limit: quota, Period: limit.Day}
+	id := limit.QuotaID(*plan.Id, keyID)
+
+	// Both nodes at once: apigw over HTTP, the other node directly.
+	var viaAPIGW, viaOther, refused atomic.Int64
+	var wg sync.WaitGroup
+	url2 := in.InvokeURL(apiID, "dev", "/hello")
+	for range 8 {
+		wg.Go(func() {
+			for {
+				r := upCall(t, url2, key)
+				if r.status != 200 {
+					if r.status != 429 || r.body != `{"message":"Limit Exceeded"}` {
+						t.Errorf("apigw answered %+v", r)
+					}
+					refused.Add(1)
+					return
+				}
+				viaAPIGW.Add(1)
+			}
+		})
+		wg.Go(func() {
+			for {
+				d, err := other.Take(ctx, id, q, time.Now())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !d.Allowed {
+					return
+				}
+				viaOther.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := viaAPIGW.Load() + viaOther.Load(); got != quota {
+		t.Fatalf("admitted %d (apigw %d, other node %d), want exactly %d", got, viaAPIGW.Load(), viaOther.Load(), quota)
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	u, err := c.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: plan.Id, KeyId: aws.String(keyID), StartDate: aws.String(today), EndDate: aws.String(today)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Items[keyID]; len(got) != 1 || got[0][0] != quota || got[0][1] != 0 {
+		t.Errorf("GetUsage = %v, want [[%d 0]]", u.Items, quota)
+	}
+}
+
+// TestRedisFailure: with Redis unreachable, a metered request is served on
+// local limits by default and answered 503 with --redis-failure closed.
+func TestRedisFailure(t *testing.T) {
+	// Nothing listens on port 1 of loopback: connections are refused.
+	const down = "redis://127.0.0.1:1/0"
+	for _, tt := range []struct {
+		failure string
+		status  int
+		body    string
+	}{
+		{"open", 200, "hello"},
+		{"closed", 503, `{"message":"Service Unavailable"}`},
+	} {
+		t.Run(tt.failure, func(t *testing.T) {
+			ctx := context.Background()
+			in := apigwtest.Start(t, func(c *server.Config) { c.Redis, c.RedisFailure = down, tt.failure })
+			apiID := upAPI(t, in, "dev")
+			plan, err := in.Client.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{
+				Name:      aws.String("p"),
+				Quota:     &types.QuotaSettings{Limit: 10, Period: types.QuotaPeriodTypeDay},
+				ApiStages: []types.ApiStage{{ApiId: aws.String(apiID), Stage: aws.String("dev")}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, key := upKey(t, in.Client, "k", "", *plan.Id)
+			r := upCall(t, in.InvokeURL(apiID, "dev", "/hello"), key)
+			if r.status != tt.status || r.body != tt.body {
+				t.Errorf("answer = %+v, want %d %s", r, tt.status, tt.body)
+			}
+		})
+	}
+}
