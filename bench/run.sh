@@ -15,6 +15,8 @@
 #                                        11-12. the floor of a Go proxy: a bare
 #   net/http server forwarding with httputil.ReverseProxy, and with apigw's
 #   backend client (bench/goproxy), without apigw's pipeline
+#   13. apigw, API key + usage plan with its limits in Redis (a second apigw
+#   started with --redis; skipped when there is no Redis)
 #
 # For each: requests/s, p50 and p99 latency, and the CPU time per request of the
 # proxy process. It prints a Markdown table with ratios to nginx and writes it
@@ -40,6 +42,9 @@
 #   BENCH_GO_TAGS             build tags for apigw, e.g. "pprof" to serve
 #                             net/http/pprof on 127.0.0.1:6060 while it runs []
 #   BENCH_KEEP                1 keeps the work directory (logs, wrk outputs) [0]
+#   BENCH_REDIS               Redis URL of row 13 [a private redis-server on a
+#                             free port when redis-server is installed, else
+#                             row 13 is skipped]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -376,8 +381,8 @@ log "building apigw, backend, harness and the function"
 ) || die "build failed"
 H=$BIN/harness
 
-PORTS=$("$H" ports 6) || die "no free ports"
-read -r P_BACKEND P_NGINX P_DATA P_ADMIN P_RP P_GOH1 <<<"$PORTS"
+PORTS=$("$H" ports 9) || die "no free ports"
+read -r P_BACKEND P_NGINX P_DATA P_ADMIN P_RP P_GOH1 P_DATA2 P_ADMIN2 P_REDIS <<<"$PORTS"
 
 # 1. The backend.
 start backend "$BIN/backend" -listen "127.0.0.1:$P_BACKEND"
@@ -487,12 +492,44 @@ fi
 run 11 small goproxy-rp "Go floor: net/http + httputil.ReverseProxy" "http://127.0.0.1:$P_RP/small" "$CONNS" - "$RP_PID"
 run 12 small goproxy-h1 "Go floor: net/http + apigw's h1 client" "http://127.0.0.1:$P_GOH1/small" "$CONNS" - "$GOH1_PID"
 
+# 13. A second apigw whose limits live in Redis (as nodes of a cluster
+# share them), with the same API, plan and key, measured like row 4.
+if want 13; then
+	REDIS_URL=${BENCH_REDIS:-}
+	if [[ -z $REDIS_URL ]] && command -v redis-server >/dev/null 2>&1; then
+		start redis redis-server --bind 127.0.0.1 --port "$P_REDIS" --save "" --appendonly no
+		REDIS_URL="redis://127.0.0.1:$P_REDIS/0"
+		for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$P_REDIS") 2>/dev/null && break; sleep 0.1; done
+	fi
+	if [[ -z $REDIS_URL ]]; then
+		log "13: no BENCH_REDIS and no redis-server: row 13 skipped"
+	else
+		# Stop the first apigw: the two would compete for the CPU.
+		stop "$APIGW_PID"
+		start apigw-redis env ${BENCH_APIGW_GOMAXPROCS:+GOMAXPROCS=$BENCH_APIGW_GOMAXPROCS} "$BIN/apigw" serve --data-dir "$WORK/apigw-redis-data" \
+			--listen "127.0.0.1:$P_DATA2" --admin-listen "127.0.0.1:$P_ADMIN2" --redis "$REDIS_URL" \
+			--redis-prefix "apigw-bench-$$:" "${APIGW_ARGS[@]}"
+		APIGW2_PID=$LAST_PID
+		"$H" wait -url "http://127.0.0.1:$P_ADMIN2/_apigw/health" || die "apigw --redis did not start: $(cat "$WORK/apigw-redis.log")"
+		"$H" setup -admin "http://127.0.0.1:$P_ADMIN2" -data "http://127.0.0.1:$P_DATA2" \
+			-backend "http://127.0.0.1:$P_BACKEND" -bootstrap "$BIN/bootstrap" -out "$WORK/setup-redis.env" ||
+			die "setup of apigw --redis failed; its log: $(tail -n 20 "$WORK/apigw-redis.log")"
+		HOST_H2=(-H "Host: $(. "$WORK/setup-redis.env" && echo "$API_HOST")")
+		KEY2=$(. "$WORK/setup-redis.env" && echo "$API_KEY")
+		prep_key_redis() { WRK_EXTRA=("${HOST_H2[@]}" -H "x-api-key: $KEY2"); }
+		measure 13 small apigw-key-redis "apigw HTTP_PROXY, API key + plan, Redis limits" \
+			"http://127.0.0.1:$P_DATA2/$STAGE/key" "$CONNS" prep_key_redis "$APIGW2_PID"
+	fi
+fi
+
 # Anything apigw logged at warning level or above during the runs. Requests
 # cut off when wrk closes its connections at the end of a run are logged as
 # "context canceled": counted apart.
 NOTES=""
-canceled=$(grep -cE '(level=| )(WARN|ERROR) .*context canceled' "$WORK/apigw.log" || true)
-others=$(grep -E '(level=| )(WARN|ERROR) ' "$WORK/apigw.log" | grep -v 'context canceled' || true)
+APIGW_LOGS=("$WORK/apigw.log")
+[[ -f $WORK/apigw-redis.log ]] && APIGW_LOGS+=("$WORK/apigw-redis.log")
+canceled=$(cat "${APIGW_LOGS[@]}" | grep -cE '(level=| )(WARN|ERROR) .*context canceled' || true)
+others=$(cat "${APIGW_LOGS[@]}" | grep -E '(level=| )(WARN|ERROR) ' | grep -v 'context canceled' || true)
 if [[ -n $others ]]; then
 	NOTES="apigw logged $(wc -l <<<"$others") other warnings or errors, first: \`$(head -n 1 <<<"$others" | cut -c1-200 | tr '|`' '/ ')\`"
 fi

@@ -323,6 +323,7 @@ func render(info map[string]string, rs []*result) string {
 	// The targets of issue 6, from this run.
 	ng, pr := byRole["small/nginx"], byRole["small/apigw-proxy"]
 	key, sig, be := byRole["small/apigw-key"], byRole["small/apigw-iam"], byRole["small/backend"]
+	keyRedis := byRole["small/apigw-key-redis"]
 	if ng != nil && pr != nil {
 		w("Targets (issue 6), from this run (2xx rates):\n\n")
 		// 429 answers bias a figure: rows in lower are capped (their 2xx/s
@@ -363,6 +364,10 @@ func render(info map[string]string, rs []*result) string {
 		if key != nil {
 			kr := key.okRate() / pr.okRate()
 			w("- API key + usage plan rate / apigw no-auth: %.2f (target ≥ 0.9): %s\n", kr, mark(kr >= 0.9, rows{key}, rows{pr}))
+		}
+		if keyRedis != nil {
+			kr := keyRedis.okRate() / pr.okRate()
+			w("- API key + usage plan on Redis limits rate / apigw no-auth: %.2f (target ≥ 0.8, issue 14): %s\n", kr, mark(kr >= 0.8, rows{keyRedis}, rows{pr}))
 		}
 		if sig != nil {
 			sr := sig.okRate() / pr.okRate()

@@ -514,3 +514,35 @@ func TestRedisOutage(t *testing.T) {
 		t.Errorf("fail-closed Take with Redis back: %v", err)
 	}
 }
+
+// BenchmarkMeterRedis is the metered path (a plan throttle, the account
+// throttle and a quota, as an API key request takes them) on the Redis
+// limiter, beside the same on Memory: with leases, most calls are atomic
+// decrements and a few go to Redis.
+func BenchmarkMeterRedis(b *testing.B) {
+	run := func(b *testing.B, lim Limiter) {
+		ctx := context.Background()
+		q := QuotaSpec{Limit: 1 << 40, Period: Month}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				now := time.Now()
+				if d, err := lim.Allow(ctx, "plan", benchRate, benchBurst, now); err != nil || !d.Allowed {
+					b.Fatalf("plan throttle: %+v %v", d, err)
+				}
+				if d, err := lim.Allow(ctx, "account", benchRate, benchBurst, now); err != nil || !d.Allowed {
+					b.Fatalf("account throttle: %+v %v", d, err)
+				}
+				if d, err := lim.Take(ctx, "quota", q, now); err != nil || !d.Allowed {
+					b.Fatalf("quota: %+v %v", d, err)
+				}
+			}
+		})
+	}
+	b.Run("memory", func(b *testing.B) { run(b, NewMemory(NewMemLedger())) })
+	b.Run("redis", func(b *testing.B) {
+		rdb, prefix := testRedis(b)
+		run(b, nodes(b, rdb, prefix, NewMemLedger(), 1, RedisConfig{})[0])
+	})
+}
