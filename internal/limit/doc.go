@@ -96,4 +96,47 @@
 //
 // Memory assumes it is the only writer of its ids in the Ledger (one node).
 // Nodes that share limits use the Redis backend.
+//
+// # Shared limits
+//
+// [Redis] keeps the counters of several nodes in one Redis, with Lua
+// scripts so that each update is atomic, and leases so that most calls do
+// no I/O:
+//
+//   - A throttle is the same GCRA, in microseconds (Lua numbers are
+//     doubles), in key {prefix}t:{id}. A node takes a lease of tokens from
+//     it and admits from the lease for [ThrottleLeaseTTL]; a lease starts at
+//     one token, doubles while used up quickly, and never exceeds
+//     burst/[ThrottleLeaseShare] nor rate·ThrottleLeaseTTL. Unused tokens go
+//     back to the bucket when the lease expires. Over a run of t seconds the
+//     nodes admit at most B + R·(t + ThrottleLeaseTTL) and at least that
+//     less the tokens of the last leases.
+//   - A quota is a hash {prefix}q:{id}: per day the units leased (admitted,
+//     or held by a node), the adjustments, and an init mark. A node leases
+//     chunks as Memory does (64 to 4096 units), but never more than what is
+//     free divided by [QuotaLeaseShare], so leases shrink near the limit;
+//     the script never grants more than is free, so a quota of N admits
+//     exactly N across the nodes. A lease is added to the Ledger before a
+//     unit of it is admitted (write-through), and a lease nobody took from
+//     for [QuotaLeaseIdle] goes back. A hash Redis lost (a restart without
+//     persistence, an expiry) or that may be stale (Redis restarted, or was
+//     unreachable) is rebuilt from the Ledger, each day's count the larger of
+//     the two. SetRemaining revokes the other nodes' leases (pub/sub), whose
+//     unused units become an adjustment.
+//   - A kill -9 over-admits nothing; it charges the node's unused leases:
+//     per quota id at most one chunk (at most 4096 units, and at most 1/16
+//     of what was left), and per throttle at most one lease, for
+//     ThrottleLeaseTTL.
+//   - When Redis cannot be reached, each node meters alone with its share:
+//     1/n of each throttle's rate and burst, and 1/n of what the Ledger says
+//     is left of each quota when the outage reaches it, n being the number of
+//     nodes that registered in Redis in the last 10 s before it. The
+//     background loop pings Redis every [DefaultRedisTick] and returns to the
+//     shared counters when it answers. With RedisConfig.FailClosed, every
+//     call fails with [ErrUnavailable] instead.
+//
+// The Ledger must be shared by the nodes (a shared store) for Usage to be
+// the cluster's even without Redis and for a rebuild to find every node's
+// leases; with one Ledger per node, Redis holds the cluster's count while it
+// keeps its data.
 package limit

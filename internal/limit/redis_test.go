@@ -41,9 +41,8 @@ func testRedis(t testing.TB) (*redis.Client, string) {
 	prefix := fmt.Sprintf("apigwtest:%s:%s:", t.Name(), hex.EncodeToString(b[:]))
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
+		for k := range rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator().Vals(ctx) {
+			rdb.Del(ctx, k)
 		}
 		rdb.Close()
 	})
@@ -275,9 +274,8 @@ func TestRedisRestartKeepsQuota(t *testing.T) {
 	take(ns[0], 100)
 	take(ns[1], 100)
 	// Redis restarts empty, as one without persistence does.
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
+	for k := range rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator().Vals(ctx) {
+		rdb.Del(ctx, k)
 	}
 	take(ns[0], 400)
 	take(ns[1], 400)

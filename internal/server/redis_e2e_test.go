@@ -40,9 +40,8 @@ func TestRedisSharedQuota(t *testing.T) {
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
+		for k := range rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator().Vals(ctx) {
+			rdb.Del(ctx, k)
 		}
 		rdb.Close()
 	})
