@@ -99,7 +99,7 @@ func loadCorpus(t testing.TB) []corpusCase {
 }
 
 func (c corpusCase) vars(t testing.TB) Vars {
-	vars := Vars{}
+	vars := Vars{"util": UtilValue}
 	if c.data == "" {
 		return vars
 	}

@@ -307,7 +307,9 @@ func (s *state) method(v Value, name string, args []Value, at int) (Value, error
 		if errors.As(err, &e) {
 			return Null, err
 		}
-		return Null, s.fail(at, "invocation of method '%s' threw %v", name, err)
+		e = s.fail(at, "invocation of method '%s' threw %v", name, err).(*Error)
+		e.Err = err
+		return Null, e
 	}
 	if !ok {
 		return Null, nil

@@ -14,7 +14,13 @@ type Error struct {
 	Line   int
 	Column int
 	Msg    string
+	// Err is the error a method call returned, when that stopped the
+	// rendering (a *BodyError for a payload that is not JSON).
+	Err error
 }
+
+// Unwrap returns e.Err.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	if e.Name == "" {

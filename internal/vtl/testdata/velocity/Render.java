@@ -27,6 +27,7 @@ public class Render {
 			String name = f.substring(0, f.length() - 4);
 			String src = new String(Files.readAllBytes(new File(dir, f).toPath()), StandardCharsets.UTF_8);
 			VelocityContext ctx = new VelocityContext();
+			ctx.put("util", new Util());
 			File jf = new File(dir, name + ".json");
 			if (jf.exists()) {
 				String js = new String(Files.readAllBytes(jf.toPath()), StandardCharsets.UTF_8);
@@ -44,6 +45,17 @@ public class Render {
 			out.print("\n");
 		}
 		out.flush();
+	}
+
+	// Util is API Gateway's $util, as the Java libraries it names define
+	// each function.
+	public static class Util {
+		public String escapeJavaScript(String s) { return org.apache.commons.lang.StringEscapeUtils.escapeJavaScript(s); }
+		public Object parseJson(String s) { return new Json(s).value(); }
+		public String urlEncode(String s) throws Exception { return java.net.URLEncoder.encode(s, "UTF-8"); }
+		public String urlDecode(String s) throws Exception { return java.net.URLDecoder.decode(s, "UTF-8"); }
+		public String base64Encode(String s) { return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8)); }
+		public String base64Decode(String s) { return new String(Base64.getDecoder().decode(s), StandardCharsets.UTF_8); }
 	}
 
 	// Json is a small JSON parser: objects as LinkedHashMap, arrays as
