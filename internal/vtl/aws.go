@@ -95,7 +95,7 @@ func (in *input) json() (Value, error) {
 		b := in.req.Body()
 		if len(strings.TrimSpace(string(b))) == 0 {
 			in.root = MapValue(NewMap(0))
-		} else if in.root, in.perr = ParseJSON(b); in.perr != nil {
+		} else if in.root, in.perr = parseJSONString(in.bodyString().s); in.perr != nil {
 			in.perr = &BodyError{in.perr}
 		}
 	}

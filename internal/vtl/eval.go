@@ -257,8 +257,7 @@ func (s *state) evalRef(r *refNode) (Value, error) {
 				return Null, err
 			}
 		case accMethod:
-			var argv [4]Value
-			args := argv[:0]
+			args := make([]Value, 0, 4)
 			for _, x := range a.args {
 				av, err := s.value(x)
 				if err != nil {

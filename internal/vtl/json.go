@@ -12,7 +12,11 @@ import (
 // document order), arrays lists, integers Integer, Long or BigInteger by
 // size, other numbers Double.
 func ParseJSON(data []byte) (Value, error) {
-	d := jsonDecoder{b: data}
+	return parseJSONString(string(data))
+}
+
+func parseJSONString(src string) (Value, error) {
+	d := jsonDecoder{b: src}
 	d.ws()
 	v, err := d.value(0)
 	if err != nil {
@@ -25,9 +29,51 @@ func ParseJSON(data []byte) (Value, error) {
 	return v, nil
 }
 
+// jsonDecoder builds values from slabs: strings without escapes are
+// substrings of the document, maps and the entries of maps and lists are
+// cut from shared chunks, so that a document costs a few allocations
+// rather than one per value.
 type jsonDecoder struct {
-	b []byte
-	i int
+	b     string
+	i     int
+	stack []Value // members of the containers being read
+	slab  []Value
+	maps  []Map
+	lists []List
+}
+
+// take cuts n values off the slab, with their capacity capped so that a
+// later append copies rather than overwrites a neighbour.
+func (d *jsonDecoder) take(vs []Value) []Value {
+	n := len(vs)
+	if n == 0 {
+		return nil
+	}
+	if len(d.slab) < n {
+		d.slab = make([]Value, max(n, 256))
+	}
+	out := d.slab[:n:n]
+	d.slab = d.slab[n:]
+	copy(out, vs)
+	return out
+}
+
+func (d *jsonDecoder) newMap() *Map {
+	if len(d.maps) == 0 {
+		d.maps = make([]Map, 16)
+	}
+	m := &d.maps[0]
+	d.maps = d.maps[1:]
+	return m
+}
+
+func (d *jsonDecoder) newList() *List {
+	if len(d.lists) == 0 {
+		d.lists = make([]List, 8)
+	}
+	l := &d.lists[0]
+	d.lists = d.lists[1:]
+	return l
 }
 
 // JSONError is a document that does not parse.
@@ -65,11 +111,11 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 	switch c := d.b[d.i]; {
 	case c == '{':
 		d.i++
-		m := NewMap(4)
+		base := len(d.stack)
 		d.ws()
 		if d.i < len(d.b) && d.b[d.i] == '}' {
 			d.i++
-			return MapValue(m), nil
+			return MapValue(d.newMap()), nil
 		}
 		for {
 			d.ws()
@@ -86,11 +132,12 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 			}
 			d.i++
 			d.ws()
+			d.stack = append(d.stack, String(k))
 			v, err := d.value(depth + 1)
 			if err != nil {
 				return Null, err
 			}
-			m.Put(String(k), v)
+			d.stack = append(d.stack, v)
 			d.ws()
 			if d.i < len(d.b) && d.b[d.i] == ',' {
 				d.i++
@@ -98,17 +145,17 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 			}
 			if d.i < len(d.b) && d.b[d.i] == '}' {
 				d.i++
-				return MapValue(m), nil
+				return MapValue(d.finishMap(base)), nil
 			}
 			return Null, d.err("expected ',' or '}'")
 		}
 	case c == '[':
 		d.i++
-		l := &List{}
+		base := len(d.stack)
 		d.ws()
 		if d.i < len(d.b) && d.b[d.i] == ']' {
 			d.i++
-			return ListValue(l), nil
+			return ListValue(d.newList()), nil
 		}
 		for {
 			d.ws()
@@ -116,7 +163,7 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 			if err != nil {
 				return Null, err
 			}
-			l.Items = append(l.Items, v)
+			d.stack = append(d.stack, v)
 			d.ws()
 			if d.i < len(d.b) && d.b[d.i] == ',' {
 				d.i++
@@ -124,6 +171,9 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 			}
 			if d.i < len(d.b) && d.b[d.i] == ']' {
 				d.i++
+				l := d.newList()
+				l.Items = d.take(d.stack[base:])
+				d.stack = d.stack[:base]
 				return ListValue(l), nil
 			}
 			return Null, d.err("expected ',' or ']'")
@@ -146,8 +196,32 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 	return Null, d.err("unexpected character")
 }
 
+// finishMap builds the map whose keys and values alternate on the stack
+// above base. A repeated key keeps its first place and its last value, as
+// a map's put does.
+func (d *jsonDecoder) finishMap(base int) *Map {
+	kv := d.stack[base:]
+	n := len(kv) / 2
+	m := d.newMap()
+	if len(d.slab) < 2*n {
+		d.slab = make([]Value, max(2*n, 256))
+	}
+	m.keys, m.vals = d.slab[:0:n], d.slab[n:n:2*n]
+	d.slab = d.slab[2*n:]
+	for i := 0; i < len(kv); i += 2 {
+		if n >= indexMin || m.find(kv[i]) >= 0 {
+			m.Put(kv[i], kv[i+1])
+			continue
+		}
+		m.keys = append(m.keys, kv[i])
+		m.vals = append(m.vals, kv[i+1])
+	}
+	d.stack = d.stack[:base]
+	return m
+}
+
 func (d *jsonDecoder) word(w string, v Value) (Value, error) {
-	if len(d.b)-d.i >= len(w) && string(d.b[d.i:d.i+len(w)]) == w {
+	if len(d.b)-d.i >= len(w) && d.b[d.i:d.i+len(w)] == w {
 		d.i += len(w)
 		return v, nil
 	}
@@ -194,20 +268,16 @@ func (d *jsonDecoder) number() (Value, error) {
 	}
 	img := d.b[start:d.i]
 	if float {
-		f, err := strconv.ParseFloat(string(img), 64)
+		f, err := strconv.ParseFloat(img, 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return Null, d.err("bad number")
 		}
 		return Double(f), nil
 	}
-	if len(img) < 19 {
-		n, _ := strconv.ParseInt(string(img), 10, 64)
+	if n, err := strconv.ParseInt(img, 10, 64); err == nil {
 		return Int(n), nil
 	}
-	if n, err := strconv.ParseInt(string(img), 10, 64); err == nil {
-		return Int(n), nil
-	}
-	b, _ := new(big.Int).SetString(string(img), 10)
+	b, _ := new(big.Int).SetString(img, 10)
 	return Value{k: kBig, p: b}, nil
 }
 
@@ -218,7 +288,7 @@ func (d *jsonDecoder) str() (string, error) {
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		if c == '"' {
-			s := string(d.b[start:d.i])
+			s := d.b[start:d.i]
 			d.i++
 			return s, nil
 		}
