@@ -64,7 +64,7 @@ type Gateway struct {
 	// are AWS's quotas.
 	Limits RequestLimits
 	// ResponseTemplates compiles the templates of gateway responses; nil
-	// means reftmpl's references-in-text templates.
+	// means Velocity templates (internal/vtl).
 	ResponseTemplates TemplateCompiler
 	// ClientCertificate loads a client certificate with its key, for the
 	// stages whose clientCertificateId names it: they present it to every

@@ -10,12 +10,13 @@ import (
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/reftmpl"
+	"github.com/apigw/apigw/internal/vtl"
 )
 
 // TemplateCompiler compiles a gateway response template, once per
-// deployment. The built-in one (reftmpl) substitutes $context and
-// $stageVariables references in literal text; the Velocity engine of
-// mapping templates will take its place.
+// deployment. The built-in one is the Velocity engine of mapping
+// templates (internal/vtl) over the response's $context and
+// $stageVariables.
 type TemplateCompiler func(src string) (ResponseTemplate, error)
 
 // ResponseTemplate renders a gateway response body onto dst.
@@ -23,12 +24,25 @@ type ResponseTemplate interface {
 	Append(dst []byte, v reftmpl.Vars) []byte
 }
 
-func compileRefTemplate(src string) (ResponseTemplate, error) {
-	t, err := reftmpl.Parse(src)
+func compileVTLTemplate(src string) (ResponseTemplate, error) {
+	t, err := vtl.Parse("gateway response template", src)
 	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return vtlTemplate{t}, nil
+}
+
+// vtlTemplate renders a gateway response template with the Velocity
+// engine; a rendering that fails (a method that throws, a limit) leaves
+// the body empty.
+type vtlTemplate struct{ t *vtl.Template }
+
+func (t vtlTemplate) Append(dst []byte, v reftmpl.Vars) []byte {
+	out, err := t.t.Append(dst, vtl.DottedVars(v))
+	if err != nil {
+		return dst
+	}
+	return out
 }
 
 // responseTable is an API's gateway responses compiled for one deployment,
@@ -73,7 +87,7 @@ func (g *Gateway) compileResponses(snap *model.Snapshot) *responseTable {
 	}
 	compileTmpl := g.ResponseTemplates
 	if compileTmpl == nil {
-		compileTmpl = compileRefTemplate
+		compileTmpl = compileVTLTemplate
 	}
 	var custom [fault.NumTypes]*gatewayResponse
 	for _, gr := range snap.GatewayResponses {

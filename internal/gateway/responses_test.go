@@ -134,6 +134,8 @@ func TestRenderResponses(t *testing.T) {
 			path: "/items?q=v", status: 403, header: map[string]string{"X-Lit": "a b", "X-Hdr": "in", "X-Qs": "v", "X-Stage": "dev", "X-Req": "dev", "X-Type": "MISSING_AUTHENTICATION_TOKEN", "X-None": ""}},
 		{name: "stage variables and request id in a template", grs: []*model.GatewayResponse{gr("DEFAULT_4XX", "", nil, map[string]string{"application/json": `{"env":"$stageVariables.env","unknown":"$context.nothing","id":"${context.requestId}"}`})},
 			path: "/items", status: 403, body: `{"env":"dev","unknown":"","id":"REQID"}`},
+		{name: "Velocity directives and methods in a template", grs: []*model.GatewayResponse{gr("DEFAULT_4XX", "", nil, map[string]string{"application/json": "#set($t = $context.error.responseType)\n{\"type\":\"$t.toLowerCase()\"#if($stageVariables.env == \"dev\"),\"debug\":$context.error.messageString#end}"})},
+			path: "/items", status: 403, body: `{"type":"missing_authentication_token","debug":"Missing Authentication Token"}`},
 		{name: "an unknown stage is not the API's", grs: []*model.GatewayResponse{gr("DEFAULT_4XX", "", cors, nil)},
 			path: "/../prod/items", status: 403, header: map[string]string{"Access-Control-Allow-Origin": ""}, body: `{"message":"Forbidden"}`},
 	}

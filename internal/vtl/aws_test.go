@@ -205,3 +205,29 @@ func fuzzSeeds(tb testing.TB) []string {
 	}
 	return seeds
 }
+
+type dottedVars map[string]string
+
+func (d dottedVars) Var(name string) (string, bool) {
+	s, ok := d[name]
+	return s, ok
+}
+
+func TestDottedVars(t *testing.T) {
+	vars := dottedVars{"context.error.messageString": `"Forbidden"`, "context.requestId": "r-1", "stageVariables.env": "dev"}
+	for _, tc := range []struct{ src, want string }{
+		{`{"message":$context.error.messageString}`, `{"message":"Forbidden"}`},
+		{`${context.requestId} $!context.nothing $context.nothing`, `r-1  $context.nothing`},
+		{`#if($stageVariables.env == "dev")dev#end $context.requestId.toUpperCase() $context.requestId.length()`, `dev R-1 3`},
+		{`#set($m = $context.error.messageString)$m.replace('"', '')`, `Forbidden`},
+	} {
+		tp, err := Parse("gr", tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tp.Append(nil, DottedVars(vars))
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%s: got %q, %v, want %q", tc.src, got, err, tc.want)
+		}
+	}
+}
