@@ -71,13 +71,6 @@ func MapValue(m *Map) Value { return Value{k: kMap, p: m} }
 // ObjectValue returns a host object as a value.
 func ObjectValue(o Object) Value { return Value{k: kObject, p: o} }
 
-func bigValue(b *big.Int) Value {
-	if b.IsInt64() {
-		return Long(b.Int64())
-	}
-	return Value{k: kBig, p: b}
-}
-
 // IsNull reports whether v is null.
 func (v Value) IsNull() bool { return v.k == kNull }
 
@@ -246,7 +239,6 @@ func (m *Map) Range(f func(k, v Value) bool) {
 // it is referenced.
 type block struct {
 	nodes []node
-	// bind is the macro argument scope the block was defined in.
 }
 
 // appendValue appends Java's toString of v.
