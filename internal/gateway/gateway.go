@@ -86,6 +86,12 @@ type Gateway struct {
 	authCache    authCache
 	verifierOnce sync.Once
 	verifier     *sigv4.Verifier
+
+	// Counters of the data plane's own metrics (OwnMetrics).
+	inFlight      atomic.Int64
+	synced        atomic.Int64 // when Sync last found the state up to date, Unix ns
+	limiterErrors atomic.Uint64
+	storeErrors   atomic.Uint64
 }
 
 // New returns a Gateway with an empty state; call Sync or Run to load it.

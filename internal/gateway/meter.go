@@ -108,27 +108,28 @@ func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage,
 		}
 		id.APIKey, id.APIKeyID = value, ak.id
 		if mt, ok := kp.methods[rt.MethodPath]; ok {
-			if err := allow(ctx, lim, mt.id, mt.settings.RateLimit, mt.settings.BurstLimit, now); err != nil {
+			if err := g.allow(ctx, lim, mt.id, mt.settings.RateLimit, mt.settings.BurstLimit, now); err != nil {
 				return err
 			}
 		}
 		if t := kp.throttle; t != nil {
-			if err := allow(ctx, lim, kp.throttleID, t.RateLimit, t.BurstLimit, now); err != nil {
+			if err := g.allow(ctx, lim, kp.throttleID, t.RateLimit, t.BurstLimit, now); err != nil {
 				return err
 			}
 		}
 	}
 	if t := st.throttles[rt]; t != nil {
-		if err := allow(ctx, lim, t.id, t.rate, t.burst, now); err != nil {
+		if err := g.allow(ctx, lim, t.id, t.rate, t.burst, now); err != nil {
 			return err
 		}
 	}
-	if err := allow(ctx, lim, accountThrottleID, g.accountRate(), g.accountBurst(), now); err != nil {
+	if err := g.allow(ctx, lim, accountThrottleID, g.accountRate(), g.accountBurst(), now); err != nil {
 		return err
 	}
 	if kp != nil && kp.quota != nil {
 		d, err := lim.Take(ctx, kp.quotaID, *kp.quota, now)
 		if err != nil {
+			g.limiterErrors.Add(1)
 			return limitError(err)
 		}
 		if !d.Allowed {
@@ -138,9 +139,10 @@ func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage,
 	return nil
 }
 
-func allow(ctx context.Context, lim limit.Limiter, id string, rate float64, burst int64, now time.Time) error {
+func (g *Gateway) allow(ctx context.Context, lim limit.Limiter, id string, rate float64, burst int64, now time.Time) error {
 	d, err := lim.Allow(ctx, id, rate, burst, now)
 	if err != nil {
+		g.limiterErrors.Add(1)
 		return limitError(err)
 	}
 	if !d.Allowed {

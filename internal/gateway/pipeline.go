@@ -10,6 +10,7 @@ import (
 
 	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/metrics"
 	"github.com/apigw/apigw/internal/route"
 )
 
@@ -106,6 +107,13 @@ type requestFields struct {
 	// out is the answer: the integration response fills it, ServeHTTP
 	// writes it.
 	out integration.Response
+	// For the metrics: when the request arrived (metrics.Nanotime), the
+	// status written (0 until the answer is whole), and the integration's
+	// latency, when it was called.
+	start       int64
+	status      int
+	integration time.Duration
+	integrated  bool
 }
 
 func (g *Gateway) newRequest() *request {
@@ -126,8 +134,9 @@ func (g *Gateway) freeRequest(rq *request) {
 
 // ServeHTTP implements http.Handler: the net/http adapter of the pipeline.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.inFlight.Add(1)
 	rq := g.newRequest()
-	defer g.freeRequest(rq)
+	defer g.done(rq)
 	newIDs(&rq.ids)
 	h := w.Header()
 	// The three header values share one array, apart from rq: the header
@@ -148,6 +157,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq.SourceVpce = rq.vpce
 	rq.RequestID, rq.ExtendedRequestID, rq.TraceID = rq.ids[0], rq.ids[1], rq.ids[2]
 	rq.RequestTime = time.Now()
+	rq.start = metrics.Mono(rq.RequestTime)
 	if r.ContentLength < 0 {
 		// Bounded here, where a body over the limit can also close the
 		// connection; a declared length over it is refused by validate.
@@ -188,6 +198,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.finish(w, rq, err)
 }
 
+// done ends a request ServeHTTP served (or whose answer broke off): its
+// metrics are counted, then its value goes back to the pool.
+func (g *Gateway) done(rq *request) {
+	// A request that reached no stage is counted by no API.
+	if st := rq.stage; st != nil && st.metrics != nil {
+		st.metricsOf(rq.route).Observe(rq.status, time.Duration(metrics.Nanotime()-rq.start), rq.integration, rq.integrated)
+	}
+	g.inFlight.Add(-1)
+	g.freeRequest(rq)
+}
+
 // fullDuplexFrom is the body length above which the client's body is kept
 // readable while the answer is written: smaller bodies are sent whole
 // before a backend answers (see integration.h1MaxBody).
@@ -205,17 +226,17 @@ func (g *Gateway) logFailure(rq *request, err error) {
 // render writes a gateway response for err: the deployment's compiled
 // gateway response of err's type, or AWS's default when the API customised
 // none that applies (or the request never reached a stage).
-func (g *Gateway) render(w http.ResponseWriter, rq *request, err error) {
+func (g *Gateway) render(w http.ResponseWriter, rq *request, err error) int {
+	e := fault.As(err)
 	if rq.stage != nil && rq.stage.responses != nil {
-		e := fault.As(err)
 		if i := e.Type.Index(); i >= 0 {
 			if c := rq.stage.responses[i]; c != nil {
-				renderResponse(w, rq, e, c)
-				return
+				return renderResponse(w, rq, e, c)
 			}
 		}
 	}
-	fault.Write(w, err)
+	fault.Write(w, e)
+	return e.Status
 }
 
 // resolveStage finds the API and stage (step 1): the host
@@ -344,9 +365,19 @@ func (g *Gateway) integrationRequest(rq *request) error {
 	return rt.Integration.Request(&rq.Call, &rq.exchange)
 }
 
-// endpoint runs step 7: the integration's call.
+// endpoint runs step 7: the integration's call, timed for the
+// IntegrationLatency metric. A MOCK calls nothing: its latency is 0, and
+// the clock is not read.
 func (g *Gateway) endpoint(rq *request) error {
-	return rq.route.Integration.Call(rq.ctx, &rq.Call, &rq.exchange)
+	rt := rq.route
+	if !rt.callsOut {
+		rq.integrated = true
+		return rt.Integration.Call(rq.ctx, &rq.Call, &rq.exchange)
+	}
+	from := metrics.Nanotime()
+	err := rt.Integration.Call(rq.ctx, &rq.Call, &rq.exchange)
+	rq.integration, rq.integrated = time.Duration(metrics.Nanotime()-from), true
+	return err
 }
 
 // integrationResponse runs step 8: the answer is mapped into rq.out.
@@ -361,10 +392,11 @@ func (g *Gateway) finish(w http.ResponseWriter, rq *request, err error) {
 	defer rq.exchange.Close()
 	if err != nil {
 		rq.out.Close()
-		g.render(w, rq, err)
+		rq.status = g.render(w, rq, err)
 		return
 	}
 	rq.out.Write(w)
+	rq.status = rq.out.Status
 }
 
 // cleanTestPath applies resolve's path rule to a test invocation's path.

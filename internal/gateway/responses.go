@@ -221,7 +221,7 @@ func (v *responseVars) errorVar(name string) string {
 }
 
 // renderResponse writes e as the compiled gateway response c.
-func renderResponse(w http.ResponseWriter, rq *request, e *fault.Error, c *gatewayResponse) {
+func renderResponse(w http.ResponseWriter, rq *request, e *fault.Error, c *gatewayResponse) int {
 	vars := &responseVars{rq: rq, e: e}
 	h := w.Header()
 	for k, v := range e.Header {
@@ -251,4 +251,5 @@ func renderResponse(w http.ResponseWriter, rq *request, e *fault.Error, c *gatew
 	}
 	w.WriteHeader(status)
 	w.Write(body)
+	return status
 }

@@ -47,7 +47,7 @@ func itemsGateway(tb testing.TB, ig *model.Integration, transport http.RoundTrip
 	g.Integration.Transport = transport
 	dep := g.compile(itemsSnapshot("api", ig))
 	st := &model.Stage{StageName: "dev", DeploymentID: "dep1"}
-	g.state.Store(&state{apis: map[string]map[string]*Stage{"api": {"dev": {APIID: "api", Name: "dev", Stage: st, Deployment: dep}}}})
+	g.state.Store(&state{apis: map[string]map[string]*Stage{"api": {"dev": newStage("api", st, dep, nil)}}})
 	return g
 }
 

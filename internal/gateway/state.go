@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/metrics"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/policy"
 	"github.com/apigw/apigw/internal/route"
@@ -38,6 +39,11 @@ type Stage struct {
 	// transports call the stage's https:// backends (its client
 	// certificate); nil means the integrations' own.
 	transports *integration.Transports
+	// metrics counts the stage's requests; methodMetrics, indexed by
+	// Route.index, those of the methods with detailed metrics (nil when
+	// none has them), which metrics then does not count.
+	metrics       *metrics.API
+	methodMetrics []*metrics.API
 }
 
 // Deployment is a compiled snapshot, shared by the stages that use it.
@@ -70,6 +76,11 @@ type Route struct {
 	// CompileErr is set when the integration could not be compiled; calling
 	// the method then answers with a configuration error, as AWS does.
 	CompileErr error
+	// index is the route's place in Deployment.Routes.
+	index int
+	// callsOut is false for a MOCK, whose endpoint calls nothing (its
+	// integration latency is 0 without reading the clock).
+	callsOut bool
 }
 
 // compile builds the routing tree of a snapshot.
@@ -92,7 +103,7 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 	}
 	for _, res := range snap.Resources {
 		for name, m := range res.ResourceMethods {
-			rt := &Route{ResourceID: res.ID, ResourcePath: res.Path, MethodPath: res.Path + "/" + name, Method: m,
+			rt := &Route{ResourceID: res.ID, ResourcePath: res.Path, MethodPath: res.Path + "/" + name, Method: m, index: len(routes),
 				check: compileCheck(m, validators, modelSet)}
 			routes = append(routes, rt)
 			if m.MethodIntegration == nil {
@@ -101,6 +112,7 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 				rt.CompileErr = err
 			} else {
 				rt.Integration = ig
+				rt.callsOut = ig.Type != "MOCK"
 			}
 			if err := b.Add(res.Path, name, rt); err != nil {
 				g.log().Warn("route not added", "api", snap.Api.ID, "deployment", snap.DeploymentID, "path", res.Path, "method", name, "err", err)
@@ -134,6 +146,14 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 // Sync brings the served state up to date with the store. It is safe to
 // call from several goroutines; Run calls it on every change.
 func (g *Gateway) Sync(ctx context.Context) error {
+	err := g.sync(ctx)
+	if err != nil && ctx.Err() == nil {
+		g.storeErrors.Add(1)
+	}
+	return err
+}
+
+func (g *Gateway) sync(ctx context.Context) error {
 	g.syncMu.Lock()
 	defer g.syncMu.Unlock()
 	cur := g.state.Load()
@@ -142,6 +162,7 @@ func (g *Gateway) Sync(ctx context.Context) error {
 		return err
 	}
 	if rev == cur.rev && cur.apis != nil {
+		g.synced.Store(time.Now().UnixNano())
 		return nil
 	}
 	var apiIDs map[string]bool // nil: reload everything
@@ -179,6 +200,7 @@ func (g *Gateway) Sync(ctx context.Context) error {
 		// Nothing the stages depend on changed (quota counters, keys).
 		next.apis = cur.apis
 		g.state.Store(next)
+		g.synced.Store(time.Now().UnixNano())
 		return nil
 	}
 	next.apis = make(map[string]map[string]*Stage, len(cur.apis))
@@ -208,18 +230,16 @@ func (g *Gateway) Sync(ctx context.Context) error {
 			apiID, _, _ := strings.Cut(it.Key, "/")
 			dep, err := g.deployment(ctx, apiID, st.DeploymentID)
 			if err != nil {
+				g.storeErrors.Add(1)
 				g.log().Error("stage not served", "api", apiID, "stage", st.StageName, "err", err)
 				continue
 			}
 			if next.apis[apiID] == nil {
 				next.apis[apiID] = map[string]*Stage{}
 			}
-			next.apis[apiID][st.StageName] = &Stage{APIID: apiID, Name: st.StageName, Vars: st.Variables, Stage: st, Deployment: dep,
-				throttles: stageThrottles(apiID, st, dep), private: isPrivate(dep.Api),
-				transports: g.stageTransports(ctx, st.ClientCertificateID)}
-			if als := st.AccessLogSettings; als != nil && als.Format != "" {
-				next.apis[apiID][st.StageName].logFormat = compileLogFormat(als.Format)
-			}
+			ns := newStage(apiID, st, dep, cur.apis[apiID][st.StageName])
+			ns.transports = g.stageTransports(ctx, st.ClientCertificateID)
+			next.apis[apiID][st.StageName] = ns
 		}
 	}
 	// Forget compiled deployments no stage uses any more. Only the APIs
@@ -242,7 +262,21 @@ func (g *Gateway) Sync(ctx context.Context) error {
 	}
 	g.forgetCertTransports(next)
 	g.state.Store(next)
+	g.synced.Store(time.Now().UnixNano())
 	return nil
+}
+
+// newStage compiles a stage of apiID served from dep. Its counters are
+// those of old, the stage it replaces (nil for a new one), so that a change
+// to the stage or a new deployment does not reset its metrics.
+func newStage(apiID string, st *model.Stage, dep *Deployment, old *Stage) *Stage {
+	s := &Stage{APIID: apiID, Name: st.StageName, Vars: st.Variables, Stage: st, Deployment: dep,
+		throttles: stageThrottles(apiID, st, dep), private: isPrivate(dep.Api)}
+	if als := st.AccessLogSettings; als != nil && als.Format != "" {
+		s.logFormat = compileLogFormat(als.Format)
+	}
+	s.metrics, s.methodMetrics = stageMetrics(st, dep, old)
+	return s
 }
 
 // deployment returns the compiled snapshot, compiling it on first use.
