@@ -51,6 +51,13 @@ func env(key, def string) string {
 	return def
 }
 
+// envBool reports whether the environment sets key to a true value
+// (1, true, yes).
+func envBool(key string) bool {
+	b, err := strconv.ParseBool(os.Getenv(key))
+	return err == nil && b || strings.EqualFold(os.Getenv(key), "yes")
+}
+
 // envFloat returns the environment's number for key, or def.
 func envFloat(key string, def float64) float64 {
 	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil && v > 0 {
@@ -104,6 +111,8 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&cfg.RequestLimits.PrivateHeaderBytes, "max-private-header-bytes", int(envFloat("APIGW_MAX_PRIVATE_HEADER_BYTES", gateway.DefaultMaxPrivateHeaderBytes)), "largest header section on VPC endpoint listeners (private APIs), in bytes (APIGW_MAX_PRIVATE_HEADER_BYTES)")
 	f.IntVar(&cfg.RequestLimits.HeaderCount, "max-header-count", int(envFloat("APIGW_MAX_HEADER_COUNT", gateway.DefaultMaxHeaderCount)), "most header fields in a data plane request; more: 431 (APIGW_MAX_HEADER_COUNT)")
 	f.StringVar(&cfg.AccessLog, "access-log", env("APIGW_ACCESS_LOG", ""), "write an access log line per request to this file, or - for standard output (APIGW_ACCESS_LOG); stages' accessLogSettings.format applies")
+	f.BoolVar(&cfg.MetricsPublic, "metrics-public", envBool("APIGW_METRICS_PUBLIC"), "serve GET /_apigw/metrics on the admin listener without authentication (APIGW_METRICS_PUBLIC)")
+	f.StringVar(&cfg.MetricsTokenFile, "metrics-token-file", env("APIGW_METRICS_TOKEN_FILE", ""), "file holding the bearer token GET /_apigw/metrics requires (APIGW_METRICS_TOKEN_FILE)")
 	f.StringVar(&cfg.Store, "store", env("APIGW_STORE", "sqlite"), "state store: sqlite ({data-dir}/apigw.db, one process), or postgres://user@host:5432/db shared by several nodes (APIGW_STORE)")
 	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", env("APIGW_SECRET_KEY_FILE", ""), "file holding the key that seals the store's secrets, the same on every node (default: APIGW_MASTER_KEY, else {data-dir}/master.key) (APIGW_SECRET_KEY_FILE)")
 	f.StringVar(&cfg.Redis, "redis", env("APIGW_REDIS", ""), "share throttles and quotas with the other nodes through this Redis, redis://[:password@]host:port/db (APIGW_REDIS)")

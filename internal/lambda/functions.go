@@ -954,6 +954,7 @@ func (s *Service) deleteFunction(r *http.Request, _ []byte) (int, any, error) {
 		s.drop(v.Config.FunctionArn)
 	}
 	s.removeFunctionDir(ref.Name)
+	s.Metrics.Forget(ref.Name)
 	return http.StatusNoContent, nil, nil
 }
 

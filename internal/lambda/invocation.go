@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw/apigw/internal/metrics"
 	"github.com/apigw/apigw/internal/requestid"
 )
 
@@ -152,6 +153,8 @@ func (s *Service) drop(arn string) {
 // run runs one invocation on the Runner and maps its result.
 func (s *Service) run(ctx context.Context, fn *Function, id string, payload []byte, clientContext string, tail bool) (*InvokeResult, error) {
 	start := s.now()
+	fm := s.Metrics.Function(fn.Name)
+	fm.Start()
 	// The function's timeout runs from the moment its runtime receives the
 	// event; a cold start may first take up to InitAllowance, which the
 	// runner measures itself, and before that the call may wait as long for
@@ -160,8 +163,14 @@ func (s *Service) run(ctx context.Context, fn *Function, id string, payload []by
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
+			outcome := metrics.NotRun
+			if e.Type == TooManyRequests {
+				outcome = metrics.Throttled
+			}
+			fm.Finish(outcome, 0)
 			return nil, e
 		}
+		fm.Finish(metrics.NotRun, 0)
 		return nil, fmt.Errorf("lambda: invoke %s: %w", fn.ARN, err)
 	}
 	out := &InvokeResult{StatusCode: http.StatusOK, Payload: res.Payload, FunctionError: res.FunctionError, ExecutedVersion: fn.Version}
@@ -169,6 +178,14 @@ func (s *Service) run(ctx context.Context, fn *Function, id string, payload []by
 		out.FunctionError = "Unhandled"
 		out.Payload = fmt.Appendf(nil, `{"errorMessage":"Response payload size exceeded maximum allowed payload size (%d bytes).","errorType":"Function.ResponseSizeTooLarge"}`, MaxResponseBytes)
 	}
+	outcome, d := metrics.Ran, res.Duration
+	if out.FunctionError != "" {
+		outcome = metrics.Failed
+	}
+	if d <= 0 {
+		d = s.now().Sub(start)
+	}
+	fm.Finish(outcome, d)
 	if tail {
 		out.LogResult = logTail(framedLog(res.Log, id, fn, s.now().Sub(start)))
 	}

@@ -60,4 +60,8 @@ type RunResult struct {
 	FunctionError string
 	// Log is the invocation's log (stdout and stderr of the function).
 	Log []byte
+	// Duration is the function's run time (Lambda's Duration metric), or
+	// 0 when the runner does not know it; the service then counts the
+	// whole call.
+	Duration time.Duration
 }

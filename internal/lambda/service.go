@@ -17,6 +17,7 @@ import (
 
 	"github.com/apigw/apigw/internal/iam"
 	"github.com/apigw/apigw/internal/jsonhttp"
+	"github.com/apigw/apigw/internal/metrics"
 	"github.com/apigw/apigw/internal/requestid"
 	"github.com/apigw/apigw/internal/store"
 )
@@ -102,6 +103,11 @@ type Service struct {
 	// workers one function has at once (calls beyond wait for one); 0 lets
 	// the runner decide.
 	MaxConcurrency int
+	// Metrics counts the invocations of the functions hosted here
+	// (Lambda's Invocations, Errors, Throttles, Duration and
+	// ConcurrentExecutions, by function name); nil counts nothing. Remote
+	// functions are counted by their own endpoint.
+	Metrics *metrics.Functions
 	// Log receives internal errors; nil means slog.Default().
 	Log *slog.Logger
 

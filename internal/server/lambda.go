@@ -23,7 +23,7 @@ func (r hostRunner) Invoke(ctx context.Context, fn *lambda.Function, id string, 
 	if err != nil {
 		return nil, err
 	}
-	return &lambda.RunResult{Payload: res.Payload, FunctionError: res.FunctionError, Log: res.Log}, nil
+	return &lambda.RunResult{Payload: res.Payload, FunctionError: res.FunctionError, Log: res.Log, Duration: res.Duration}, nil
 }
 
 func (r hostRunner) Drop(arn string) { r.h.Drop(arn) }

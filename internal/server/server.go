@@ -32,6 +32,7 @@ import (
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/lambda/host"
 	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/metrics"
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/requestid"
 	"github.com/apigw/apigw/internal/sigv4"
@@ -76,6 +77,13 @@ type Config struct {
 	// AccessLog is where access log lines go: a file path (appended to),
 	// "-" for standard output, or "" for none.
 	AccessLog string
+	// MetricsPublic serves GET /_apigw/metrics on the admin listener to
+	// anyone. Otherwise it needs MetricsTokenFile's token as a bearer
+	// token, and without one it is refused like any unsigned admin call.
+	MetricsPublic bool
+	// MetricsTokenFile holds the bearer token of the metrics endpoint
+	// (read at start, surrounding white space removed).
+	MetricsTokenFile string
 	// Store is "sqlite" (the default: {DataDir}/apigw.db, one process per
 	// data dir) or a postgres:// URL (a store any number of nodes share).
 	Store string
@@ -132,6 +140,8 @@ type Server struct {
 	store           *openedStore // Store, with its kind and the data dir's lock
 	keySource       string       // where masterKey came from
 	health          healthState
+	metrics         http.Handler
+	metricsToken    []byte // the bearer token of /_apigw/metrics, or nil
 }
 
 // RootCredentials are the root principal's access key.
@@ -169,6 +179,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("request limits must be positive (0 for AWS's quotas): %+v", cfg.RequestLimits)
 		}
 	}
+	token, err := metricsToken(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -188,7 +202,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// The store itself, not the wrapper: callers look for QuietUpdater.
 	st := opened.Store
-	s := &Server{cfg: cfg, Store: st, store: opened, masterKey: key, keySource: keySource}
+	s := &Server{cfg: cfg, Store: st, store: opened, masterKey: key, keySource: keySource, metricsToken: token}
 	if err := s.settle(ctx); err != nil {
 		return nil, err
 	}
@@ -242,6 +256,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Lambda = &lambda.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Runner: hostRunner{s.host},
 		DataDir: cfg.DataDir, CodeURLKey: urlKey[:], Log: cfg.Log, MaxConcurrency: cfg.LambdaConcurrency}
 	s.Gateway.Lambda = s.Lambda
+	s.Lambda.Metrics = new(metrics.Functions)
+	s.metrics = metrics.Handler(&metrics.Collector{APIs: s.Gateway.MetricSeries, Functions: s.Lambda.Metrics, Own: s.Gateway.OwnMetrics()})
 	if len(cfg.LambdaRemotes) > 0 {
 		s.Lambda.Remote = map[string]lambda.RemoteEndpoint{}
 		for arn, u := range cfg.LambdaRemotes {
@@ -538,6 +554,10 @@ func (s *Server) AdminHandler() http.Handler {
 	stsH := s.IAM.STSHandler(nil)
 	// Every answer, refusals before routing included, carries a request id.
 	return requestid.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == MetricsPath {
+			s.serveMetrics(w, r)
+			return
+		}
 		if r.URL.Path == "/_apigw/health" {
 			s.serveHealth(w, r)
 			return

@@ -117,6 +117,10 @@ type Result struct {
 	// invocation, framed with Lambda's START, END and REPORT lines (output of
 	// the worker's initialisation comes first, before START).
 	Log []byte
+	// Duration is the function's run time, from the runtime's receipt of
+	// the event to its answer (or to the timeout or crash): REPORT's
+	// Duration. It is 0 when the event never reached the runtime.
+	Duration time.Duration
 }
 
 // Host runs functions in worker processes on this machine.

@@ -452,7 +452,7 @@ func (w *worker) handleInitError(rw http.ResponseWriter, r *http.Request) {
 func (w *worker) finish(inv *invocation) *Result {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	res := &Result{Payload: inv.payloadR}
+	res := &Result{Payload: inv.payloadR, Duration: inv.finished.Sub(inv.delivered)}
 	if inv.funcErr {
 		res.FunctionError = "Unhandled"
 	}
@@ -535,11 +535,15 @@ func (w *worker) failed(inv *invocation, failure string) *Result {
 		extra = []string{msg, "Runtime.ExitError"}
 		status = "Status: error\tError Type: Runtime.ExitError"
 	}
-	return &Result{
+	res := &Result{
 		Payload:       payload,
 		FunctionError: "Unhandled",
 		Log:           frame(pre, inv.id, body, extra, now.Sub(began), initD, w.memMB, maxUsed, status),
 	}
+	if !delivered.IsZero() {
+		res.Duration = now.Sub(delivered)
+	}
+	return res
 }
 
 // entrypointFailure is the Result of an invocation whose worker could not be
