@@ -136,12 +136,27 @@ func NewAPI() *API {
 	return a
 }
 
+// latencyNs is LatencyBounds as an array, for API.Observe.
+var latencyNs = [...]int64{1e6, 2.5e6, 5e6, 10e6, 25e6, 50e6, 100e6, 250e6, 500e6, 1e9, 2.5e9, 5e9, 10e9, 30e9}
+
 // Observe counts one answered request: its status, its latency, and the
 // integration's latency when the integration was called.
 func (a *API) Observe(status int, latency time.Duration, integration time.Duration, integrated bool) {
-	a.Latency.Observe(latency)
+	i := 0
+	for i < len(latencyNs) && int64(latency) > latencyNs[i] {
+		i++
+	}
+	a.Latency.counts[i].Add(1)
+	a.Latency.sum.Add(int64(latency))
 	if integrated {
-		a.IntegrationLatency.Observe(integration)
+		// The integration took no longer than the request: its bucket is
+		// at most the request's.
+		j := 0
+		for j < i && int64(integration) > latencyNs[j] {
+			j++
+		}
+		a.IntegrationLatency.counts[j].Add(1)
+		a.IntegrationLatency.sum.Add(int64(integration))
 	}
 	switch {
 	case status >= 500 || status == 0: // 0: the answer broke off

@@ -154,3 +154,22 @@ func TestCollector(t *testing.T) {
 		t.Errorf("duration: %v", d)
 	}
 }
+
+func TestLatencyArray(t *testing.T) {
+	if len(latencyNs) != len(LatencyBounds.ns) {
+		t.Fatalf("latencyNs has %d bounds, LatencyBounds %d", len(latencyNs), len(LatencyBounds.ns))
+	}
+	for i, b := range LatencyBounds.ns {
+		if latencyNs[i] != b {
+			t.Errorf("bound %d: %d, want %d", i, latencyNs[i], b)
+		}
+	}
+}
+
+func TestObserveIntegrationBucket(t *testing.T) {
+	a := NewAPI()
+	a.Observe(200, 40*time.Millisecond, 7*time.Millisecond, true)
+	if a.Latency.counts[5].Load() != 1 || a.IntegrationLatency.counts[3].Load() != 1 {
+		t.Errorf("latency buckets %v, integration %v", a.Latency.counts[:6], a.IntegrationLatency.counts[:6])
+	}
+}
