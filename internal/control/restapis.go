@@ -109,6 +109,9 @@ func defaultEndpointConfiguration(api *model.RestApi) error {
 }
 
 func (a *API) createRestApi(r *http.Request, body []byte) (int, any, error) {
+	if r.URL.Query().Get("mode") == "import" {
+		return a.importRestApi(r, body)
+	}
 	var in createRestApiInput
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err

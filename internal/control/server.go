@@ -77,6 +77,8 @@ func (a *API) Handler() http.Handler {
 	h("POST /restapis", a.createRestApi)
 	h("GET /restapis", a.getRestApis)
 	h("GET /restapis/{api}", a.getRestApi)
+	h("PUT /restapis/{api}", a.putRestApi)
+	h("GET /restapis/{api}/stages/{stage}/exports/{type}", a.getExport)
 	h("PATCH /restapis/{api}", a.updateRestApi)
 	h("DELETE /restapis/{api}", a.deleteRestApi)
 
@@ -200,6 +202,14 @@ func (a *API) wrap(f handlerFunc) http.Handler {
 				e = &Error{http.StatusInternalServerError, "InternalFailure", "Internal server error"}
 			}
 			WriteError(w, e)
+			return
+		}
+		if rb, ok := v.(rawBody); ok {
+			w.Header().Set("Content-Type", rb.contentType)
+			w.Header().Set("Content-Disposition", rb.disposition)
+			w.Header().Set("Content-Length", strconv.Itoa(len(rb.body)))
+			w.WriteHeader(status)
+			w.Write(rb.body)
 			return
 		}
 		jsonhttp.Write(w, status, v)

@@ -1,0 +1,446 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/openapi"
+	"github.com/apigw/apigw/internal/store"
+)
+
+// rawBody is an answer that is not JSON: GetExport's document.
+type rawBody struct {
+	contentType, disposition string
+	body                     []byte
+}
+
+// importParams reads ImportRestApi's and PutRestApi's query parameters.
+func importParams(r *http.Request) (openapi.BasePath, []string, bool, error) {
+	q := r.URL.Query()
+	bp := openapi.BasePath(q.Get("basepath"))
+	switch bp {
+	case "":
+		bp = openapi.BasePathIgnore
+	case openapi.BasePathIgnore, openapi.BasePathPrepend, openapi.BasePathSplit:
+	default:
+		return "", nil, false, badRequest("Invalid basepath parameter: %s. Valid values are ignore, prepend and split", bp)
+	}
+	var types []string
+	if t := q.Get("endpointConfigurationTypes"); t != "" {
+		types = strings.Split(t, ",")
+	}
+	return bp, types, q.Get("failonwarnings") == "true", nil
+}
+
+// parseDefinition imports body for the API apiID, with AWS's errors.
+func parseDefinition(body []byte, apiID string, bp openapi.BasePath, failOnWarnings bool) (*openapi.API, error) {
+	def, err := openapi.Import(body, openapi.Options{APIID: apiID, BasePath: bp})
+	var ie *openapi.ImportError
+	switch {
+	case errors.As(err, &ie):
+		return nil, badRequest("%s", ie.Error())
+	case err != nil:
+		return nil, badRequest("Invalid OpenAPI input.")
+	}
+	if failOnWarnings && len(def.Warnings) > 0 {
+		return nil, badRequest("Warnings found during import:\n\t%s", strings.Join(def.Warnings, "\n\t"))
+	}
+	return def, nil
+}
+
+func (a *API) importRestApi(r *http.Request, body []byte) (int, any, error) {
+	bp, types, failOnWarnings, err := importParams(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	id := newID(10)
+	def, err := parseDefinition(body, id, bp, failOnWarnings)
+	if err != nil {
+		return 0, nil, err
+	}
+	api := def.RestApi
+	api.ID = id
+	api.CreatedDate = a.now().Unix()
+	api.ApiStatus = "AVAILABLE"
+	api.Warnings = def.Warnings
+	if api.ApiKeySource == "" {
+		api.ApiKeySource = "HEADER"
+	}
+	if types != nil {
+		if api.EndpointConfiguration == nil {
+			api.EndpointConfiguration = &model.EndpointConfiguration{}
+		}
+		api.EndpointConfiguration.Types = types
+	}
+	if err := defaultEndpointConfiguration(&api); err != nil {
+		return 0, nil, err
+	}
+	if err := validateRestApi(&api); err != nil {
+		return 0, nil, err
+	}
+	ctx := r.Context()
+	err = a.Store.Update(ctx, func(tx store.Tx) error {
+		stored := api
+		stored.Warnings = nil
+		if err := putJSON(ctx, tx, model.KindRestApi, api.ID, &stored); err != nil {
+			return err
+		}
+		root, err := a.writeDefinition(ctx, tx, api.ID, def, false)
+		if err != nil {
+			return err
+		}
+		stored.RootResourceID = root
+		api.RootResourceID = root
+		return putJSON(ctx, tx, model.KindRestApi, api.ID, &stored)
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, &api, nil
+}
+
+func (a *API) putRestApi(r *http.Request, body []byte) (int, any, error) {
+	bp, _, failOnWarnings, err := importParams(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	merge := true
+	switch r.URL.Query().Get("mode") {
+	case "", "merge":
+	case "overwrite":
+		merge = false
+	default:
+		return 0, nil, badRequest("Invalid mode parameter: %s. Valid values are merge and overwrite", r.URL.Query().Get("mode"))
+	}
+	id := r.PathValue("api")
+	def, err := parseDefinition(body, id, bp, failOnWarnings)
+	if err != nil {
+		return 0, nil, err
+	}
+	ctx := r.Context()
+	var api *model.RestApi
+	err = a.Store.Update(ctx, func(tx store.Tx) error {
+		if api, err = a.loadRestApi(ctx, tx, id); err != nil {
+			return err
+		}
+		// The document's API settings replace the API's where it has them.
+		d := def.RestApi
+		if !merge || d.Name != "" {
+			if d.Name != "" {
+				api.Name = d.Name
+			}
+			api.Description = d.Description
+			api.Version = d.Version
+		}
+		if d.BinaryMediaTypes != nil || !merge {
+			api.BinaryMediaTypes = d.BinaryMediaTypes
+		}
+		if d.ApiKeySource != "" {
+			api.ApiKeySource = d.ApiKeySource
+		}
+		if d.MinimumCompressionSize != nil || !merge {
+			api.MinimumCompressionSize = d.MinimumCompressionSize
+		}
+		if d.Policy != "" || !merge {
+			api.Policy = d.Policy
+		}
+		if err := validateRestApi(api); err != nil {
+			return err
+		}
+		if !merge {
+			for _, kind := range []string{model.KindResource, model.KindAuthorizer, model.KindGatewayResponse, model.KindModel, model.KindValidator} {
+				items, err := tx.List(ctx, kind, model.ApiPrefix(id))
+				if err != nil {
+					return err
+				}
+				for _, it := range items {
+					if err := tx.Delete(ctx, kind, it.Key); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		root, err := a.writeDefinition(ctx, tx, id, def, merge)
+		if err != nil {
+			return err
+		}
+		api.RootResourceID = root
+		return putJSON(ctx, tx, model.KindRestApi, id, api)
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	out := *api
+	out.Warnings = def.Warnings
+	return http.StatusOK, &out, nil
+}
+
+// writeDefinition checks what an imported document defines with the
+// management API's own checks and writes it into the API apiID. With merge,
+// what the API has already is kept unless the document redefines it (same
+// path and method, model name, authorizer or validator name, response
+// type). It returns the id of the root resource.
+func (a *API) writeDefinition(ctx context.Context, tx store.Tx, apiID string, def *openapi.API, merge bool) (string, error) {
+	var errs []string
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	msg := func(err error) string {
+		var e *Error
+		if errors.As(err, &e) {
+			return e.Message
+		}
+		return err.Error()
+	}
+
+	// Authorizers and validators get ids; methods name them.
+	existingAuth, err := listJSON[model.Authorizer](ctx, tx, model.KindAuthorizer, model.ApiPrefix(apiID))
+	if err != nil {
+		return "", err
+	}
+	authIDs := map[string]string{}
+	for _, au := range existingAuth {
+		authIDs[au.Name] = au.ID
+	}
+	for _, au := range def.Authorizers {
+		if id, ok := authIDs[au.Name]; ok {
+			au.ID = id
+		} else {
+			au.ID = newID(6)
+		}
+		authIDs[au.Name] = au.ID
+		if err := validateAuthorizer(au); err != nil {
+			fail("Unable to create authorizer '%s': %s", au.Name, msg(err))
+			continue
+		}
+		if err := putJSON(ctx, tx, model.KindAuthorizer, model.ChildKey(apiID, au.ID), au); err != nil {
+			return "", err
+		}
+	}
+	existingVal, err := listJSON[model.RequestValidator](ctx, tx, model.KindValidator, model.ApiPrefix(apiID))
+	if err != nil {
+		return "", err
+	}
+	valIDs := map[string]string{}
+	for _, v := range existingVal {
+		valIDs[v.Name] = v.ID
+	}
+	for _, v := range def.Validators {
+		if id, ok := valIDs[v.Name]; ok {
+			v.ID = id
+		} else {
+			v.ID = newID(6)
+		}
+		valIDs[v.Name] = v.ID
+		if err := putJSON(ctx, tx, model.KindValidator, model.ChildKey(apiID, v.ID), v); err != nil {
+			return "", err
+		}
+	}
+
+	// Models: the document's, over what the API has (the defaults for a new
+	// API).
+	models, err := a.listModels(ctx, tx, apiID)
+	if err != nil {
+		return "", err
+	}
+	if len(models) == 0 {
+		models = defaultModels()
+	}
+	byName := map[string]*model.Model{}
+	for _, m := range models {
+		byName[m.Name] = m
+	}
+	for _, m := range def.Models {
+		if old := byName[m.Name]; old != nil {
+			m.ID = old.ID
+		} else {
+			m.ID = newID(6)
+		}
+		byName[m.Name] = m
+	}
+	all := make([]*model.Model, 0, len(byName))
+	for _, n := range sortedKeys(byName) {
+		all = append(all, byName[n])
+	}
+	for _, m := range all {
+		if err := checkModel(apiID, m, all); err != nil {
+			fail("Unable to create model for '%s': %s", m.Name, msg(err))
+			continue
+		}
+		if err := putJSON(ctx, tx, model.KindModel, model.ChildKey(apiID, m.Name), m); err != nil {
+			return "", err
+		}
+	}
+
+	// Resources: by path, reusing the API's where merging.
+	byPath := map[string]*model.Resource{}
+	if merge {
+		list, err := listJSON[model.Resource](ctx, tx, model.KindResource, model.ApiPrefix(apiID))
+		if err != nil {
+			return "", err
+		}
+		for _, res := range list {
+			byPath[res.Path] = res
+		}
+	}
+	for _, res := range def.Resources { // parents come before children
+		cur := byPath[res.Path]
+		if cur == nil {
+			cur = &model.Resource{ID: newID(10), Path: res.Path, PathPart: res.PathPart}
+			if res.Path != "/" {
+				i := strings.LastIndex(res.Path, "/")
+				parent := res.Path[:i]
+				if parent == "" {
+					parent = "/"
+				}
+				if p := byPath[parent]; p != nil {
+					cur.ParentID = p.ID
+				}
+			}
+			byPath[res.Path] = cur
+		}
+		for _, name := range sortedKeys(res.ResourceMethods) {
+			m := res.ResourceMethods[name]
+			if m.AuthorizerID != "" {
+				m.AuthorizerID = authIDs[m.AuthorizerID]
+			}
+			if m.RequestValidatorID != "" {
+				m.RequestValidatorID = valIDs[m.RequestValidatorID]
+			}
+			if err := validateMethod(m); err != nil {
+				fail("Unable to put method '%s' on resource at path '%s': %s", name, res.Path, msg(err))
+				continue
+			}
+			bad := false
+			for code, mr := range m.MethodResponses {
+				if err := validateResponseParams(mr.ResponseParameters); err != nil {
+					fail("Unable to put method response '%s' on '%s' for resource at path '%s': %s", code, name, res.Path, msg(err))
+					bad = true
+				}
+			}
+			if in := m.MethodIntegration; in != nil {
+				if in.CacheNamespace == "" {
+					in.CacheNamespace = cur.ID
+				}
+				if err := validateIntegration(in); err != nil {
+					fail("Unable to put integration on '%s' for resource at path '%s': %s", name, res.Path, msg(err))
+					bad = true
+				}
+				for code, ir := range in.IntegrationResponses {
+					if err := validateIntegrationResponse(ir); err != nil {
+						fail("Unable to put integration response on '%s' for resource at path '%s' (status %s): %s", name, res.Path, code, msg(err))
+						bad = true
+					}
+				}
+			}
+			if bad {
+				continue
+			}
+			if cur.ResourceMethods == nil {
+				cur.ResourceMethods = map[string]*model.Method{}
+			}
+			cur.ResourceMethods[name] = m
+		}
+	}
+	for _, res := range byPath {
+		if err := putJSON(ctx, tx, model.KindResource, model.ChildKey(apiID, res.ID), res); err != nil {
+			return "", err
+		}
+	}
+	for _, gr := range def.GatewayResponses {
+		if v := responseTypeViolation(gr.ResponseType); v != "" {
+			fail("Unable to put gateway response '%s': %s", gr.ResponseType, v)
+			continue
+		}
+		full := defaultGatewayResponse(gr.ResponseType)
+		full.DefaultResponse = false
+		if gr.StatusCode != "" {
+			full.StatusCode = gr.StatusCode
+		}
+		if gr.ResponseParameters != nil {
+			full.ResponseParameters = gr.ResponseParameters
+		}
+		if len(gr.ResponseTemplates) > 0 {
+			full.ResponseTemplates = gr.ResponseTemplates
+		}
+		if err := validateGatewayResponse(full); err != nil {
+			fail("Unable to put gateway response '%s': %s", gr.ResponseType, msg(err))
+			continue
+		}
+		if err := putJSON(ctx, tx, model.KindGatewayResponse, model.ChildKey(apiID, gr.ResponseType), full); err != nil {
+			return "", err
+		}
+	}
+	if len(errs) > 0 {
+		return "", badRequest("Errors found during import:\n\t%s", strings.Join(errs, "\n\t"))
+	}
+	return byPath["/"].ID, nil
+}
+
+func (a *API) getExport(r *http.Request, _ []byte) (int, any, error) {
+	ctx := r.Context()
+	apiID, stageName := r.PathValue("api"), r.PathValue("stage")
+	opt := openapi.ExportOptions{Stage: stageName, Region: a.Region}
+	switch r.PathValue("type") {
+	case "oas30":
+	case "swagger":
+		opt.Swagger = true
+	default:
+		return 0, nil, badRequest("Invalid export type specified: %s. Valid values are oas30 and swagger", r.PathValue("type"))
+	}
+	accept := r.Header.Get("Accept")
+	switch {
+	case strings.Contains(accept, "yaml"):
+		opt.YAML = true
+	case accept == "" || strings.Contains(accept, "json") || strings.Contains(accept, "*/*"):
+	default:
+		return 0, nil, badRequest("Invalid Accept header: %s. Valid values are application/json and application/yaml", accept)
+	}
+	if e := r.URL.Query().Get("extensions"); e != "" {
+		for _, x := range strings.Split(e, ",") {
+			x = strings.TrimSpace(x)
+			switch x {
+			case "integrations", "apigateway", "authorizers", "postman":
+				opt.Extensions = append(opt.Extensions, x)
+			default:
+				return 0, nil, badRequest("Invalid extensions specified: %s", x)
+			}
+		}
+	}
+	if _, err := a.loadRestApi(ctx, a.Store, apiID); err != nil {
+		return 0, nil, err
+	}
+	st, err := a.loadStage(ctx, a.Store, apiID, stageName)
+	if err != nil {
+		return 0, nil, err
+	}
+	dep, err := a.loadDeployment(ctx, a.Store, apiID, st.DeploymentID)
+	if err != nil {
+		return 0, nil, err
+	}
+	snap := new(model.Snapshot)
+	if err := getJSON(ctx, a.Store, model.KindSnapshot, model.ChildKey(apiID, st.DeploymentID), snap, errNoDeployment); err != nil {
+		return 0, nil, err
+	}
+	opt.Created = time.Unix(dep.CreatedDate, 0)
+	doc, err := openapi.Export(snap, opt)
+	if err != nil {
+		return 0, nil, fmt.Errorf("control: export %s/%s: %w", apiID, stageName, err)
+	}
+	ct, ext := "application/json", "json"
+	if opt.YAML {
+		ct, ext = "application/yaml", "yaml"
+	}
+	name := "oas30"
+	if opt.Swagger {
+		name = "swagger"
+	}
+	return http.StatusOK, rawBody{
+		contentType: ct,
+		disposition: fmt.Sprintf(`attachment; filename="%s_%s.%s"`, name, opt.Created.UTC().Format("2006-01-02T15:04:05Z"), ext),
+		body:        doc,
+	}, nil
+}

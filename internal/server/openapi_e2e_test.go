@@ -1,0 +1,162 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+
+	"github.com/apigw/apigw/internal/apigwtest"
+)
+
+// importAndDeploy imports doc, deploys it to stage and waits until it is
+// served.
+func importAndDeploy(t *testing.T, in *apigwtest.Instance, doc []byte, stage string) string {
+	t.Helper()
+	ctx := t.Context()
+	api, err := in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: doc, FailOnWarnings: true})
+	if err != nil {
+		t.Fatalf("ImportRestApi: %v", err)
+	}
+	dep, err := in.Client.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String(stage)})
+	if err != nil {
+		t.Fatalf("CreateDeployment: %v", err)
+	}
+	in.WaitServing(t, aws.ToString(api.Id), stage, aws.ToString(dep.Id))
+	return aws.ToString(api.Id)
+}
+
+func export(t *testing.T, in *apigwtest.Instance, apiID, stage, typ, accept string) []byte {
+	t.Helper()
+	out, err := in.Client.GetExport(t.Context(), &apigateway.GetExportInput{RestApiId: aws.String(apiID), StageName: aws.String(stage),
+		ExportType: aws.String(typ), Accepts: aws.String(accept), Parameters: map[string]string{"extensions": "apigateway"}})
+	if err != nil {
+		t.Fatalf("GetExport %s %s: %v", typ, accept, err)
+	}
+	return out.Body
+}
+
+// TestOpenAPIPetStore: AWS's PetStore sample, its backend pointed at a local
+// one, answers through the gateway; its export imported again exports the
+// same document, apart from the API id and info.version.
+func TestOpenAPIPetStore(t *testing.T) {
+	in := apigwtest.Start(t)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"path":"`+r.URL.Path+`","query":"`+r.URL.RawQuery+`"}`)
+	}))
+	t.Cleanup(backend.Close)
+	doc, err := os.ReadFile("../openapi/testdata/petstore.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = bytes.ReplaceAll(doc, []byte("http://petstore-demo-endpoint.execute-api.com"), []byte(backend.URL))
+	id := importAndDeploy(t, in, doc, "prod")
+
+	for _, c := range []struct{ path, want string }{
+		{"/pets?type=dog&page=2", `{"path":"/petstore/pets","query":"page=2&type=dog"}`},
+		{"/pets/7", `{"path":"/petstore/pets/7","query":""}`},
+		{"/", `<html><body>Welcome to your Pet Store API</body></html>`},
+	} {
+		resp, err := http.Get(in.InvokeURL(id, "prod", c.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != c.want {
+			t.Errorf("GET %s: %d %s, want 200 %s", c.path, resp.StatusCode, b, c.want)
+		}
+	}
+	// The request validator and the model came along: a bad body is 400.
+	resp, err := http.Post(in.InvokeURL(id, "prod", "/pets"), "application/json", strings.NewReader(`{"type":"dragon"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("POST /pets with a bad body: %d (CORS %q), want 400 with the gateway response's header", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+
+	for _, c := range []struct{ typ, accept string }{{"oas30", "application/json"}, {"swagger", "application/json"}, {"oas30", "application/yaml"}} {
+		first := export(t, in, id, "prod", c.typ, c.accept)
+		id2 := importAndDeploy(t, in, first, "prod")
+		second := export(t, in, id2, "prod", c.typ, c.accept)
+		if got := strings.ReplaceAll(string(second), id2, id); got != string(first) {
+			t.Errorf("%s %s: export of the re-imported export differs:\nfirst:\n%s\nsecond:\n%s", c.typ, c.accept, first, got)
+		}
+	}
+}
+
+// TestOpenAPIImportErrors: AWS's texts for a body that is not a document,
+// for what the management API refuses, and for warnings with
+// failonwarnings.
+func TestOpenAPIImportErrors(t *testing.T) {
+	in := apigwtest.Start(t)
+	ctx := context.Background()
+	_, err := in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte("not a document")})
+	apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Invalid OpenAPI input.")
+
+	bad := `{"openapi":"3.0.1","info":{"title":"bad","version":"1"},"paths":{"/a":{"get":{"responses":{},
+	  "x-amazon-apigateway-integration":{"type":"http","httpMethod":"GET","uri":"not-a-url"}}}}}`
+	_, err = in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(bad)})
+	apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Errors found during import:\n\tUnable to put integration on 'GET' for resource at path '/a': Invalid HTTP endpoint specified for URI")
+
+	warn := `{"openapi":"3.0.1","info":{"title":"warn","version":"1"},"paths":{"/a":{"get":{"responses":{},"security":[{"nope":[]}],
+	  "x-amazon-apigateway-integration":{"type":"mock","requestTemplates":{"application/json":"{\"statusCode\":200}"}}}}}}`
+	_, err = in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(warn), FailOnWarnings: true})
+	apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Warnings found during import:\n\tUnable to find security definition 'nope' for 'GET /a'")
+	api, err := in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(warn),
+		Parameters: map[string]string{"endpointConfigurationTypes": "REGIONAL", "basepath": "prepend"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(api.Warnings) != 1 || api.EndpointConfiguration == nil || api.EndpointConfiguration.Types[0] != "REGIONAL" {
+		t.Errorf("ImportRestApi: warnings %q, endpoint %+v", api.Warnings, api.EndpointConfiguration)
+	}
+
+	// PutRestApi: merge keeps /a and adds /b; overwrite leaves /b only.
+	b := `{"openapi":"3.0.1","info":{"title":"warn","version":"2"},"paths":{"/b":{"get":{"responses":{},
+	  "x-amazon-apigateway-integration":{"type":"mock","requestTemplates":{"application/json":"{\"statusCode\":200}"}}}}}}`
+	paths := func() string {
+		rs, err := in.Client.GetResources(ctx, &apigateway.GetResourcesInput{RestApiId: api.Id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ps []string
+		for _, r := range rs.Items {
+			ps = append(ps, aws.ToString(r.Path))
+		}
+		return strings.Join(sortStrings(ps), " ")
+	}
+	if _, err := in.Client.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: api.Id, Body: []byte(b), Mode: "merge"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := paths(); got != "/ /a /b" {
+		t.Errorf("after merge: %s", got)
+	}
+	if _, err := in.Client.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: api.Id, Body: []byte(b), Mode: "overwrite"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := paths(); got != "/ /b" {
+		t.Errorf("after overwrite: %s", got)
+	}
+}
+
+func sortStrings(s []string) []string {
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s
+}
