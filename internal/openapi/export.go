@@ -283,7 +283,7 @@ func securityScheme(a *model.Authorizer) map[string]any {
 	}
 	return map[string]any{
 		"type": "apiKey", "name": header, "in": "header",
-		"x-amazon-apigateway-authtype":  authType,
+		"x-amazon-apigateway-authtype":   authType,
 		"x-amazon-apigateway-authorizer": au,
 	}
 }

@@ -25,8 +25,9 @@ import (
 	"github.com/apigw/apigw/internal/model"
 )
 
-// ErrInvalidInput is AWS's answer to a body that is not an OpenAPI document.
-var ErrInvalidInput = errors.New("Invalid OpenAPI input.")
+// ErrInvalidInput is a body that is not an OpenAPI document; AWS answers
+// "Invalid OpenAPI input.".
+var ErrInvalidInput = errors.New("openapi: invalid input")
 
 // BasePath says what Import does with the document's base path (Swagger's
 // basePath, or the path of OpenAPI 3's first server URL).
@@ -131,14 +132,13 @@ func Import(body []byte, opt Options) (*API, error) {
 }
 
 type importer struct {
-	opt      Options
-	doc      *openapi3.T
-	out      *API
-	byPath   map[string]*model.Resource
-	schemes  map[string]*scheme
-	models   map[string]*model.Model
-	errs     []string
-	inlineOK map[string]bool
+	opt     Options
+	doc     *openapi3.T
+	out     *API
+	byPath  map[string]*model.Resource
+	schemes map[string]*scheme
+	models  map[string]*model.Model
+	errs    []string
 }
 
 // scheme is what a security scheme means for a method.
