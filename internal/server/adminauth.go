@@ -78,6 +78,7 @@ func newAdminAuth(lookup sigv4.Lookup, region string, log *slog.Logger) *adminAu
 		byService: map[string]*sigv4.Verifier{
 			"apigateway": regional,
 			"lambda":     regional,
+			"acm":        regional,
 			"iam":        {Lookup: lookup, Region: globalRegion, OtherRegions: also},
 			"sts": {Lookup: lookup, Region: globalRegion, OtherRegions: also,
 				RegionMessage: "Credential should be scoped to a valid region. "},

@@ -25,6 +25,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/apigw/apigw/internal/acm"
 	"github.com/apigw/apigw/internal/control"
 	"github.com/apigw/apigw/internal/edge"
 	"github.com/apigw/apigw/internal/gateway"
@@ -125,6 +126,7 @@ type Server struct {
 	Limiter   limit.Limiter
 	IAM       *iam.Service
 	Lambda    *lambda.Service
+	ACM       *acm.Service
 	// Certificates are what the TLS listener serves, by SNI; LocalCA is the
 	// data dir's CA when it signs the default one.
 	Certificates *edge.Certificates
@@ -281,6 +283,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Lambda.Authorize = func(r *http.Request, action, resource string) error {
 		return s.IAM.Authorize(r.Context(), iam.PrincipalFrom(r.Context()), action, resource, s.IAM.HTTPRequestContext(r, nil))
 	}
+	s.ACM = &acm.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log,
+		Seal: s.Control.Seal, Committed: s.Control.Committed,
+		Authorize: func(r *http.Request, action, resource string) error {
+			return s.IAM.Authorize(r.Context(), iam.PrincipalFrom(r.Context()), action, resource, s.IAM.HTTPRequestContext(r, nil))
+		}}
 	s.adminAuth = newAdminAuth(s.IAM.Lookup, cfg.Region, cfg.Log)
 	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("data listener: %w", err)
@@ -550,6 +557,7 @@ func closeAfterChunked(h http.Handler) http.Handler {
 func (s *Server) AdminHandler() http.Handler {
 	apigw := s.Control.Handler()
 	lam := s.Lambda.Handler()
+	acmH := s.ACM.Handler()
 	iamH := s.IAM.IAMHandler(nil)
 	stsH := s.IAM.STSHandler(nil)
 	// Every answer, refusals before routing included, carries a request id.
@@ -620,6 +628,8 @@ func (s *Server) AdminHandler() http.Handler {
 			stsH.ServeHTTP(w, r)
 		case "lambda":
 			lam.ServeHTTP(w, r) // authorizes each operation on its function
+		case "acm":
+			acmH.ServeHTTP(w, r) // authorizes each operation on its certificate
 
 		default:
 			control.WriteError(w, &control.Error{Status: http.StatusBadRequest, Type: "UnknownServiceException",

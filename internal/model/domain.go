@@ -1,0 +1,104 @@
+package model
+
+import "strings"
+
+// Kinds of the internet edge: imported certificates (the ACM API), custom
+// domain names and their base path mappings.
+const (
+	KindCertificate     = "acmcertificate"  // key: certificate id (the ARN's last part)
+	KindDomainName      = "domainname"      // key: the domain name, lower case
+	KindBasePathMapping = "basepathmapping" // key: domainName/basePath ("(none)" for the empty one)
+)
+
+// CertificateRecord is an ACM certificate as the store keeps it: the PEM
+// certificate and chain as imported, what DescribeCertificate reports of
+// them, and the private key (PKCS #8) sealed under CertificateAAD(id).
+type CertificateRecord struct {
+	ID                      string            `json:"id"`
+	Arn                     string            `json:"arn"`
+	DomainName              string            `json:"domainName"`
+	SubjectAlternativeNames []string          `json:"subjectAlternativeNames,omitempty"`
+	Serial                  string            `json:"serial"`
+	Subject                 string            `json:"subject"`
+	Issuer                  string            `json:"issuer"`
+	NotBefore               int64             `json:"notBefore"`
+	NotAfter                int64             `json:"notAfter"`
+	KeyAlgorithm            string            `json:"keyAlgorithm"`
+	SignatureAlgorithm      string            `json:"signatureAlgorithm"`
+	KeyUsages               []string          `json:"keyUsages,omitempty"`
+	ExtendedKeyUsages       []string          `json:"extendedKeyUsages,omitempty"`
+	CreatedAt               int64             `json:"createdAt"`
+	ImportedAt              int64             `json:"importedAt"`
+	Certificate             string            `json:"certificate"`
+	CertificateChain        string            `json:"certificateChain,omitempty"`
+	Tags                    map[string]string `json:"tags,omitempty"`
+	SealedPrivateKey        []byte            `json:"sealedPrivateKey"`
+}
+
+// CertificateAAD names a certificate's key when it is sealed.
+func CertificateAAD(id string) string { return KindCertificate + "/" + id }
+
+// CertificateIDFromArn is the store key of an ACM certificate ARN
+// (arn:aws:acm:{region}:{account}:certificate/{id}), or "".
+func CertificateIDFromArn(arn string) string {
+	if !strings.HasPrefix(arn, "arn:aws:acm:") {
+		return ""
+	}
+	_, id, ok := strings.Cut(arn, ":certificate/")
+	if !ok || id == "" || strings.ContainsAny(id, "/:") {
+		return ""
+	}
+	return id
+}
+
+// DomainName is API Gateway's DomainName resource, with AWS's wire names.
+type DomainName struct {
+	DomainName                          string                 `json:"domainName"`
+	DomainNameID                        string                 `json:"domainNameId,omitempty"`
+	DomainNameArn                       string                 `json:"domainNameArn,omitempty"`
+	CertificateName                     string                 `json:"certificateName,omitempty"`
+	CertificateArn                      string                 `json:"certificateArn,omitempty"`
+	CertificateUploadDate               int64                  `json:"certificateUploadDate,omitempty"`
+	RegionalDomainName                  string                 `json:"regionalDomainName,omitempty"`
+	RegionalHostedZoneID                string                 `json:"regionalHostedZoneId,omitempty"`
+	RegionalCertificateName             string                 `json:"regionalCertificateName,omitempty"`
+	RegionalCertificateArn              string                 `json:"regionalCertificateArn,omitempty"`
+	DistributionDomainName              string                 `json:"distributionDomainName,omitempty"`
+	DistributionHostedZoneID            string                 `json:"distributionHostedZoneId,omitempty"`
+	EndpointConfiguration               *EndpointConfiguration `json:"endpointConfiguration,omitempty"`
+	DomainNameStatus                    string                 `json:"domainNameStatus,omitempty"`
+	DomainNameStatusMessage             string                 `json:"domainNameStatusMessage,omitempty"`
+	SecurityPolicy                      string                 `json:"securityPolicy,omitempty"`
+	EndpointAccessMode                  string                 `json:"endpointAccessMode,omitempty"`
+	Tags                                map[string]string      `json:"tags,omitempty"`
+	OwnershipVerificationCertificateArn string                 `json:"ownershipVerificationCertificateArn,omitempty"`
+	RoutingMode                         string                 `json:"routingMode,omitempty"`
+}
+
+// ServedCertificateArn is the certificate the domain's endpoint serves:
+// the regional one for a REGIONAL domain, the edge one otherwise.
+func (d *DomainName) ServedCertificateArn() string {
+	if d.RegionalCertificateArn != "" {
+		return d.RegionalCertificateArn
+	}
+	return d.CertificateArn
+}
+
+// BasePathMapping is API Gateway's BasePathMapping resource. BasePath
+// "(none)" is the empty base path, as AWS answers it.
+type BasePathMapping struct {
+	BasePath  string `json:"basePath"`
+	RestApiID string `json:"restApiId"`
+	Stage     string `json:"stage,omitempty"`
+}
+
+// NoBasePath is how AWS names the empty base path.
+const NoBasePath = "(none)"
+
+// BasePathKey is a mapping's store key.
+func BasePathKey(domain, basePath string) string {
+	if basePath == "" {
+		basePath = NoBasePath
+	}
+	return domain + "/" + basePath
+}
