@@ -44,6 +44,10 @@ type API struct {
 	// Seal encrypts a secret at rest (client certificates' private keys),
 	// bound to aad; nil refuses GenerateClientCertificate.
 	Seal func(plaintext []byte, aad string) ([]byte, error)
+	// DomainTarget is the host name custom domains report as their
+	// regionalDomainName/distributionDomainName (where a CNAME points);
+	// "" means a name of AWS's form under .localhost.
+	DomainTarget string
 
 	handler http.Handler
 }
@@ -170,6 +174,17 @@ func (a *API) Handler() http.Handler {
 	h("GET /clientcertificates/{cert}", a.getClientCertificate)
 	h("PATCH /clientcertificates/{cert}", a.updateClientCertificate)
 	h("DELETE /clientcertificates/{cert}", a.deleteClientCertificate)
+
+	h("POST /domainnames", a.createDomainName)
+	h("GET /domainnames", a.getDomainNames)
+	h("GET /domainnames/{domain}", a.getDomainName)
+	h("PATCH /domainnames/{domain}", a.updateDomainName)
+	h("DELETE /domainnames/{domain}", a.deleteDomainName)
+	h("POST /domainnames/{domain}/basepathmappings", a.createBasePathMapping)
+	h("GET /domainnames/{domain}/basepathmappings", a.getBasePathMappings)
+	h("GET /domainnames/{domain}/basepathmappings/{basepath}", a.getBasePathMapping)
+	h("PATCH /domainnames/{domain}/basepathmappings/{basepath}", a.updateBasePathMapping)
+	h("DELETE /domainnames/{domain}/basepathmappings/{basepath}", a.deleteBasePathMapping)
 
 	unknown := a.wrap(func(r *http.Request, _ []byte) (int, any, error) {
 		return 0, nil, &Error{http.StatusNotFound, "UnknownOperationException", fmt.Sprintf("Unknown operation: %s %s", r.Method, r.URL.Path)}
