@@ -22,6 +22,7 @@ import (
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/requestid"
 	"github.com/apigw/apigw/internal/sigv4"
 	"github.com/apigw/apigw/internal/store"
@@ -70,6 +71,10 @@ type Gateway struct {
 	// stages whose clientCertificateId names it: they present it to every
 	// https:// backend. Nil presents none.
 	ClientCertificate func(ctx context.Context, id string) (*tls.Certificate, error)
+	// DomainsChanged, if set, is told every custom domain name when the
+	// domains, their mappings or the certificates change (the server puts
+	// their certificates in the TLS listener's set).
+	DomainsChanged func(ctx context.Context, domains []*model.DomainName)
 	// BackendRoots verify https:// backends; nil means the system's roots.
 	BackendRoots *x509.CertPool
 

@@ -249,11 +249,16 @@ func (g *Gateway) resolveStage(rq *request) error {
 		return fault.ErrInvalidPath
 	}
 	rq.rawPath = clean
+	s := g.state.Load()
 	apiID, stageName, path, ok := resolve(rq.Host, rq.rawPath, rq.Header, rq.vpce)
 	if !ok {
-		return fault.ErrForbidden
+		// Not an execute-api host: a custom domain's, or none.
+		var domain string
+		if domain, apiID, stageName, path, ok = s.domains.lookup(rq.Host, rq.rawPath); !ok || rq.vpce != "" {
+			return fault.ErrForbidden
+		}
+		rq.DomainName, rq.DomainPath = domain, decodedPath(rq.rawPath)
 	}
-	s := g.state.Load()
 	st := s.apis[apiID][stageName]
 	if st == nil {
 		return fault.ErrForbidden

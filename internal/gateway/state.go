@@ -24,6 +24,8 @@ type state struct {
 	rev  int64
 	apis map[string]map[string]*Stage // apiID → stage name → stage
 	keys *keyring
+	// domains are the custom domain names; nil when there are none.
+	domains domainTable
 }
 
 // Stage is one stage of one API, ready to serve.
@@ -167,6 +169,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 	}
 	var apiIDs map[string]bool // nil: reload everything
 	var keyChanges []store.Change
+	domainsChanged := cur.apis == nil
 	if cur.apis != nil {
 		apiIDs = map[string]bool{}
 		for _, c := range changes {
@@ -178,10 +181,25 @@ func (g *Gateway) sync(ctx context.Context) error {
 				keyChanges = append(keyChanges, c)
 			case model.KindClientCertificate:
 				g.certChanged(cur, c.Key, apiIDs)
+			case model.KindDomainName, model.KindBasePathMapping, model.KindCertificate:
+				domainsChanged = true
 			}
 		}
 	}
-	next := &state{rev: rev, keys: cur.keys}
+	next := &state{rev: rev, keys: cur.keys, domains: cur.domains}
+	if domainsChanged {
+		t, domains, err := g.loadDomains(ctx)
+		if err != nil {
+			return err
+		}
+		next.domains = t
+		if len(t) == 0 {
+			next.domains = nil
+		}
+		if g.DomainsChanged != nil {
+			g.DomainsChanged(ctx, domains)
+		}
+	}
 	switch {
 	case cur.keys == nil || cur.apis == nil:
 		kr, err := g.loadKeyring(ctx)

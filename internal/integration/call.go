@@ -45,12 +45,15 @@ type Call struct {
 	ResourceID   string
 	ResourcePath string // the resource template, e.g. /items/{id}
 	Path         string // the request path below the stage, as sent
-	Params       *route.Params
-	SourceIP     string
-	APIKey       string // the caller's API key, when the method required one
-	APIKeyID     string
-	SourceVpce   string
-	Caller       *Caller // the SigV4 signer of an AWS_IAM request, or nil
+	// DomainPath is the client's path through a custom domain (its base
+	// path included); "" for the execute-api endpoint.
+	DomainPath string
+	Params     *route.Params
+	SourceIP   string
+	APIKey     string // the caller's API key, when the method required one
+	APIKeyID   string
+	SourceVpce string
+	Caller     *Caller // the SigV4 signer of an AWS_IAM request, or nil
 
 	// The fields below feed the Lambda proxy event (AWS_PROXY); all are
 	// optional.
@@ -169,7 +172,7 @@ func (c *Call) ContextValue(name string) string {
 	case "httpMethod":
 		return c.HTTPMethod
 	case "path":
-		return "/" + c.Stage + c.Path
+		return c.ContextPath()
 	case "protocol":
 		return c.Proto
 	case "domainName":
@@ -215,6 +218,16 @@ func (c *Call) extendedRequestID() string {
 		return c.ExtendedRequestID
 	}
 	return c.RequestID
+}
+
+// ContextPath is $context.path: the path the client asked for, "/{stage}"
+// included on the execute-api endpoint, the base path through a custom
+// domain.
+func (c *Call) ContextPath() string {
+	if c.DomainPath != "" {
+		return c.DomainPath
+	}
+	return "/" + c.Stage + c.Path
 }
 
 func (c *Call) domainName() string {

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"cmp"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
@@ -158,7 +159,7 @@ func proxyEventOf(c *Call, accountID string, now time.Time) proxyEvent {
 	t = t.UTC()
 	ev := proxyEvent{
 		Resource:       c.ResourcePath,
-		Path:           c.Path,
+		Path:           cmp.Or(c.DomainPath, c.Path),
 		HTTPMethod:     c.HTTPMethod,
 		PathParameters: eventPathParameters(c),
 		StageVariables: nonEmpty(c.StageVars),
@@ -170,7 +171,7 @@ func proxyEventOf(c *Call, accountID string, now time.Time) proxyEvent {
 			HTTPMethod:        c.HTTPMethod,
 			ExtendedRequestID: c.extendedRequestID(),
 			RequestTime:       t.Format(requestTimeLayout),
-			Path:              "/" + c.Stage + c.Path,
+			Path:              c.ContextPath(),
 			AccountID:         accountID,
 			Protocol:          c.Proto,
 			Stage:             c.Stage,

@@ -69,7 +69,9 @@ func backendRoots(file string) (*x509.CertPool, error) {
 // configured certificate, else one from the local CA (made on first use).
 func (s *Server) setupTLS() error {
 	cfg := s.cfg
-	s.Certificates = &edge.Certificates{}
+	if s.Certificates == nil {
+		s.Certificates = &edge.Certificates{}
+	}
 	switch {
 	case cfg.TLSCertFile != "" || cfg.TLSKeyFile != "":
 		if cfg.TLSCertFile == "" || cfg.TLSKeyFile == "" {
@@ -130,4 +132,56 @@ func (s *Server) TLSAddr() string {
 		return ""
 	}
 	return s.tlsLn.Addr().String()
+}
+
+// serveDomainCertificates puts each custom domain's certificate in the TLS
+// listener's set, under the domain's name and with its security policy,
+// and removes the names of domains that are gone. Gateway.Sync calls it
+// when domains or certificates change: new handshakes see the change, open
+// connections keep theirs.
+func (s *Server) serveDomainCertificates(ctx context.Context, domains []*model.DomainName) {
+	if s.Certificates == nil {
+		return
+	}
+	served := make(map[string]bool, len(domains))
+	for _, d := range domains {
+		c, err := loadServerCertificate(ctx, s.Store, s.masterKey, d.ServedCertificateArn())
+		if err == nil {
+			err = s.Certificates.Put(d.DomainName, edge.Certificate{Cert: c, Policy: d.SecurityPolicy})
+		}
+		if err != nil {
+			s.cfg.Log.Error("custom domain not served over TLS", "domain", d.DomainName, "err", err)
+			continue
+		}
+		served[d.DomainName] = true
+	}
+	s.domainCertsMu.Lock()
+	defer s.domainCertsMu.Unlock()
+	for name := range s.domainCerts {
+		if !served[name] {
+			s.Certificates.Remove(name)
+		}
+	}
+	s.domainCerts = served
+}
+
+// loadServerCertificate reads an imported ACM certificate and opens its key.
+func loadServerCertificate(ctx context.Context, st store.Store, key []byte, arn string) (*tls.Certificate, error) {
+	id := model.CertificateIDFromArn(arn)
+	if id == "" {
+		return nil, fmt.Errorf("certificate %q: not an ACM ARN", arn)
+	}
+	b, err := st.Get(ctx, model.KindCertificate, id)
+	if err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", arn, err)
+	}
+	rec := new(model.CertificateRecord)
+	if err := json.Unmarshal(b, rec); err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", arn, err)
+	}
+	der, err := masterSealer{key}.Open(rec.SealedPrivateKey, model.CertificateAAD(id))
+	if err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", arn, err)
+	}
+	return edge.ServerCertificate(rec.Certificate, rec.CertificateChain, der)
 }

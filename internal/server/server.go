@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -107,6 +108,10 @@ type Config struct {
 	// credentials; otherwise they are generated on first start.
 	RootAccessKeyID     string
 	RootSecretAccessKey string
+	// DomainTarget is the host name custom domain names report as their
+	// regionalDomainName/distributionDomainName: where a user points the
+	// domain's CNAME (apigw's own public name).
+	DomainTarget string
 	// ShutdownTimeout bounds how long requests in flight may take to finish
 	// at shutdown; 0 means 30 seconds.
 	ShutdownTimeout time.Duration
@@ -131,6 +136,9 @@ type Server struct {
 	// data dir's CA when it signs the default one.
 	Certificates *edge.Certificates
 	LocalCA      *edge.LocalCA
+
+	domainCertsMu sync.Mutex
+	domainCerts   map[string]bool // the custom domains' names in Certificates
 
 	host            *host.Host
 	accessLogFile   *os.File
@@ -208,7 +216,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.settle(ctx); err != nil {
 		return nil, err
 	}
-	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log}
+	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log, DomainTarget: cfg.DomainTarget}
 	if cfg.Redis == "" {
 		s.Limiter = limit.NewMemory(limit.StoreLedger{Store: st})
 	} else {
@@ -274,6 +282,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			cfg.Log.Error("data plane sync after a change failed", "err", err)
 		}
 	}
+	if cfg.TLSListen != "" {
+		s.Certificates = &edge.Certificates{}
+	}
+	s.Gateway.DomainsChanged = s.serveDomainCertificates
 	if err := s.Gateway.Sync(ctx); err != nil {
 		return nil, err
 	}
