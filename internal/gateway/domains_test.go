@@ -12,8 +12,8 @@ func TestDomainLookup(t *testing.T) {
 		"*.wild.test": {name: "*.wild.test", mappings: []domainMapping{{prefix: "/v1", apiID: "w", stage: "s"}}},
 	}
 	for _, tc := range []struct {
-		host, path                string
-		ok                        bool
+		host, path               string
+		ok                       bool
 		domain, api, stage, rest string
 	}{
 		{"api.example.test", "/2", true, "api.example.test", "a1", "prod", "/2"},
