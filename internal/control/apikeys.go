@@ -75,6 +75,9 @@ func (a *API) createApiKey(r *http.Request, body []byte) (int, any, error) {
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return 0, nil, err
+	}
 	now := a.now().Unix()
 	k := &model.ApiKey{
 		ID: newID(10), Value: in.Value, Name: in.Name, Description: in.Description, Enabled: in.Enabled,

@@ -28,6 +28,9 @@ func (a *API) generateClientCertificate(r *http.Request, body []byte) (int, any,
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return 0, nil, err
+	}
 	if a.Seal == nil {
 		return 0, nil, errors.New("control: no sealer for client certificate keys")
 	}

@@ -48,6 +48,10 @@ type API struct {
 	// regionalDomainName/distributionDomainName (where a CNAME points);
 	// "" means a name of AWS's form under .localhost.
 	DomainTarget string
+	// AccountRate and AccountBurst are the account throttle given at start,
+	// which GetAccount reports until UpdateAccount stores another.
+	AccountRate  float64
+	AccountBurst int64
 
 	handler http.Handler
 }
@@ -185,6 +189,24 @@ func (a *API) Handler() http.Handler {
 	h("GET /domainnames/{domain}/basepathmappings/{basepath}", a.getBasePathMapping)
 	h("PATCH /domainnames/{domain}/basepathmappings/{basepath}", a.updateBasePathMapping)
 	h("DELETE /domainnames/{domain}/basepathmappings/{basepath}", a.deleteBasePathMapping)
+	h("PUT /tags/{arn...}", a.tagResource)
+	h("DELETE /tags/{arn...}", a.untagResource)
+	h("GET /tags/{arn...}", a.getTags)
+
+	h("GET /account", a.getAccount)
+	h("PATCH /account", a.updateAccount)
+
+	h("POST /restapis/{api}/documentation/parts", a.createDocumentationPart)
+	h("GET /restapis/{api}/documentation/parts", a.getDocumentationParts)
+	h("PUT /restapis/{api}/documentation/parts", a.importDocumentationParts)
+	h("GET /restapis/{api}/documentation/parts/{part}", a.getDocumentationPart)
+	h("PATCH /restapis/{api}/documentation/parts/{part}", a.updateDocumentationPart)
+	h("DELETE /restapis/{api}/documentation/parts/{part}", a.deleteDocumentationPart)
+	h("POST /restapis/{api}/documentation/versions", a.createDocumentationVersion)
+	h("GET /restapis/{api}/documentation/versions", a.getDocumentationVersions)
+	h("GET /restapis/{api}/documentation/versions/{version}", a.getDocumentationVersion)
+	h("PATCH /restapis/{api}/documentation/versions/{version}", a.updateDocumentationVersion)
+	h("DELETE /restapis/{api}/documentation/versions/{version}", a.deleteDocumentationVersion)
 
 	unknown := a.wrap(func(r *http.Request, _ []byte) (int, any, error) {
 		return 0, nil, &Error{http.StatusNotFound, "UnknownOperationException", fmt.Sprintf("Unknown operation: %s %s", r.Method, r.URL.Path)}

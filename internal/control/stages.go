@@ -43,6 +43,9 @@ func (a *API) createStage(r *http.Request, body []byte) (int, any, error) {
 	if err := validateVariables(in.Variables); err != nil {
 		return 0, nil, err
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return 0, nil, err
+	}
 	ctx := r.Context()
 	apiID := r.PathValue("api")
 	st := newStage(in.StageName, in.DeploymentID, a.now().Unix())

@@ -167,6 +167,9 @@ func (a *API) createUsagePlan(r *http.Request, body []byte) (int, any, error) {
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return 0, nil, err
+	}
 	p := &model.UsagePlan{ID: newID(6), Name: in.Name, Description: in.Description, ApiStages: in.ApiStages,
 		Throttle: in.Throttle, Quota: in.Quota, Tags: in.Tags}
 	if err := validateUsagePlan(p); err != nil {

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/store"
 )
 
 // Account-wide throttle defaults, as AWS sets them per account and region.
@@ -123,7 +126,11 @@ func (g *Gateway) meter(ctx context.Context, h http.Header, s *state, st *Stage,
 			return err
 		}
 	}
-	if err := g.allow(ctx, lim, accountThrottleID, g.accountRate(), g.accountBurst(), now); err != nil {
+	rate, burst := g.accountRate(), g.accountBurst()
+	if t := s.account; t != nil {
+		rate, burst = t.RateLimit, t.BurstLimit
+	}
+	if err := g.allow(ctx, lim, accountThrottleID, rate, burst, now); err != nil {
 		return err
 	}
 	if kp != nil && kp.quota != nil {
@@ -189,4 +196,21 @@ func (g *Gateway) accountBurst() int64 {
 		return g.AccountBurst
 	}
 	return DefaultAccountBurst
+}
+
+// loadAccountThrottle reads the account throttle UpdateAccount stored, or
+// nil when there is none.
+func (g *Gateway) loadAccountThrottle(ctx context.Context) (*model.ThrottleSettings, error) {
+	b, err := g.Store.Get(ctx, model.KindAccount, model.AccountSettingsKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s model.AccountSettings
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("gateway: decode account settings: %w", err)
+	}
+	return s.Throttle, nil
 }

@@ -26,6 +26,9 @@ type state struct {
 	keys *keyring
 	// domains are the custom domain names; nil when there are none.
 	domains domainTable
+	// account is the account throttle UpdateAccount stored; nil means the
+	// Gateway's AccountRate and AccountBurst.
+	account *model.ThrottleSettings
 }
 
 // Stage is one stage of one API, ready to serve.
@@ -170,6 +173,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 	var apiIDs map[string]bool // nil: reload everything
 	var keyChanges []store.Change
 	domainsChanged := cur.apis == nil
+	accountChanged := cur.apis == nil
 	if cur.apis != nil {
 		apiIDs = map[string]bool{}
 		for _, c := range changes {
@@ -183,10 +187,19 @@ func (g *Gateway) sync(ctx context.Context) error {
 				g.certChanged(cur, c.Key, apiIDs)
 			case model.KindDomainName, model.KindBasePathMapping, model.KindCertificate:
 				domainsChanged = true
+			case model.KindAccount:
+				accountChanged = true
 			}
 		}
 	}
-	next := &state{rev: rev, keys: cur.keys, domains: cur.domains}
+	next := &state{rev: rev, keys: cur.keys, domains: cur.domains, account: cur.account}
+	if accountChanged {
+		t, err := g.loadAccountThrottle(ctx)
+		if err != nil {
+			return err
+		}
+		next.account = t
+	}
 	if domainsChanged {
 		t, domains, err := g.loadDomains(ctx)
 		if err != nil {

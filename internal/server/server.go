@@ -236,6 +236,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Gateway = gateway.New(st)
 	s.Gateway.Limiter = s.Limiter
 	s.Gateway.AccountRate, s.Gateway.AccountBurst = cfg.AccountRateLimit, cfg.AccountBurstLimit
+	s.Control.AccountRate = cmp.Or(cfg.AccountRateLimit, gateway.DefaultAccountRate)
+	s.Control.AccountBurst = cmp.Or(cfg.AccountBurstLimit, gateway.DefaultAccountBurst)
 	s.Gateway.Limits = cfg.RequestLimits
 	s.Control.Tester = s.Gateway
 	masterKey := s.masterKey
