@@ -90,10 +90,12 @@ func (a *API) taggableOf(ctx context.Context, rd store.Reader, arn string) (tagg
 	return t, nil
 }
 
-// checkTags applies AWS's limits to the tags a resource would have.
+var errTooManyTags = badRequest("Too many tags: a resource can have at most %d tags", maxTags)
+
+// checkTags applies AWS's limits to the tags of a request.
 func checkTags(tags map[string]string) error {
 	if len(tags) > maxTags {
-		return badRequest("Too many tags: a resource can have at most %d tags", maxTags)
+		return errTooManyTags
 	}
 	var bad []string
 	for k, v := range tags {
@@ -162,6 +164,9 @@ func (a *API) tagResource(r *http.Request, body []byte) (int, any, error) {
 	if in.Tags == nil {
 		return 0, nil, validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return 0, nil, err
+	}
 	ctx := r.Context()
 	err := a.Store.Update(ctx, func(tx store.Tx) error {
 		t, err := a.taggableOf(ctx, tx, r.PathValue("arn"))
@@ -175,8 +180,8 @@ func (a *API) tagResource(r *http.Request, body []byte) (int, any, error) {
 		for k, v := range in.Tags {
 			tags[k] = v
 		}
-		if err := checkTags(tags); err != nil {
-			return err
+		if len(tags) > maxTags {
+			return errTooManyTags
 		}
 		return writeTags(ctx, tx, t, fields, tags)
 	})
