@@ -328,45 +328,9 @@ func (a *API) importDocumentationParts(r *http.Request, body []byte) (int, any, 
 		return 0, nil, validation("1 validation error detected: Value '%s' at 'mode' failed to satisfy constraint: Member must satisfy enum value set: [merge, overwrite]", mode)
 	}
 	failOnWarnings := q.Get("failonwarnings") == "true"
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return 0, nil, badRequest("Invalid OpenAPI input: apigw imports documentation from OpenAPI documents in JSON")
-	}
-	var doc importedDocs
-	if err := json.Unmarshal(trimmed, &doc); err != nil {
-		return 0, nil, badRequest("Invalid OpenAPI input: %s", jsonErrText(err))
-	}
-	var warnings []string
-	var incoming []*model.DocumentationPart
-	if doc.Docs == nil {
-		warnings = append(warnings, "The document has no x-amazon-apigateway-documentation: no documentation parts imported")
-	} else {
-		seen := map[model.DocumentationPartLocation]bool{}
-		for i, in := range doc.Docs.Parts {
-			loc := in.Location
-			var props string
-			if len(in.Properties) > 0 && in.Properties[0] == '{' {
-				props = string(in.Properties)
-			}
-			err := checkDocLocation(&loc, "documentationParts")
-			if err == nil && props == "" {
-				err = badRequest("properties must be a JSON object")
-			}
-			if err == nil && seen[loc] {
-				err = badRequest("duplicate location %s", describeDocLocation(loc))
-			}
-			if err != nil {
-				var e *Error
-				msg := err.Error()
-				if errors.As(err, &e) {
-					msg = e.Message
-				}
-				warnings = append(warnings, fmt.Sprintf("Documentation part %d skipped: %s", i, msg))
-				continue
-			}
-			seen[loc] = true
-			incoming = append(incoming, &model.DocumentationPart{Location: loc, Properties: props})
-		}
+	incoming, warnings, err := parseImportedDocs(body)
+	if err != nil {
+		return 0, nil, err
 	}
 	if failOnWarnings && len(warnings) > 0 {
 		return 0, nil, badRequest("Import failed with warnings: %s", strings.Join(warnings, "; "))
@@ -374,7 +338,7 @@ func (a *API) importDocumentationParts(r *http.Request, body []byte) (int, any, 
 	ctx := r.Context()
 	apiID := r.PathValue("api")
 	ids := []string{}
-	err := a.Store.Update(ctx, func(tx store.Tx) error {
+	err = a.Store.Update(ctx, func(tx store.Tx) error {
 		parts, err := a.loadDocParts(ctx, tx, apiID)
 		if err != nil {
 			return err
@@ -411,6 +375,53 @@ func (a *API) importDocumentationParts(r *http.Request, body []byte) (int, any, 
 		Warnings []string `json:"warnings,omitempty"`
 	}{ids, warnings}
 	return http.StatusOK, out, nil
+}
+
+// parseImportedDocs reads the documentation parts of an OpenAPI document:
+// the parts it can import, and a warning for each one it cannot.
+func parseImportedDocs(body []byte) ([]*model.DocumentationPart, []string, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, nil, badRequest("Invalid OpenAPI input: apigw imports documentation from OpenAPI documents in JSON")
+	}
+	var doc importedDocs
+	if err := json.Unmarshal(trimmed, &doc); err != nil {
+		return nil, nil, badRequest("Invalid OpenAPI input: %s", jsonErrText(err))
+	}
+	var warnings []string
+	var incoming []*model.DocumentationPart
+	if doc.Docs == nil {
+		warnings = append(warnings, "The document has no x-amazon-apigateway-documentation: no documentation parts imported")
+	} else {
+		seen := map[model.DocumentationPartLocation]bool{}
+		for i, in := range doc.Docs.Parts {
+			loc := in.Location
+			var props string
+			var buf bytes.Buffer
+			if len(in.Properties) > 0 && in.Properties[0] == '{' && json.Compact(&buf, in.Properties) == nil {
+				props = buf.String()
+			}
+			err := checkDocLocation(&loc, "documentationParts")
+			if err == nil && props == "" {
+				err = badRequest("properties must be a JSON object")
+			}
+			if err == nil && seen[loc] {
+				err = badRequest("duplicate location %s", describeDocLocation(loc))
+			}
+			if err != nil {
+				var e *Error
+				msg := err.Error()
+				if errors.As(err, &e) {
+					msg = e.Message
+				}
+				warnings = append(warnings, fmt.Sprintf("Documentation part %d skipped: %s", i, msg))
+				continue
+			}
+			seen[loc] = true
+			incoming = append(incoming, &model.DocumentationPart{Location: loc, Properties: props})
+		}
+	}
+	return incoming, warnings, nil
 }
 
 func (a *API) loadDocVersion(ctx context.Context, rd store.Reader, apiID, version string) (*model.DocumentationVersionRecord, error) {

@@ -45,23 +45,31 @@ func errInvalidARN(arn string) *Error {
 	return badRequest("Invalid resource ARN specified: %s", arn)
 }
 
-// taggableOf resolves an ARN of the form
-// arn:{partition}:apigateway:{region}::/{path} and checks that the record
-// exists.
-func (a *API) taggableOf(ctx context.Context, rd store.Reader, arn string) (taggable, error) {
+// parseTagARN splits an ARN of the form
+// arn:{partition}:apigateway:{region}::/{path} into its path's segments.
+func parseTagARN(arn, region string) ([]string, bool) {
 	rest, ok := strings.CutPrefix(arn, "arn:")
 	if !ok {
-		return taggable{}, errInvalidARN(arn)
+		return nil, false
 	}
 	f := strings.SplitN(rest, ":", 5)
-	if len(f) != 5 || !strings.HasPrefix(f[0], "aws") || f[1] != "apigateway" || f[2] != a.Region || f[3] != "" || !strings.HasPrefix(f[4], "/") {
-		return taggable{}, errInvalidARN(arn)
+	if len(f) != 5 || !strings.HasPrefix(f[0], "aws") || f[1] != "apigateway" || f[2] != region || f[3] != "" || !strings.HasPrefix(f[4], "/") {
+		return nil, false
 	}
 	segs := strings.Split(f[4][1:], "/")
 	for _, s := range segs {
 		if s == "" {
-			return taggable{}, errInvalidARN(arn)
+			return nil, false
 		}
+	}
+	return segs, true
+}
+
+// taggableOf resolves an ARN to its record and checks that it exists.
+func (a *API) taggableOf(ctx context.Context, rd store.Reader, arn string) (taggable, error) {
+	segs, ok := parseTagARN(arn, a.Region)
+	if !ok {
+		return taggable{}, errInvalidARN(arn)
 	}
 	var t taggable
 	switch {

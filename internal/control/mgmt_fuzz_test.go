@@ -1,0 +1,54 @@
+package control
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParseTagARN: no ARN makes the parser panic, and an accepted one has
+// non-empty segments.
+func FuzzParseTagARN(f *testing.F) {
+	for _, s := range []string{"arn:aws:apigateway:us-east-1::/restapis/abc", "arn:aws:apigateway:us-east-1::/restapis/abc/stages/dev",
+		"arn:aws:apigateway:us-east-1::/", "arn:aws:apigateway:us-east-1::", "arn:", "", "arn:aws:apigateway:us-east-1::/a//b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arn string) {
+		segs, ok := parseTagARN(arn, "us-east-1")
+		if !ok {
+			return
+		}
+		for _, s := range segs {
+			if s == "" {
+				t.Fatalf("%q: empty segment in %q", arn, segs)
+			}
+		}
+	})
+}
+
+// FuzzParseImportedDocs: no document makes the import panic; every part it
+// returns has a valid location and JSON object properties.
+func FuzzParseImportedDocs(f *testing.F) {
+	for _, s := range []string{
+		`{"x-amazon-apigateway-documentation":{"documentationParts":[{"location":{"type":"API"},"properties":{"a":1}}]}}`,
+		`{"x-amazon-apigateway-documentation":{"documentationParts":[{"location":{"type":"RESOURCE","method":"GET"},"properties":{}}]}}`,
+		`{"x-amazon-apigateway-documentation":{"documentationParts":[{"location":{"type":"RESPONSE","statusCode":"2xx"},"properties":[]}]}}`,
+		`{}`, `[]`, ``, `{"x-amazon-apigateway-documentation":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		parts, _, err := parseImportedDocs(body)
+		if err != nil {
+			return
+		}
+		for _, p := range parts {
+			loc := p.Location
+			if err := checkDocLocation(&loc, "x"); err != nil || loc != p.Location {
+				t.Fatalf("part at %+v: location not canonical (%v)", p.Location, err)
+			}
+			if err := checkDocProperties(&p.Properties, "x"); err != nil || !strings.HasPrefix(p.Properties, "{") {
+				t.Fatalf("part at %+v: properties %q", p.Location, p.Properties)
+			}
+		}
+	})
+}
