@@ -33,10 +33,10 @@ const (
 	ResourceNotFound           Type = "RESOURCE_NOT_FOUND"
 	Default4XX                 Type = "DEFAULT_4XX"
 	Default5XX                 Type = "DEFAULT_5XX"
+	UnsupportedMediaType       Type = "UNSUPPORTED_MEDIA_TYPE"
 	// Types a gateway response may customise though apigw does not raise
 	// them (yet).
 	AuthorizerConfigurationError Type = "AUTHORIZER_CONFIGURATION_ERROR"
-	UnsupportedMediaType         Type = "UNSUPPORTED_MEDIA_TYPE"
 	WAFFiltered                  Type = "WAF_FILTERED"
 )
 
@@ -171,6 +171,9 @@ var (
 	ErrIntegrationTimeout = &Error{Type: IntegrationTimeout, Status: 504, ErrorType: "InternalServerErrorException", Message: "Endpoint request timed out"}
 	ErrThrottled          = &Error{Type: Throttled, Status: 429, ErrorType: "TooManyRequestsException", Message: "Too Many Requests"}
 	ErrQuotaExceeded      = &Error{Type: QuotaExceeded, Status: 429, ErrorType: "LimitExceededException", Message: "Limit Exceeded"}
+	// ErrUnsupportedMediaType answers a request whose content type has no
+	// request template when the passthrough behavior refuses it.
+	ErrUnsupportedMediaType = &Error{Type: UnsupportedMediaType, Status: 415, ErrorType: "UnsupportedMediaTypeException", Message: "Unsupported Media Type"}
 )
 
 // IntegrationFailureErr reports a backend that could not be reached or answered

@@ -47,7 +47,10 @@ type Integration struct {
 	timeout   time.Duration
 	responses []*response // with a selection pattern, in a stable order
 	fallback  *response   // the response without a selection pattern
-	templates map[string]string
+	// templates are the request templates by content type (lower case);
+	// passthrough says what a request of another type gets.
+	templates   map[string]*mappingTemplate
+	passthrough passthrough
 }
 
 // endpoint is one integration type, in the three phases API Gateway runs
@@ -121,10 +124,13 @@ func compileHTTP(in *model.Integration, opts Options) (endpoint, error) {
 
 // response is a compiled integration response.
 type response struct {
-	status   int
-	pattern  *regexp.Regexp
-	headers  []headerMapping
-	template map[string]string
+	status  int
+	pattern *regexp.Regexp
+	headers []headerMapping
+	// templates are the response templates by content type (lower case);
+	// first is the first by name, for an Accept none matches.
+	templates map[string]*mappingTemplate
+	first     *mappingTemplate
 }
 
 type headerMapping struct {
@@ -136,9 +142,8 @@ type headerMapping struct {
 // are reported when the method is called, as AWS does.
 func Compile(in *model.Integration, opts Options) (*Integration, error) {
 	ig := &Integration{
-		Type:      in.Type,
-		timeout:   time.Duration(in.TimeoutInMillis) * time.Millisecond,
-		templates: in.RequestTemplates,
+		Type:    in.Type,
+		timeout: time.Duration(in.TimeoutInMillis) * time.Millisecond,
 	}
 	if ig.timeout <= 0 {
 		ig.timeout = 29 * time.Second
@@ -146,6 +151,9 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 	compile := endpoints[in.Type]
 	if compile == nil {
 		return nil, fmt.Errorf("integration type %s is not supported yet", in.Type)
+	}
+	if err := ig.compileRequestTemplates(in); err != nil {
+		return nil, err
 	}
 	var err error
 	if ig.ep, err = compile(in, opts); err != nil {
@@ -170,9 +178,16 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 }
 
 func compileResponse(ir *model.IntegrationResponse) (*response, error) {
-	r := &response{template: ir.ResponseTemplates}
+	r := &response{}
 	if _, err := fmt.Sscan(ir.StatusCode, &r.status); err != nil || r.status < 100 || r.status > 599 {
 		return nil, fmt.Errorf("invalid integration response status %q", ir.StatusCode)
+	}
+	var err error
+	if r.templates, err = compileTemplates("integration response "+ir.StatusCode, ir.ResponseTemplates); err != nil {
+		return nil, err
+	}
+	if len(ir.ResponseTemplates) > 0 {
+		r.first = r.templates[strings.ToLower(sortedKeys(ir.ResponseTemplates)[0])]
 	}
 	if ir.SelectionPattern != "" {
 		// AWS matches the whole string, as Java's String.matches does.

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -129,7 +130,12 @@ func (ep *httpEndpoint) callH1(ctx context.Context, ig *Integration, c *Call, x 
 			}
 		}
 	}
-	if c.ContentLength != 0 && c.Body != nil {
+	if x.templated {
+		hx.req.ContentLength = int64(len(x.reqBody))
+		if len(x.reqBody) > 0 {
+			hx.req.Body = bytes.NewReader(x.reqBody)
+		}
+	} else if c.ContentLength != 0 && c.Body != nil {
 		hx.req.Body = c.Body
 	}
 	resp := &hx.resp

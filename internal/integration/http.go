@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -153,6 +154,42 @@ func (ep *httpEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 			add.set(m.header, vs...)
 		}
 	}
+	var tplType string
+	if !proxy {
+		mt, err := ig.requestTemplate(c)
+		if err != nil {
+			return err
+		}
+		if mt != nil {
+			body, ov, err := renderRequest(mt, c)
+			if err != nil {
+				return err
+			}
+			x.templated, x.reqBody, tplType = true, body, mt.contentType
+			if ov != nil {
+				// $context.requestOverride wins over the parameter
+				// mappings, as on AWS.
+				for _, f := range ov.path {
+					if pathParams == nil {
+						pathParams = map[string]string{}
+					}
+					if route.HidesDotSegment(f.Value) {
+						return fault.ErrInvalidPath
+					}
+					pathParams[f.Name] = escapePath(f.Value)
+				}
+				for _, f := range ov.query {
+					if query == nil {
+						query = url.Values{}
+					}
+					query[f.Name] = []string{f.Value}
+				}
+				for _, f := range ov.header {
+					add.set(http.CanonicalHeaderKey(f.Name), f.Value)
+				}
+			}
+		}
+	}
 	var u *url.URL
 	if ep.staticURL != nil {
 		copied := *ep.staticURL
@@ -200,6 +237,8 @@ func (ep *httpEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 	} else {
 		if ct := c.Header.Get("Content-Type"); ct != "" && add.get("Content-Type") == "" {
 			add.set("Content-Type", ct)
+		} else if tplType != "" && add.get("Content-Type") == "" {
+			add.set("Content-Type", tplType)
 		}
 		if add.get("User-Agent") == "" {
 			add.set("User-Agent", "AmazonAPIGateway_"+c.APIID)
@@ -221,7 +260,11 @@ func (ep *httpEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 	// deadlock with it once the body outgrows the socket buffers, so larger
 	// and unknown-length bodies go through net/http, which does both at
 	// once.
-	x.useH1 = ep.h1 != nil && u.Scheme == "http" && u.User == nil && c.ContentLength >= 0 && c.ContentLength <= h1MaxBody
+	n := c.ContentLength
+	if x.templated {
+		n = int64(len(x.reqBody))
+	}
+	x.useH1 = ep.h1 != nil && u.Scheme == "http" && u.User == nil && n >= 0 && n <= h1MaxBody
 	return nil
 }
 
@@ -259,7 +302,12 @@ func (ep *httpEndpoint) call(ctx context.Context, ig *Integration, c *Call, x *E
 	var limited *limitedBody
 	breq := &http.Request{Method: x.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: header, Host: u.Host, ContentLength: c.ContentLength}
-	if c.ContentLength != 0 && c.Body != nil {
+	if x.templated {
+		breq.ContentLength = int64(len(x.reqBody))
+		if len(x.reqBody) > 0 {
+			breq.Body = io.NopCloser(bytes.NewReader(x.reqBody))
+		}
+	} else if c.ContentLength != 0 && c.Body != nil {
 		// The backend's answer may start while the client's body is still
 		// being sent to it (an echo); the gateway keeps the client's body
 		// readable while it writes (full duplex).
@@ -343,12 +391,15 @@ func (ig *Integration) respond(c *Call, x *Exchange, out *Response) error {
 	h := out.Header
 	sel.writeHeaders(c, h, x.header)
 	out.Status = sel.status
-	if tpl, ct, ok := sel.pickTemplate(c); ok {
-		if h.Get("Content-Type") == "" {
-			h.Set("Content-Type", ct)
+	if mt := sel.pickTemplate(c); mt != nil {
+		var body []byte
+		if !mt.static {
+			var err error
+			if body, err = readLimited(x.body); err != nil {
+				return fault.IntegrationFailureErr(err)
+			}
 		}
-		out.SetBody(tpl)
-		return nil
+		return sel.answer(mt, c, body, out)
 	}
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
@@ -420,26 +471,56 @@ func (r *response) writeHeaders(c *Call, h http.Header, backend http.Header) {
 }
 
 // pickTemplate returns the response template for the client's Accept
-// content type, else application/json's, else the only one.
-func (r *response) pickTemplate(c *Call) (string, string, bool) {
-	if len(r.template) == 0 {
-		return "", "", false
+// content type, else application/json's, else the first; nil when the
+// response has none.
+func (r *response) pickTemplate(c *Call) *mappingTemplate {
+	if len(r.templates) == 0 {
+		return nil
 	}
 	if accept := c.Header.Get("Accept"); accept != "" {
-		for _, part := range strings.Split(accept, ",") {
-			ct, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if t, ok := r.template[ct]; ok {
-				return t, ct, true
+		for part := range strings.SplitSeq(accept, ",") {
+			ct, _, _ := strings.Cut(part, ";")
+			if mt := r.templates[strings.ToLower(strings.TrimSpace(ct))]; mt != nil {
+				return mt
 			}
 		}
 	}
-	if t, ok := r.template["application/json"]; ok {
-		return t, "application/json", true
+	if mt := r.templates["application/json"]; mt != nil {
+		return mt
 	}
-	for ct, t := range r.template {
-		return t, ct, true
+	return r.first
+}
+
+// answer renders the response template mt over body into out, whose
+// status and mapped headers are set: the template's content type unless a
+// mapping set one, then what $context.responseOverride set.
+func (r *response) answer(mt *mappingTemplate, c *Call, body []byte, out *Response) error {
+	text, ov, err := renderResponse(mt, c, body)
+	if err != nil {
+		return err
 	}
-	return "", "", false
+	h := out.Header
+	if _, set := h["Content-Type"]; !set {
+		if mt.contentType == "application/json" {
+			h["Content-Type"] = jsonContentType
+		} else {
+			h["Content-Type"] = []string{mt.contentType}
+		}
+	}
+	if ov != nil {
+		if ov.status != 0 {
+			out.Status = ov.status
+		}
+		for _, f := range ov.header {
+			h[http.CanonicalHeaderKey(f.Name)] = []string{f.Value}
+		}
+	}
+	if mt.static {
+		out.SetBody(mt.text)
+	} else {
+		out.SetBody(string(text))
+	}
+	return nil
 }
 
 func itoa3(n int) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"mime"
 	"regexp"
 	"strconv"
 
@@ -20,9 +19,8 @@ var statusCodeRE = regexp.MustCompile(`"statusCode"\s*:\s*"?([0-9]{3})"?`)
 
 var errNoMockTemplate = errors.New("unable to parse statusCode: it should be an integer defined in the request template")
 
-// mockStatus reads the statusCode a MOCK request template asks for. Until
-// mapping templates are evaluated, a template is the static text it is, so
-// this runs once, when the deployment is compiled.
+// mockStatus reads the statusCode a MOCK's rendered request template (or,
+// passed through, its body) asks for.
 func mockStatus(tpl string) (string, error) {
 	var status string
 	var doc struct {
@@ -33,7 +31,7 @@ func mockStatus(tpl string) (string, error) {
 	} else if m := statusCodeRE.FindStringSubmatch(tpl); m != nil {
 		status = m[1]
 	} else {
-		return "", errors.New("MOCK request template has no statusCode")
+		return "", errNoMockTemplate
 	}
 	if n, err := strconv.Atoi(status); err != nil || n < 100 || n > 599 {
 		return "", errors.New("MOCK statusCode out of range: " + status)
@@ -41,53 +39,59 @@ func mockStatus(tpl string) (string, error) {
 	return status, nil
 }
 
-// mockChoice is the outcome of one request template.
+// mockChoice is the outcome of one static request template.
 type mockChoice struct {
 	status string
 	err    error
 }
 
-// mockEndpoint answers without a backend: each request template's
-// statusCode, read once.
-type mockEndpoint struct {
-	choices map[string]mockChoice
-}
+// mockEndpoint answers without a backend.
+type mockEndpoint struct{}
 
-func compileMock(in *model.Integration, _ Options) (endpoint, error) {
-	ep := &mockEndpoint{choices: make(map[string]mockChoice, len(in.RequestTemplates))}
-	for _, tpl := range in.RequestTemplates {
-		var ch mockChoice
-		ch.status, ch.err = mockStatus(tpl)
-		ep.choices[tpl] = ch
-	}
-	return ep, nil
-}
+func compileMock(*model.Integration, Options) (endpoint, error) { return mockEndpoint{}, nil }
 
-// request picks the request template; its statusCode chooses the
-// integration response, as on AWS.
-func (ep *mockEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
-	tpl, ok := ig.requestTemplate(c)
-	if !ok {
-		return fault.ConfigurationError(errNoMockTemplate)
+// request renders the request template; its statusCode chooses the
+// integration response, as on AWS. A template that names no variable was
+// rendered, and its statusCode read, when the deployment was compiled. A
+// request that passes through gives its own body.
+func (mockEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
+	mt, err := ig.requestTemplate(c)
+	if err != nil {
+		return err
 	}
-	choice, ok := ep.choices[tpl]
-	if !ok {
-		// Compile saw every template; this is only reached by an
-		// Integration built some other way.
-		choice.status, choice.err = mockStatus(tpl)
+	var text []byte
+	switch {
+	case mt == nil:
+		if c.ContentLength != 0 {
+			if text, err = readLimited(c.Body); err != nil {
+				return fault.ErrRequestTooLarge
+			}
+		}
+	case mt.static && mt.err == nil:
+		if mt.mock.err != nil {
+			return fault.ConfigurationError(mt.mock.err)
+		}
+		x.mockStatus = mt.mock.status
+		return nil
+	default:
+		if text, _, err = renderRequest(mt, c); err != nil {
+			return err
+		}
 	}
-	if choice.err != nil {
-		return fault.ConfigurationError(choice.err)
+	status, err := mockStatus(string(text))
+	if err != nil {
+		return fault.ConfigurationError(err)
 	}
-	x.mockStatus = choice.status
+	x.mockStatus = status
 	return nil
 }
 
 // call does nothing: a MOCK has no endpoint.
-func (ep *mockEndpoint) call(context.Context, *Integration, *Call, *Exchange) error { return nil }
+func (mockEndpoint) call(context.Context, *Integration, *Call, *Exchange) error { return nil }
 
-// respond answers with the integration response the statusCode selects.
-func (ep *mockEndpoint) respond(ig *Integration, c *Call, x *Exchange, out *Response) error {
+// respond answers with the integration response the statusCode selects,
+// its template rendered over an empty body.
+func (mockEndpoint) respond(ig *Integration, c *Call, x *Exchange, out *Response) error {
 	status := x.mockStatus
 	sel := ig.selectResponse(status)
 	if sel == nil {
@@ -95,37 +99,13 @@ func (ep *mockEndpoint) respond(ig *Integration, c *Call, x *Exchange, out *Resp
 	}
 	h := out.Header
 	sel.writeHeaders(c, h, nil)
-	body, ct, ok := sel.pickTemplate(c)
-	if !ok {
-		ct = "application/json"
+	out.Status = sel.status
+	if mt := sel.pickTemplate(c); mt != nil {
+		return sel.answer(mt, c, nil, out)
 	}
 	if _, set := h["Content-Type"]; !set {
-		if ct == "application/json" {
-			h["Content-Type"] = jsonContentType
-		} else {
-			h["Content-Type"] = []string{ct}
-		}
+		h["Content-Type"] = jsonContentType
 	}
-	out.Status = sel.status
-	out.SetBody(body)
+	out.SetBody("")
 	return nil
-}
-
-// requestTemplate picks the request template for the request's content
-// type, defaulting to application/json as AWS does.
-func (ig *Integration) requestTemplate(c *Call) (string, bool) {
-	if len(ig.templates) == 0 {
-		return "", false
-	}
-	ct := "application/json"
-	if v := c.Header.Get("Content-Type"); v != "" {
-		if mt, _, err := mime.ParseMediaType(v); err == nil {
-			ct = mt
-		}
-	}
-	if t, ok := ig.templates[ct]; ok {
-		return t, true
-	}
-	t, ok := ig.templates["application/json"]
-	return t, ok
 }

@@ -45,8 +45,12 @@ type Exchange struct {
 	method     string
 	h1         *h1Exchange // the gateway's fields for the backend, and the h1 client's buffers
 	useH1      bool
-	mockStatus string                // MOCK: the request template's statusCode
-	invoke     *lambda.InvokeRequest // AWS_PROXY
+	mockStatus string // MOCK: the request template's statusCode
+	// templated says the request template rendered reqBody, the backend's
+	// body in place of the client's.
+	templated bool
+	reqBody   []byte
+	invoke    *lambda.InvokeRequest // AWS_PROXY
 
 	// The endpoint's answer.
 	status   int

@@ -89,6 +89,17 @@ func (v Value) Map() *Map {
 	return m
 }
 
+// Integer returns v's number and whether v is an Integer or a Long.
+func (v Value) Integer() (int64, bool) { return v.n, v.k == kInt || v.k == kLong }
+
+// Text returns what v renders as (Java's toString).
+func (v Value) Text() string {
+	if v.k == kString {
+		return v.s
+	}
+	return string(appendValue(nil, v))
+}
+
 func (v Value) float() float64 { return math.Float64frombits(uint64(v.n)) }
 func (v Value) bool() bool     { return v.n != 0 }
 func (v Value) isNumber() bool { return v.k >= kInt && v.k <= kDouble }
