@@ -96,6 +96,27 @@ func BenchmarkServeMock(b *testing.B) {
 	})
 }
 
+// BenchmarkServeMockTemplate is BenchmarkServeMock with templates that
+// read the request: the MOCK's statusCode from a query parameter, the
+// answer from a path parameter. It is what evaluating templates costs.
+func BenchmarkServeMockTemplate(b *testing.B) {
+	ig := mockIntegration()
+	ig.RequestTemplates["application/json"] = `{"statusCode": #if($input.params('x')=='1')200#{else}404#end}`
+	ig.IntegrationResponses["200"].ResponseTemplates["application/json"] = `{"id": "$input.params('id')", "ok": true}`
+	g := itemsGateway(b, ig, nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest("GET", "/_aws/execute-api/api/dev/items/42?x=1", nil)
+		for pb.Next() {
+			w := discardWriter{h: http.Header{}}
+			g.ServeHTTP(&w, r)
+			if w.status != 200 {
+				b.Fatalf("status %d", w.status)
+			}
+		}
+	})
+}
+
 type discardWriter struct {
 	h      http.Header
 	status int

@@ -2,10 +2,9 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/model"
@@ -15,25 +14,35 @@ import (
 // copy it, so no response can change another's.
 var jsonContentType = []string{"application/json"}
 
-var statusCodeRE = regexp.MustCompile(`"statusCode"\s*:\s*"?([0-9]{3})"?`)
-
 var errNoMockTemplate = errors.New("unable to parse statusCode: it should be an integer defined in the request template")
 
 // mockStatus reads the statusCode a MOCK's rendered request template (or,
-// passed through, its body) asks for.
+// passed through, its body) asks for: the "statusCode" member's integer
+// (quoted or not), from 100 to 599. It scans rather than decodes, so that
+// a request pays no JSON decoder.
 func mockStatus(tpl string) (string, error) {
-	var status string
-	var doc struct {
-		StatusCode json.Number `json:"statusCode"`
-	}
-	if err := json.Unmarshal([]byte(tpl), &doc); err == nil && doc.StatusCode != "" {
-		status = doc.StatusCode.String()
-	} else if m := statusCodeRE.FindStringSubmatch(tpl); m != nil {
-		status = m[1]
-	} else {
+	i := strings.Index(tpl, `"statusCode"`)
+	if i < 0 {
 		return "", errNoMockTemplate
 	}
-	if n, err := strconv.Atoi(status); err != nil || n < 100 || n > 599 {
+	rest := strings.TrimLeft(tpl[i+len(`"statusCode"`):], " \t\r\n")
+	if rest == "" || rest[0] != ':' {
+		return "", errNoMockTemplate
+	}
+	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	quoted := rest != "" && rest[0] == '"'
+	if quoted {
+		rest = rest[1:]
+	}
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 || n < len(rest) && (rest[n] == '.' || rest[n] == 'e' || rest[n] == 'E') || quoted && (n == len(rest) || rest[n] != '"') {
+		return "", errNoMockTemplate
+	}
+	status := rest[:n]
+	if code, err := strconv.Atoi(status); err != nil || code < 100 || code > 599 {
 		return "", errors.New("MOCK statusCode out of range: " + status)
 	}
 	return status, nil

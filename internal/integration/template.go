@@ -192,7 +192,10 @@ type templateVars struct {
 	respOv   *vtl.Map
 }
 
-var _ vtl.Request = (*templateVars)(nil)
+var (
+	_ vtl.Request     = (*templateVars)(nil)
+	_ vtl.ParamFinder = (*templateVars)(nil)
+)
 
 func (v *templateVars) Body() []byte {
 	if !v.bodyRead {
@@ -229,6 +232,23 @@ func (v *templateVars) Params(kind string) []vtl.Param {
 		}
 	}
 	return ps
+}
+
+// FindParam implements vtl.ParamFinder.
+func (v *templateVars) FindParam(name string) (string, bool) {
+	c := v.c
+	if c.Params != nil {
+		if val, ok := c.Params.Get(name); ok {
+			return val, true
+		}
+	}
+	if vs := c.queryValues(name); len(vs) > 0 {
+		return lastValue(vs), true
+	}
+	if vs := c.Header.Values(name); len(vs) > 0 {
+		return lastValue(vs), true
+	}
+	return "", false
 }
 
 func (v *templateVars) StageVariables() []vtl.Param {

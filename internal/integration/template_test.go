@@ -268,3 +268,24 @@ func TestRequestBodyNotJSON(t *testing.T) {
 		t.Errorf("got %+v", e)
 	}
 }
+
+func TestMockStatus(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"statusCode": 200}`, "200"},
+		{"{\n  \"statusCode\" :\t\"404\"\n}", "404"},
+		{`{"other": 1, "statusCode":503, "x": 2}`, "503"},
+		{`{"statusCode": 20.5}`, ""},
+		{`{"statusCode": "200}`, ""},
+		{`{"statusCode": 99}`, ""},
+		{`{"statusCode": 600}`, ""},
+		{`{"statusCode": true}`, ""},
+		{`{"status": 200}`, ""},
+		{`{"statusCode"`, ""},
+		{``, ""},
+	} {
+		got, err := mockStatus(tc.in)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("mockStatus(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

@@ -42,7 +42,7 @@ func TestDataPlaneMappingTemplates(t *testing.T) {
 	// A MOCK whose status depends on a query parameter.
 	a.method("/mock", "GET", false)
 	a.integration("/mock", "GET", &apigateway.PutIntegrationInput{
-		Type: types.IntegrationTypeMock,
+		Type:             types.IntegrationTypeMock,
 		RequestTemplates: map[string]string{"application/json": `{"statusCode": #if($input.params('x')=='1')200#{else}404#end}`},
 	})
 	a.response("/mock", "GET", "200", "", nil, map[string]string{"application/json": `{"found": true, "x": "$input.params('x')"}`})

@@ -24,6 +24,14 @@ type Request interface {
 	StageVariables() []Param
 }
 
+// ParamFinder is a Request that finds one parameter by name without
+// listing them all: $input.params(name) uses it when the Request has it.
+type ParamFinder interface {
+	// FindParam is the path parameter, else the query string
+	// parameter, else the header (any case) of that name.
+	FindParam(name string) (string, bool)
+}
+
 // Param is a named string value.
 type Param struct{ Name, Value string }
 
@@ -155,6 +163,10 @@ func (in *input) Method(name string, args []Value) (Value, bool, error) {
 			}
 			return in.params, true, nil
 		case len(args) == 1 && args[0].k == kString:
+			if f, ok := in.req.(ParamFinder); ok {
+				v, _ := f.FindParam(args[0].s)
+				return String(v), true, nil
+			}
 			for _, kind := range [...]string{"path", "querystring", "header"} {
 				for _, p := range in.req.Params(kind) {
 					if p.Name == args[0].s || kind == "header" && strings.EqualFold(p.Name, args[0].s) {
