@@ -73,7 +73,7 @@ func (mockEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 	case mt == nil:
 		if c.ContentLength != 0 {
 			if text, err = readLimited(c.Body); err != nil {
-				return fault.ErrRequestTooLarge
+				return bodyReadError(err)
 			}
 		}
 	case mt.static && mt.err == nil:

@@ -127,11 +127,7 @@ func renderRequest(mt *mappingTemplate, c *Call) ([]byte, *override, error) {
 	v := &templateVars{c: c}
 	out, err := mt.t.Append(nil, vtl.NewContext(v))
 	if v.bodyErr != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(v.bodyErr, &tooLarge) {
-			return nil, nil, fault.ErrRequestTooLarge
-		}
-		return nil, nil, fault.IntegrationFailureErr(v.bodyErr)
+		return nil, nil, bodyReadError(v.bodyErr)
 	}
 	if err != nil {
 		return nil, nil, templateError(err, true)
@@ -393,6 +389,16 @@ func overrideFields(m *vtl.Map, key string) []Field {
 		return true
 	})
 	return fs
+}
+
+// bodyReadError is the answer to a client's body that could not be read:
+// 413 past the payload limit.
+func bodyReadError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return fault.ErrRequestTooLarge
+	}
+	return fault.IntegrationFailureErr(err)
 }
 
 // readLimited reads an endpoint's or a client's body whole, for a template or

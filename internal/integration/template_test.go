@@ -289,3 +289,20 @@ func TestMockStatus(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMockStatus: the statusCode scanner reads rendered templates and
+// client bodies; it never panics and only accepts 100..599.
+func FuzzMockStatus(f *testing.F) {
+	for _, s := range []string{`{"statusCode": 200}`, `{"statusCode":"404"}`, `{"statusCode": 2`, `"statusCode"`, ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := mockStatus(s)
+		if err != nil {
+			return
+		}
+		if len(got) != 3 || got < "100" || got > "599" {
+			t.Fatalf("mockStatus(%q) = %q", s, got)
+		}
+	})
+}
