@@ -42,7 +42,7 @@ func mockStatus(tpl string) (string, error) {
 		return "", errNoMockTemplate
 	}
 	status := rest[:n]
-	if code, err := strconv.Atoi(status); err != nil || code < 100 || code > 599 {
+	if code, err := strconv.Atoi(status); err != nil || n != 3 || code < 100 || code > 599 {
 		return "", errors.New("MOCK statusCode out of range: " + status)
 	}
 	return status, nil
