@@ -51,6 +51,10 @@ type Integration struct {
 	// passthrough says what a request of another type gets.
 	templates   map[string]*mappingTemplate
 	passthrough passthrough
+	// contentHandling converts the request's payload; binaryTypes are
+	// the API's binaryMediaTypes (HTTP and MOCK only).
+	contentHandling contentHandling
+	binaryTypes     []string
 }
 
 // endpoint is one integration type, in the three phases API Gateway runs
@@ -131,6 +135,8 @@ type response struct {
 	// first is the first by name, for an Accept none matches.
 	templates map[string]*mappingTemplate
 	first     *mappingTemplate
+	// contentHandling converts the endpoint's payload.
+	contentHandling contentHandling
 }
 
 type headerMapping struct {
@@ -155,6 +161,9 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 	if err := ig.compileRequestTemplates(in); err != nil {
 		return nil, err
 	}
+	if in.Type == "HTTP" || in.Type == "MOCK" {
+		ig.contentHandling, ig.binaryTypes = parseContentHandling(in.ContentHandling), opts.BinaryMediaTypes
+	}
 	var err error
 	if ig.ep, err = compile(in, opts); err != nil {
 		return nil, err
@@ -178,7 +187,7 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 }
 
 func compileResponse(ir *model.IntegrationResponse) (*response, error) {
-	r := &response{}
+	r := &response{contentHandling: parseContentHandling(ir.ContentHandling)}
 	if _, err := fmt.Sscan(ir.StatusCode, &r.status); err != nil || r.status < 100 || r.status > 599 {
 		return nil, fmt.Errorf("invalid integration response status %q", ir.StatusCode)
 	}

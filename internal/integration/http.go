@@ -156,16 +156,34 @@ func (ep *httpEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 	}
 	var tplType string
 	if !proxy {
-		mt, err := ig.requestTemplate(c)
-		if err != nil {
-			return err
+		rc := ig.requestConversion(c)
+		var mt *mappingTemplate
+		if !rc.binary {
+			var err error
+			if mt, err = ig.requestTemplate(c); err != nil {
+				return err
+			}
+		}
+		var body []byte
+		if rc.encode || rc.decode && mt == nil {
+			raw, err := readLimited(c.Body)
+			if err != nil {
+				return bodyReadError(err)
+			}
+			if body = raw; rc.encode {
+				body = base64Encode(raw)
+			}
+			if body == nil {
+				body = []byte{}
+			}
+			x.templated, x.reqBody = true, body
 		}
 		if mt != nil {
-			body, ov, err := renderRequest(mt, c)
+			out, ov, err := renderRequest(mt, c, body)
 			if err != nil {
 				return err
 			}
-			x.templated, x.reqBody, tplType = true, body, mt.contentType
+			x.templated, x.reqBody, tplType = true, out, mt.contentType
 			if ov != nil {
 				// $context.requestOverride wins over the parameter
 				// mappings, as on AWS.
@@ -188,6 +206,13 @@ func (ep *httpEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 					add.set(http.CanonicalHeaderKey(f.Name), f.Value)
 				}
 			}
+		}
+		if rc.decode {
+			dec, err := base64Decode(x.reqBody)
+			if err != nil {
+				return err
+			}
+			x.reqBody = dec
 		}
 	}
 	var u *url.URL
@@ -391,15 +416,36 @@ func (ig *Integration) respond(c *Call, x *Exchange, out *Response) error {
 	h := out.Header
 	sel.writeHeaders(c, h, x.header)
 	out.Status = sel.status
-	if mt := sel.pickTemplate(c); mt != nil {
+	encode, decode, binary := ig.responseConversion(sel, c, x.header.Get("Content-Type"))
+	mt := sel.pickTemplate(c)
+	if binary {
+		mt = nil // a binary answer is not given to a template
+	}
+	if mt != nil || encode || decode {
 		var body []byte
-		if !mt.static {
+		if encode || decode || !mt.static {
 			var err error
 			if body, err = readLimited(x.body); err != nil {
 				return fault.IntegrationFailureErr(err)
 			}
 		}
-		return sel.answer(mt, c, body, out)
+		var err error
+		switch {
+		case encode:
+			body = base64Encode(body)
+		case decode:
+			if body, err = base64Decode(body); err != nil {
+				return err
+			}
+		}
+		if mt != nil {
+			return sel.answer(mt, c, body, out)
+		}
+		if h.Get("Content-Type") == "" {
+			h.Set("Content-Type", "application/json")
+		}
+		out.SetBody(string(body))
+		return nil
 	}
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")

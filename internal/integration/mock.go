@@ -83,7 +83,7 @@ func (mockEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 		x.mockStatus = mt.mock.status
 		return nil
 	default:
-		if text, _, err = renderRequest(mt, c); err != nil {
+		if text, _, err = renderRequest(mt, c, nil); err != nil {
 			return err
 		}
 	}

@@ -117,14 +117,16 @@ func (ig *Integration) requestTemplate(c *Call) (*mappingTemplate, error) {
 
 // renderRequest renders the request template mt for c: the backend's body,
 // and what $context.requestOverride set (nil when nothing touched it).
-func renderRequest(mt *mappingTemplate, c *Call) ([]byte, *override, error) {
+// body, when set, is the payload $input reads in place of the client's (a
+// converted one).
+func renderRequest(mt *mappingTemplate, c *Call, body []byte) ([]byte, *override, error) {
 	if mt.static {
 		if mt.err != nil {
 			return nil, nil, fault.ConfigurationError(mt.err)
 		}
 		return mt.raw, nil, nil
 	}
-	v := &templateVars{c: c}
+	v := &templateVars{c: c, body: body, bodyRead: body != nil}
 	out, err := mt.t.Append(nil, vtl.NewContext(v))
 	if v.bodyErr != nil {
 		return nil, nil, bodyReadError(v.bodyErr)
