@@ -141,3 +141,51 @@ func TestDataPlaneMappingTemplates(t *testing.T) {
 		}
 	})
 }
+
+// contentHandling with the API's binaryMediaTypes: a binary answer reaches
+// a text client base64-encoded and a binary one as it is; a base64 request
+// is decoded for the backend.
+func TestDataPlaneContentHandling(t *testing.T) {
+	in := apigwtest.Start(t)
+	png := "\x89PNG\r\n\x1a\n"
+	var mu sync.Mutex
+	var got string
+	be := newDPBackend(t, "img", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = string(b)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "image/png")
+		io.WriteString(w, png)
+	})
+	a := newDPAPI(t, in, "binary")
+	if _, err := in.Client.UpdateRestApi(t.Context(), &apigateway.UpdateRestApiInput{RestApiId: aws.String(a.id),
+		PatchOperations: []types.PatchOperation{{Op: types.OpAdd, Path: aws.String("/binaryMediaTypes/image~1png")}}}); err != nil {
+		t.Fatalf("UpdateRestApi: %v", err)
+	}
+	a.method("/img", "POST", false)
+	a.integration("/img", "POST", &apigateway.PutIntegrationInput{
+		Type: types.IntegrationTypeHttp, IntegrationHttpMethod: aws.String("POST"), Uri: aws.String(be.URL + "/img"),
+		ContentHandling: types.ContentHandlingStrategyConvertToBinary,
+	})
+	a.response("/img", "POST", "200", "", nil, nil)
+	a.deploy("b", nil)
+
+	for _, c := range []struct{ accept, want string }{
+		{"application/json", "iVBORw0KGgo="},
+		{"image/png", png},
+	} {
+		req := dpRequest(t, "POST", a.url("b", "/img"), strings.NewReader("aGk="))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Accept", c.accept)
+		ans := dpCall(t, req)
+		if ans.status != 200 || ans.body != c.want {
+			t.Errorf("Accept %s: got %d %q, want %q", c.accept, ans.status, ans.body, c.want)
+		}
+		mu.Lock()
+		if got != "hi" {
+			t.Errorf("backend got %q, want the decoded hi", got)
+		}
+		mu.Unlock()
+	}
+}
