@@ -158,7 +158,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if len(outputs) != len(blocks)+1 {
 		t.Fatalf("walk-through: %d block outputs for %d blocks:\n%s", len(outputs)-1, len(blocks), out)
 	}
-	checks := []func(string) error{checkHTTPWalkthrough, checkUsagePlanWalkthrough, checkCORSWalkthrough}
+	checks := []func(string) error{checkHTTPWalkthrough, checkUsagePlanWalkthrough, checkCORSWalkthrough, checkTemplatesWalkthrough}
 	if len(blocks) != len(checks) {
 		t.Fatalf("README has %d walk-through blocks; this test knows how to check %d", len(blocks), len(checks))
 	}
@@ -226,6 +226,26 @@ func checkCORSWalkthrough(out string) error {
 	}
 	if a := answers[2]; !strings.HasPrefix(a, "404") || !strings.Contains(a, `{"error":"no route","requestId":"`) || strings.Contains(a, "Access-Control-Allow-Origin") {
 		return fmt.Errorf("answer 3: want 404 with the custom template and no CORS header")
+	}
+	return nil
+}
+
+// checkTemplatesWalkthrough: the MOCK answers by the query parameter, the
+// HTTP integration's templates reshape both ways, NEVER refuses XML.
+func checkTemplatesWalkthrough(out string) error {
+	want := []string{
+		`{"id": "1", "name": "Rex"} 200`,
+		`{"message": "no such pet"} 404`,
+		`{"displayName": "Ana Lima", "tenant": "acme", "tags": 2} 200`,
+		`{"message":"Unsupported Media Type"} 415`,
+	}
+	at := 0
+	for _, w := range want {
+		i := strings.Index(out[at:], w)
+		if i < 0 {
+			return fmt.Errorf("want %s (in this order)", w)
+		}
+		at += i + len(w)
 	}
 	return nil
 }
