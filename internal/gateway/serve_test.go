@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -194,5 +195,22 @@ func TestAccessLog(t *testing.T) {
 	}
 	if lines[2] != `GET /items/{id} 200 ""` || lines[3] != `GET  403 "Missing Authentication Token"` {
 		t.Errorf("custom format lines: %q, %q", lines[2], lines[3])
+	}
+}
+
+// A template that fails answers AWS's 500, and the log line names it.
+func TestServeTemplateErrorLogged(t *testing.T) {
+	ig := mockIntegration()
+	ig.IntegrationResponses["200"].ResponseTemplates["application/json"] = `#set($s = "ab")$s.substring($input.params('id').length())`
+	g := itemsGateway(t, ig, nil)
+	var log bytes.Buffer
+	g.Log = slog.New(slog.NewTextHandler(&log, nil))
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, httptest.NewRequest("GET", "/_aws/execute-api/api/dev/items/12345", nil))
+	if w.Code != 500 || w.Body.String() != `{"message":"Internal server error"}` {
+		t.Errorf("got %d %s", w.Code, w.Body)
+	}
+	if !strings.Contains(log.String(), "integration response 200 template application/json") {
+		t.Errorf("the log does not name the template:\n%s", log.String())
 	}
 }
