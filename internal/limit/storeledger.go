@@ -11,9 +11,11 @@ import (
 )
 
 // StoreLedger keeps quota counters in the store (kind "usage", key
-// "{id}@{day}"), so usage survives restarts. It is the Ledger of a Memory,
-// the only writer of its ids: the server's data dir lock keeps a second
-// process off the store.
+// "{id}@{day}"), so usage survives restarts. It is the Ledger of a Memory
+// (the only writer of its ids: the data dir's lock keeps a second process
+// off a SQLite store) and of the nodes of a Redis limiter sharing a
+// PostgreSQL store, whose write transactions are serialized: Add's get and
+// put see no other writer between them.
 type StoreLedger struct{ Store store.Store }
 
 func ledgerKey(id, day string) string { return id + "@" + day }

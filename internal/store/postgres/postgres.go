@@ -288,7 +288,10 @@ func (s *Store) UpdateQuiet(ctx context.Context, fn func(tx store.Tx) error) err
 }
 
 func (s *Store) update(ctx context.Context, fn func(tx store.Tx) error, announce bool) error {
-	pgTx, err := s.pool.Begin(ctx)
+	// READ COMMITTED whatever the database's default: the statements after
+	// the revision's lock must see the commits made before it was granted
+	// (under REPEATABLE READ they would fail to serialize instead).
+	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
