@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,6 +102,9 @@ func TestRedisSharedQuota(t *testing.T) {
 	if got := viaAPIGW.Load() + viaOther.Load(); got != quota {
 		t.Fatalf("admitted %d (apigw %d, other node %d), want exactly %d", got, viaAPIGW.Load(), viaOther.Load(), quota)
 	}
+	if status, body := pgHealth(t, in); status != 200 || !strings.HasPrefix(body, `{"status":"ok","store":{"type":"sqlite","status":"ok"},"redis":{"status":"ok","nodes":`) {
+		t.Errorf("health = %d %s, want 200, ok, redis ok", status, body)
+	}
 	today := time.Now().UTC().Format("2006-01-02")
 	u, err := c.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: plan.Id, KeyId: aws.String(keyID), StartDate: aws.String(today), EndDate: aws.String(today)})
 	if err != nil {
@@ -140,6 +144,19 @@ func TestRedisFailure(t *testing.T) {
 			r := upCall(t, in.InvokeURL(apiID, "dev", "/hello"), key)
 			if r.status != tt.status || r.body != tt.body {
 				t.Errorf("answer = %+v, want %d %s", r, tt.status, tt.body)
+			}
+			// The node serves (the store answers): 200, degraded.
+			status, body := pgHealth(t, in)
+			for deadline := time.Now().Add(5 * time.Second); body == "" || !strings.Contains(body, `"degraded"`); {
+				if time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+				status, body = pgHealth(t, in)
+			}
+			want := `{"status":"degraded","store":{"type":"sqlite","status":"ok"},"redis":{"status":"unreachable","nodes":1,"outages":1}}`
+			if status != 200 || body != want {
+				t.Errorf("health = %d %s, want 200 %s", status, body, want)
 			}
 		})
 	}
