@@ -201,32 +201,33 @@ func (g *Gateway) verifySignature(rq *request) (*Caller, error) {
 	if !sigv4.Present(r) {
 		return nil, fault.ErrMissingAuthenticationToken
 	}
-	// The payload hash needs the body: read it (bounded) and put it back.
-	var body []byte
-	if rq.Body != nil && rq.Body != http.NoBody {
-		if rq.ContentLength > MaxPayloadBytes {
-			return nil, fault.ErrRequestTooLarge
-		}
-		b, err := io.ReadAll(io.LimitReader(rq.Body, MaxPayloadBytes+1))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, fault.ErrRequestTooLarge
-			}
-			return nil, fault.IntegrationFailureErr(err)
-		}
-		if len(b) > MaxPayloadBytes {
-			return nil, fault.ErrRequestTooLarge
-		}
-		body = b
-		rq.Body = bytes.NewReader(b)
-		rq.ContentLength = int64(len(b))
+	// The payload hash may need the body. It is read only once every check
+	// that needs no body passed (the key exists, the scope is valid), within
+	// the payload limit, and, until the signature is verified, within the
+	// gateway's budget of unverified bytes; then it is put back.
+	var held int64
+	defer func() { g.unverified.Release(held) }()
+	length := rq.ContentLength
+	if rq.Body == nil || rq.Body == http.NoBody {
+		length = 0
 	}
-	res, err := g.verifier.Verify(rq.ctx, r, body)
+	res, body, err := g.verifier.VerifyStream(rq.ctx, r, g.unverified.Reader(rq.Body, length, MaxPayloadBytes, &held))
+	if body != nil {
+		rq.Body = bytes.NewReader(body)
+		rq.ContentLength = int64(len(body))
+	}
 	if err != nil {
 		var se *sigv4.Error
-		if errors.As(err, &se) {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &se):
 			return nil, signatureFault(se)
+		case errors.Is(err, sigv4.ErrBodyTooLarge), errors.As(err, &mbe):
+			return nil, fault.ErrRequestTooLarge
+		case errors.Is(err, sigv4.ErrBusy):
+			return nil, fault.ErrThrottled
+		case rq.ctx.Err() != nil, errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fault.IntegrationFailureErr(err)
 		}
 		return nil, fault.ConfigurationError(err)
 	}

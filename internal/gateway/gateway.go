@@ -31,6 +31,12 @@ import (
 // MaxPayloadBytes is API Gateway's request payload limit.
 const MaxPayloadBytes = 10 << 20
 
+// DefaultUnverifiedBodyBytes bounds the request bodies the data plane holds
+// at once for AWS_IAM callers whose signature it has not verified yet (the
+// payload hash needs the body): past it such a request gets 429 before its
+// body is read.
+const DefaultUnverifiedBodyBytes = 64 << 20
+
 // PathPrefix is the path-style way of reaching a stage:
 // /_aws/execute-api/{apiId}/{stage}/{path}.
 const PathPrefix = "/_aws/execute-api/"
@@ -61,6 +67,9 @@ type Gateway struct {
 	// AWS's defaults (10000 requests/s, burst 5000).
 	AccountRate  float64
 	AccountBurst int64
+	// UnverifiedBodyBytes bounds the bodies held for AWS_IAM callers not
+	// verified yet; 0 means DefaultUnverifiedBodyBytes.
+	UnverifiedBodyBytes int64
 	// Limits bound the URL and header section of requests; zero fields
 	// are AWS's quotas.
 	Limits RequestLimits
@@ -91,6 +100,7 @@ type Gateway struct {
 	authCache    authCache
 	verifierOnce sync.Once
 	verifier     *sigv4.Verifier
+	unverified   sigv4.Budget // body bytes held for AWS_IAM callers not verified yet
 
 	// Counters of the data plane's own metrics (OwnMetrics).
 	inFlight      atomic.Int64
@@ -163,6 +173,10 @@ func newIDs(ids *[3]string) {
 }
 
 func (g *Gateway) initVerifier() {
+	g.unverified.Total = g.UnverifiedBodyBytes
+	if g.unverified.Total <= 0 {
+		g.unverified.Total = DefaultUnverifiedBodyBytes
+	}
 	if g.Identities != nil {
 		g.verifier = &sigv4.Verifier{Lookup: g.Identities.Lookup, Service: "execute-api", Region: g.Region}
 	}

@@ -1,4 +1,4 @@
-package server
+package sigv4
 
 import (
 	"crypto/sha256"
@@ -24,24 +24,24 @@ func TestReadHashed(t *testing.T) {
 	}{
 		{"known-length", "hello", 5, 10, 10, nil, 5},
 		{"empty", "", 0, 10, 0, nil, 0},
-		{"declared-over-limit", big, int64(len(big)), 1 << 10, 1 << 30, errBodyTooLarge, 0},
+		{"declared-over-limit", big, int64(len(big)), 1 << 10, 1 << 30, ErrBodyTooLarge, 0},
 		{"unknown-length", big, -1, 1 << 20, 1 << 30, nil, int64(len(big))},
-		{"unknown-length-over-limit", big, -1, 64 << 10, 1 << 30, errBodyTooLarge, 0},
-		{"known-length-over-budget", "hello", 5, 10, 4, errBusy, 0},
-		{"unknown-length-over-budget", big, -1, 1 << 20, 64 << 10, errBusy, 0},
+		{"unknown-length-over-limit", big, -1, 64 << 10, 1 << 30, ErrBodyTooLarge, 0},
+		{"known-length-over-budget", "hello", 5, 10, 4, ErrBusy, 0},
+		{"unknown-length-over-budget", big, -1, 1 << 20, 64 << 10, ErrBusy, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := &byteBudget{total: tc.budget}
+			b := &Budget{Total: tc.budget}
 			var charged int64
 			charge := func(n int64) bool {
-				if !b.tryAcquire(n) {
+				if !b.TryAcquire(n) {
 					return false
 				}
 				charged += n
 				return true
 			}
-			got, sum, err := readHashed(io.NopCloser(strings.NewReader(tc.body)), tc.length, tc.limit, charge)
+			got, sum, err := ReadHashed(io.NopCloser(strings.NewReader(tc.body)), tc.length, tc.limit, charge)
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("err = %v, want %v", err, tc.err)
 			}
