@@ -28,9 +28,8 @@
 #   BENCH_WARMUP              warm-up before it, seconds [2]
 #   BENCH_CONNECTIONS         wrk connections [32]
 #   BENCH_THREADS             wrk threads [1]
-#   BENCH_LAMBDA_CONNECTIONS  connections of the AWS_PROXY row [10]: apigw runs
-#                             at most 10 concurrent invocations per function and
-#                             answers 502 past that
+#   BENCH_LAMBDA_CONNECTIONS  connections of the AWS_PROXY row [32]; calls past
+#                             the function's workers wait for one
 #   BENCH_LARGE               1 to add the 4 KiB rows, 0 to skip them [1]
 #   BENCH_ONLY                space-separated scenario numbers to run [all]
 #   BENCH_APIGW_ARGS          extra arguments for `apigw serve` (split on spaces),

@@ -130,7 +130,7 @@ func migrateCmd() *cobra.Command {
 		Use:   "migrate --from sqlite:./apigw-data --to postgres://...",
 		Short: "Copy an installation's store into another (e.g. the embedded one into PostgreSQL)",
 		Long: "Copy every record of a store into an empty one: APIs, deployments, keys, plans, usage,\n" +
-			"IAM users and their sealed secrets, functions. Stop apigw serve on the source first.\n" +
+			"IAM users and their sealed secrets, functions, certificates, domains. Stop apigw serve on the source first.\n" +
 			"The nodes of the new store need the source's secret key (its data dir's master.key,\n" +
 			"or APIGW_MASTER_KEY).",
 		Args: cobra.NoArgs,

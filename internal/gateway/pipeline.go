@@ -24,7 +24,7 @@ import (
 // the endpoint of its type (internal/integration); the method response is
 // the answer they fill, written once by the server adapter (ServeHTTP).
 var pipeline = []step{
-	resolveStep,             // host or /_aws/execute-api prefix → API → stage
+	resolveStep,             // host, /_aws/execute-api prefix or custom domain → API → stage
 	routeStep,               // literal > {param} > {proxy+}; method > ANY
 	authorizeStep,           // resource policy, then the method's authorizer
 	meterStep,               // API key; plan method, plan, stage and account throttles; plan quota
