@@ -3,10 +3,10 @@
 // ${context.requestId}, $stageVariables.name, $!quiet) substituted. It
 // parses a template once into parts, and rendering appends to a buffer.
 //
-// It is a stand-in with a narrow seam: the gateway compiles response
-// templates through a func that returns a Template, and the Velocity
-// engine (internal/vtl) will be that func. Directives (#set, #if) and
-// method calls are not understood here and are written out as text.
+// Gateway responses now render through the Velocity engine (internal/vtl);
+// what the gateway still takes from here is Vars, the dotted-name lookup
+// it hands that engine. Directives (#set, #if) and method calls are not
+// understood by this renderer and are written out as text.
 package reftmpl
 
 // Vars resolves a reference's dotted name ("context.requestId",
