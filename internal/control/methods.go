@@ -509,17 +509,9 @@ func (a *API) putIntegration(r *http.Request, body []byte) (int, any, error) {
 	if in.TimeoutInMillis != nil {
 		integ.TimeoutInMillis = *in.TimeoutInMillis
 	}
-	if integ.PassthroughBehavior == "" {
-		integ.PassthroughBehavior = "WHEN_NO_MATCH"
-	}
-	if integ.ConnectionType == "" && integ.Type != "MOCK" {
-		integ.ConnectionType = "INTERNET"
-	}
+	integ.FillDefaults()
 	if integ.CacheNamespace == "" {
 		integ.CacheNamespace = r.PathValue("res")
-	}
-	if integ.CacheKeyParameters == nil {
-		integ.CacheKeyParameters = []string{}
 	}
 	if err := validateIntegration(integ); err != nil {
 		return 0, nil, err

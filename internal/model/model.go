@@ -212,3 +212,19 @@ type RequestValidator struct {
 	ValidateRequestBody       bool   `json:"validateRequestBody"`
 	ValidateRequestParameters bool   `json:"validateRequestParameters"`
 }
+
+// FillDefaults sets what AWS sets on an integration that is put without
+// it: passthroughBehavior WHEN_NO_MATCH, connectionType INTERNET (not for
+// MOCK) and an empty cacheKeyParameters list. PutIntegration and the
+// OpenAPI import share it.
+func (i *Integration) FillDefaults() {
+	if i.PassthroughBehavior == "" {
+		i.PassthroughBehavior = "WHEN_NO_MATCH"
+	}
+	if i.ConnectionType == "" && i.Type != "MOCK" {
+		i.ConnectionType = "INTERNET"
+	}
+	if i.CacheKeyParameters == nil {
+		i.CacheKeyParameters = []string{}
+	}
+}

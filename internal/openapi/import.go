@@ -720,15 +720,7 @@ func integrationOf(ie *integrationExt) *model.Integration {
 	if ie.TimeoutInMillis != nil {
 		in.TimeoutInMillis = *ie.TimeoutInMillis
 	}
-	if in.PassthroughBehavior == "" {
-		in.PassthroughBehavior = "WHEN_NO_MATCH"
-	}
-	if in.ConnectionType == "" && in.Type != "MOCK" {
-		in.ConnectionType = "INTERNET"
-	}
-	if in.CacheKeyParameters == nil {
-		in.CacheKeyParameters = []string{}
-	}
+	in.FillDefaults()
 	for pattern, r := range ie.Responses {
 		if r == nil {
 			continue
