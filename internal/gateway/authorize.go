@@ -281,10 +281,10 @@ func conditionContext(rq *request, c *Caller) func(string) ([]string, bool) {
 		case "aws:sourceip":
 			return []string{rq.SourceIP}, true
 		case "aws:sourcevpce":
-			if rq.vpce == "" {
+			if rq.SourceVpce == "" {
 				return nil, false
 			}
-			return []string{rq.vpce}, true
+			return []string{rq.SourceVpce}, true
 		case "aws:securetransport":
 			return []string{strconv.FormatBool(rq.TLS != nil)}, true
 		case "aws:currenttime":

@@ -94,7 +94,6 @@ type requestFields struct {
 	// rawPath is the client's path as sent (escaped), dot segments removed.
 	rawPath    string
 	remoteAddr string
-	vpce       string // the VPC endpoint the request came through, or ""
 	ids        [3]string
 
 	state  *state
@@ -153,8 +152,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq.remoteAddr = r.RemoteAddr
 	rq.SourceIP = sourceIP(r)
 	rq.ListenerPort = listenerPort(r)
-	rq.vpce = VPCEndpoint(rq.ctx)
-	rq.SourceVpce = rq.vpce
+	rq.SourceVpce = VPCEndpoint(rq.ctx) // the VPC endpoint it came through, or ""
 	rq.RequestID, rq.ExtendedRequestID, rq.TraceID = rq.ids[0], rq.ids[1], rq.ids[2]
 	rq.RequestTime = time.Now()
 	rq.start = metrics.Mono(rq.RequestTime)
@@ -250,11 +248,11 @@ func (g *Gateway) resolveStage(rq *request) error {
 	}
 	rq.rawPath = clean
 	s := g.state.Load()
-	apiID, stageName, path, ok := resolve(rq.Host, rq.rawPath, rq.Header, rq.vpce)
+	apiID, stageName, path, ok := resolve(rq.Host, rq.rawPath, rq.Header, rq.SourceVpce)
 	if !ok {
 		// Not an execute-api host: a custom domain's, or none.
 		var domain string
-		if domain, apiID, stageName, path, ok = s.domains.lookup(rq.Host, rq.rawPath); !ok || rq.vpce != "" {
+		if domain, apiID, stageName, path, ok = s.domains.lookup(rq.Host, rq.rawPath); !ok || rq.SourceVpce != "" {
 			return fault.ErrForbidden
 		}
 		rq.DomainName, rq.DomainPath = domain, decodedPath(rq.rawPath)
@@ -265,7 +263,7 @@ func (g *Gateway) resolveStage(rq *request) error {
 	}
 	// A PRIVATE API is reached only through a VPC endpoint, and a VPC
 	// endpoint reaches only PRIVATE APIs.
-	if st.private != (rq.vpce != "") {
+	if st.private != (rq.SourceVpce != "") {
 		return fault.ErrForbidden
 	}
 	rq.state, rq.stage = s, st
