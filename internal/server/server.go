@@ -65,6 +65,11 @@ type Config struct {
 	// SigV4 and RemoteCredentials.
 	LambdaRemotes     map[string]string
 	RemoteCredentials aws.CredentialsProvider
+	// AWSEndpoints maps an AWS service's endpoint prefix (dynamodb, s3,
+	// sqs, ...) to the URL apigw calls for it: AWS service integrations
+	// and s3:// truststores. A service not listed is reached at AWS's own
+	// endpoint, https://{service}.{region}.amazonaws.com.
+	AWSEndpoints map[string]string
 	// AccountRateLimit and AccountBurstLimit are the account-wide throttle
 	// of the data plane; 0 means AWS's defaults (10000 requests/s, 5000).
 	AccountRateLimit  float64
