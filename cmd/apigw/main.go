@@ -121,6 +121,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.RedisPrefix, "redis-prefix", env("APIGW_REDIS_PREFIX", "apigw:"), "prefix of apigw's keys in Redis, one per cluster (APIGW_REDIS_PREFIX)")
 	f.StringToStringVar(&remotes, "lambda-remote", nil, "run functions whose ARN starts with a prefix on a Lambda-compatible endpoint, arn-prefix=URL (signed with the usual AWS credentials); repeatable")
 	f.StringToStringVar(&cfg.AWSEndpoints, "aws-endpoint", nil, "call an AWS service at this endpoint instead of AWS's, service=URL (e.g. dynamodb=http://127.0.0.1:8000, s3=http://127.0.0.1:9000), for AWS integrations and s3:// truststores; repeatable")
+	f.StringToStringVar(&cfg.VpcLinkTargets, "vpc-link-target", nil, "where a VPC link's network load balancer is, arn=host:port: VPC_LINK integrations through a link naming the ARN connect there; repeatable")
 	f.Var(vpceFlag{&cfg.VPCEndpoints}, "vpce", "a VPC endpoint as an extra data listener, id=address (e.g. vpce-0abc=127.0.0.1:8090); repeatable")
 	return cmd
 }

@@ -415,9 +415,9 @@ func validateIntegration(in *model.Integration) error {
 	switch in.ConnectionType {
 	case "", "INTERNET":
 	case "VPC_LINK":
-		// apigw has no VPC links yet: every id is unknown, unless a stage
-		// variable names it at call time.
-		if !strings.HasPrefix(in.ConnectionID, "${stageVariables.") {
+		// The link itself is checked by checkVpcLink, against the store; a
+		// stage variable names it at call time.
+		if in.ConnectionID == "" {
 			return errNoVpcLink
 		}
 	default:
@@ -516,6 +516,9 @@ func (a *API) putIntegration(r *http.Request, body []byte) (int, any, error) {
 	if err := validateIntegration(integ); err != nil {
 		return 0, nil, err
 	}
+	if err := checkVpcLink(r.Context(), a.Store, integ); err != nil {
+		return 0, nil, err
+	}
 	out, err := a.editMethod(r, func(m *model.Method) (any, error) {
 		// Replacing an integration keeps its integration responses, as AWS does.
 		if old := m.MethodIntegration; old != nil {
@@ -554,7 +557,10 @@ func (a *API) updateIntegration(r *http.Request, body []byte) (int, any, error) 
 		if err := applyOps(ops, in, patchIntegration); err != nil {
 			return nil, err
 		}
-		return in, validateIntegration(in)
+		if err := validateIntegration(in); err != nil {
+			return nil, err
+		}
+		return in, checkVpcLink(r.Context(), a.Store, in)
 	})
 	if err != nil {
 		return 0, nil, err

@@ -328,6 +328,9 @@ func (a *API) writeDefinition(ctx context.Context, tx store.Tx, apiID string, de
 				if err := validateIntegration(in); err != nil {
 					fail("Unable to put integration on '%s' for resource at path '%s': %s", name, res.Path, msg(err))
 					bad = true
+				} else if err := checkVpcLink(ctx, tx, in); err != nil {
+					fail("Unable to put integration on '%s' for resource at path '%s': %s", name, res.Path, msg(err))
+					bad = true
 				}
 				for code, ir := range in.IntegrationResponses {
 					if err := validateIntegrationResponse(ir); err != nil {

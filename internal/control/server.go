@@ -52,6 +52,10 @@ type API struct {
 	// which GetAccount reports until UpdateAccount stores another.
 	AccountRate  float64
 	AccountBurst int64
+	// VpcLinkTargets maps the network load balancer ARNs VPC links name
+	// to the host:port apigw reaches for them (--vpc-link-target). A link
+	// whose target is not here is FAILED.
+	VpcLinkTargets map[string]string
 
 	handler http.Handler
 }
@@ -178,6 +182,11 @@ func (a *API) Handler() http.Handler {
 	h("GET /clientcertificates/{cert}", a.getClientCertificate)
 	h("PATCH /clientcertificates/{cert}", a.updateClientCertificate)
 	h("DELETE /clientcertificates/{cert}", a.deleteClientCertificate)
+	h("POST /vpclinks", a.createVpcLink)
+	h("GET /vpclinks", a.getVpcLinks)
+	h("GET /vpclinks/{link}", a.getVpcLink)
+	h("PATCH /vpclinks/{link}", a.updateVpcLink)
+	h("DELETE /vpclinks/{link}", a.deleteVpcLink)
 
 	h("POST /domainnames", a.createDomainName)
 	h("GET /domainnames", a.getDomainNames)

@@ -37,6 +37,7 @@ var taggableKinds = map[string]struct {
 	"apikeys":            {model.KindApiKey, errNoApiKey},
 	"usageplans":         {model.KindUsagePlan, errNoUsagePlan},
 	"clientcertificates": {model.KindClientCertificate, errClientCertificateNotFound},
+	"vpclinks":           {model.KindVpcLink, errNoVpcLink},
 }
 
 // errInvalidARN answers an ARN that names no taggable resource of this

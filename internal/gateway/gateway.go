@@ -86,6 +86,9 @@ type Gateway struct {
 	DomainsChanged func(ctx context.Context, domains []*model.DomainName)
 	// BackendRoots verify https:// backends; nil means the system's roots.
 	BackendRoots *x509.CertPool
+	// VpcLinkTargets maps the load balancer ARNs VPC links name to the
+	// host:port this node connects to for them (--vpc-link-target).
+	VpcLinkTargets map[string]string
 
 	state    atomic.Pointer[state]
 	syncMu   sync.Mutex

@@ -269,6 +269,9 @@ func (g *Gateway) resolveStage(rq *request) error {
 	rq.state, rq.stage = s, st
 	rq.APIID, rq.Stage, rq.Path = apiID, stageName, path
 	rq.StageVars, rq.DeploymentID, rq.Transports = st.Vars, st.Deployment.ID, st.transports
+	if s.vpcLinks != nil {
+		rq.VpcLinks = s.vpcLinks
+	}
 	return nil
 }
 

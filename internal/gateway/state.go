@@ -29,6 +29,8 @@ type state struct {
 	// account is the account throttle UpdateAccount stored; nil means the
 	// Gateway's AccountRate and AccountBurst.
 	account *model.ThrottleSettings
+	// vpcLinks are the VPC links and where they lead.
+	vpcLinks vpcLinkTable
 }
 
 // Stage is one stage of one API, ready to serve.
@@ -174,6 +176,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 	var keyChanges []store.Change
 	domainsChanged := cur.apis == nil
 	accountChanged := cur.apis == nil
+	linksChanged := cur.apis == nil
 	if cur.apis != nil {
 		apiIDs = map[string]bool{}
 		for _, c := range changes {
@@ -189,10 +192,19 @@ func (g *Gateway) sync(ctx context.Context) error {
 				domainsChanged = true
 			case model.KindAccount:
 				accountChanged = true
+			case model.KindVpcLink:
+				linksChanged = true
 			}
 		}
 	}
-	next := &state{rev: rev, keys: cur.keys, domains: cur.domains, account: cur.account}
+	next := &state{rev: rev, keys: cur.keys, domains: cur.domains, account: cur.account, vpcLinks: cur.vpcLinks}
+	if linksChanged {
+		t, err := g.loadVpcLinks(ctx)
+		if err != nil {
+			return err
+		}
+		next.vpcLinks = t
+	}
 	if accountChanged {
 		t, err := g.loadAccountThrottle(ctx)
 		if err != nil {

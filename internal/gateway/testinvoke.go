@@ -85,6 +85,9 @@ func (g *Gateway) TestInvokeMethod(ctx context.Context, snap *model.Snapshot, re
 	}
 	defer closeTransports()
 	rq.Transports = transports
+	if links := g.state.Load().vpcLinks; links != nil {
+		rq.VpcLinks = links
+	}
 	rq.stage = &Stage{APIID: snap.Api.ID, Name: testStage, Vars: in.StageVariables, Deployment: dep}
 	rq.DeploymentID = dep.ID
 	dep.Tree.Match(rq.HTTPMethod, rq.Path, &rq.params)

@@ -82,6 +82,17 @@ type Call struct {
 	// certificate, the gateway's backend roots. Nil means the integration's
 	// own (DefaultTransport, InsecureTransport).
 	Transports *Transports
+	// VpcLinks resolves the VPC links of VPC_LINK integrations; nil
+	// answers them with a configuration error.
+	VpcLinks VpcLinks
+}
+
+// VpcLinks finds where a VPC link leads.
+type VpcLinks interface {
+	// VpcLinkTarget returns the host:port of the link's target, or an
+	// error saying why the link cannot be used (unknown, not AVAILABLE,
+	// no address on this node).
+	VpcLinkTarget(id string) (string, error)
 }
 
 // Authorizer is a Lambda authorizer's result, requestContext.authorizer of

@@ -93,6 +93,9 @@ type httpEndpoint struct {
 	// its pool for a static URI's address.
 	h1     *h1.Client
 	h1pool *h1.Pool
+	// vpcLink is the connectionId of a VPC_LINK integration: a link id,
+	// or ${stageVariables.name} naming one at call time.
+	vpcLink string
 }
 
 func compileHTTP(in *model.Integration, opts Options) (endpoint, error) {
@@ -115,11 +118,14 @@ func compileHTTP(in *model.Integration, opts Options) (endpoint, error) {
 	if ep.uri, err = parseURI(in.URI); err != nil {
 		return nil, err
 	}
+	if in.ConnectionType == "VPC_LINK" {
+		ep.vpcLink = in.ConnectionID
+	}
 	if len(ep.uri) == 1 && ep.uri[0].kind == 0 {
 		if ep.staticURL, err = renderURI(ep.uri, nil, nil); err != nil {
 			return nil, err
 		}
-		if ep.h1 != nil && ep.staticURL.Scheme == "http" {
+		if ep.h1 != nil && ep.staticURL.Scheme == "http" && ep.vpcLink == "" {
 			ep.h1pool = ep.h1.Pool(dialAddr(ep.staticURL))
 		}
 	}

@@ -109,7 +109,10 @@ func omitFromProxy(name string) bool {
 func (ep *httpEndpoint) callH1(ctx context.Context, ig *Integration, c *Call, x *Exchange) error {
 	hx, u := x.h1, x.url
 	pool := ep.h1pool
-	if pool == nil {
+	switch {
+	case x.target != "":
+		pool = ep.h1.Pool(x.target)
+	case pool == nil:
 		pool = ep.h1.Pool(dialAddr(u))
 	}
 	hx.req = h1.Request{Method: x.method, Target: u.RequestURI(), Host: u.Host, Add: hx.add,

@@ -280,6 +280,13 @@ func (ep *httpEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 		}
 	}
 	x.url = u
+	if ep.vpcLink != "" {
+		target, err := vpcLinkTarget(ep.vpcLink, c)
+		if err != nil {
+			return fault.ConfigurationError(err)
+		}
+		x.target = target
+	}
 	// The h1 client writes the whole request before it reads the answer.
 	// A backend that answers while it reads (an echo, a stream) would
 	// deadlock with it once the body outgrows the socket buffers, so larger
@@ -341,7 +348,16 @@ func (ep *httpEndpoint) call(ctx context.Context, ig *Integration, c *Call, x *E
 	}
 	breq = breq.WithContext(callCtx)
 	tr := ep.transport
-	if c.Transports != nil && u.Scheme == "https" {
+	switch {
+	case x.target != "":
+		// Through a VPC link: pools that dial its target, for the stage's
+		// identity (client certificate, roots) or the default one.
+		ts := c.Transports
+		if ts == nil {
+			ts = defaultTransports
+		}
+		tr = ts.to(x.target).pick(ep.insecure)
+	case c.Transports != nil && u.Scheme == "https":
 		// The stage's client certificate, or the gateway's backend roots.
 		tr = c.Transports.pick(ep.insecure)
 	}
@@ -574,4 +590,20 @@ func itoa3(n int) string {
 		return "000"
 	}
 	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
+
+// vpcLinkTarget resolves a VPC_LINK integration's connectionId (a link id,
+// or ${stageVariables.name}) to the address its link leads to.
+func vpcLinkTarget(connectionID string, c *Call) (string, error) {
+	id := connectionID
+	if name, ok := strings.CutPrefix(id, "${stageVariables."); ok {
+		name, ok = strings.CutSuffix(name, "}")
+		if id = c.StageVars[name]; !ok || id == "" {
+			return "", errors.New("VPC link connectionId " + connectionID + " names no stage variable with a value")
+		}
+	}
+	if c.VpcLinks == nil {
+		return "", errors.New("VPC link " + id + " cannot be reached: this gateway has no VPC links")
+	}
+	return c.VpcLinks.VpcLinkTarget(id)
 }

@@ -45,6 +45,7 @@ type Exchange struct {
 	method     string
 	h1         *h1Exchange // the gateway's fields for the backend, and the h1 client's buffers
 	useH1      bool
+	target     string // a VPC link's target address, dialled for every URL; "" dials the URL's host
 	mockStatus string // MOCK: the request template's statusCode
 	// templated says the request template rendered reqBody, the backend's
 	// body in place of the client's.

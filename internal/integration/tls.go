@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -22,12 +23,36 @@ type Transports struct {
 	// chain may be untrusted (self-signed, a private CA), but the name
 	// must match and the certificate must be within its validity.
 	Insecure *http.Transport
+
+	roots *x509.CertPool
+	cert  *tls.Certificate
+	// linked are the pools of the same identity that dial one VPC link
+	// target whatever the URL's host, by target address.
+	linked sync.Map // string → *Transports
 }
 
 // NewTransports makes the pools of one client identity. roots nil means
 // the system's roots; cert nil presents no client certificate.
 func NewTransports(roots *x509.CertPool, cert *tls.Certificate) *Transports {
-	return &Transports{Verified: newTransport(roots, cert, false), Insecure: newTransport(roots, cert, true)}
+	return newTransports(roots, cert, "")
+}
+
+func newTransports(roots *x509.CertPool, cert *tls.Certificate, target string) *Transports {
+	return &Transports{Verified: newTransport(roots, cert, false, target), Insecure: newTransport(roots, cert, true, target),
+		roots: roots, cert: cert}
+}
+
+// to returns the pools of t's identity that connect to target (host:port)
+// for every URL, as a VPC link reaches its load balancer: the URL's host
+// is still the Host field, the TLS server name and the name verified.
+// Each target has pools of its own, so a connection to one link's target
+// never serves another's request for the same host name.
+func (t *Transports) to(target string) *Transports {
+	if v, ok := t.linked.Load(target); ok {
+		return v.(*Transports)
+	}
+	v, _ := t.linked.LoadOrStore(target, newTransports(t.roots, t.cert, target))
+	return v.(*Transports)
 }
 
 // CloseIdleConnections closes both pools' idle connections; connections
@@ -35,6 +60,7 @@ func NewTransports(roots *x509.CertPool, cert *tls.Certificate) *Transports {
 func (t *Transports) CloseIdleConnections() {
 	t.Verified.CloseIdleConnections()
 	t.Insecure.CloseIdleConnections()
+	t.linked.Range(func(_, v any) bool { v.(*Transports).CloseIdleConnections(); return true })
 }
 
 func (t *Transports) pick(insecure bool) http.RoundTripper {
@@ -44,8 +70,14 @@ func (t *Transports) pick(insecure bool) http.RoundTripper {
 	return t.Verified
 }
 
-func newTransport(roots *x509.CertPool, cert *tls.Certificate, insecure bool) *http.Transport {
+func newTransport(roots *x509.CertPool, cert *tls.Certificate, insecure bool, target string) *http.Transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
+	if target != "" {
+		dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, target)
+		}
+	}
 	cfg := &tls.Config{RootCAs: roots}
 	if cert != nil {
 		// Always presented, whatever CA names the backend lists: a backend
@@ -54,7 +86,7 @@ func newTransport(roots *x509.CertPool, cert *tls.Certificate, insecure bool) *h
 	}
 	t := &http.Transport{
 		Proxy:                 nil, // a gateway calls its backends directly
-		DialContext:           dialer.DialContext,
+		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          4096,
 		MaxIdleConnsPerHost:   1024,
@@ -75,7 +107,7 @@ func newTransport(roots *x509.CertPool, cert *tls.Certificate, insecure bool) *h
 			if err != nil {
 				return nil, err
 			}
-			raw, err := dialer.DialContext(ctx, network, addr)
+			raw, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}

@@ -70,6 +70,9 @@ type Config struct {
 	// and s3:// truststores. A service not listed is reached at AWS's own
 	// endpoint, https://{service}.{region}.amazonaws.com.
 	AWSEndpoints map[string]string
+	// VpcLinkTargets maps network load balancer ARNs, as VPC links name
+	// them, to the host:port apigw connects to for them.
+	VpcLinkTargets map[string]string
 	// AccountRateLimit and AccountBurstLimit are the account-wide throttle
 	// of the data plane; 0 means AWS's defaults (10000 requests/s, 5000).
 	AccountRateLimit  float64
@@ -221,7 +224,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.settle(ctx); err != nil {
 		return nil, err
 	}
-	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log, DomainTarget: cfg.DomainTarget}
+	for arn, addr := range cfg.VpcLinkTargets {
+		if !strings.HasPrefix(arn, "arn:") {
+			return nil, fmt.Errorf("--vpc-link-target %s=%s: %q is not an ARN (arn:aws:elasticloadbalancing:...)", arn, addr, arn)
+		}
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			return nil, fmt.Errorf("--vpc-link-target %s=%s: %q is not host:port", arn, addr, addr)
+		}
+	}
+	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log, DomainTarget: cfg.DomainTarget,
+		VpcLinkTargets: cfg.VpcLinkTargets}
 	if cfg.Redis == "" {
 		s.Limiter = limit.NewMemory(limit.StoreLedger{Store: st})
 	} else {
@@ -244,6 +256,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Control.AccountRate = cmp.Or(cfg.AccountRateLimit, gateway.DefaultAccountRate)
 	s.Control.AccountBurst = cmp.Or(cfg.AccountBurstLimit, gateway.DefaultAccountBurst)
 	s.Gateway.Limits = cfg.RequestLimits
+	s.Gateway.VpcLinkTargets = cfg.VpcLinkTargets
 	s.Control.Tester = s.Gateway
 	masterKey := s.masterKey
 	s.Control.Seal = func(p []byte, aad string) ([]byte, error) { return masterSealer{masterKey}.Seal(p, aad) }
@@ -294,6 +307,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Gateway.DomainsChanged = s.serveDomainCertificates
 	if err := s.Gateway.Sync(ctx); err != nil {
+		return nil, err
+	}
+	// VPC links a stopped process created but did not settle.
+	if err := s.Control.SettleVpcLinks(ctx); err != nil {
 		return nil, err
 	}
 	s.IAM = &iam.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Key: s.masterKey,
