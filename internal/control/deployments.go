@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"sort"
@@ -12,14 +11,18 @@ import (
 )
 
 type createDeploymentInput struct {
-	StageName           string            `json:"stageName"`
+	StageName           *string           `json:"stageName"`
 	StageDescription    string            `json:"stageDescription"`
 	Description         string            `json:"description"`
 	CacheClusterEnabled bool              `json:"cacheClusterEnabled"`
 	CacheClusterSize    string            `json:"cacheClusterSize"`
 	Variables           map[string]string `json:"variables"`
-	CanarySettings      json.RawMessage   `json:"canarySettings"`
-	TracingEnabled      bool              `json:"tracingEnabled"`
+	CanarySettings      *struct {
+		PercentTraffic         float64           `json:"percentTraffic"`
+		StageVariableOverrides map[string]string `json:"stageVariableOverrides"`
+		UseStageCache          bool              `json:"useStageCache"`
+	} `json:"canarySettings"`
+	TracingEnabled bool `json:"tracingEnabled"`
 }
 
 // snapshotOf freezes an API: it checks that it can be deployed and returns
@@ -54,8 +57,28 @@ func (a *API) createDeployment(r *http.Request, body []byte) (int, any, error) {
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err
 	}
-	if in.StageName != "" {
-		if err := validateStageName(in.StageName); err != nil {
+	stageName := ""
+	if in.StageName != nil {
+		stageName = *in.StageName
+	}
+	if c := in.CanarySettings; c != nil {
+		// A canary release goes to a stage that exists, as on AWS.
+		if stageName == "" {
+			given := "null"
+			if in.StageName != nil {
+				given = ""
+			}
+			return 0, nil, badRequest("Invalid deployment content specified.Non null and non empty stageName must be provided for canary deployment. Provided value is %s", given)
+		}
+		if err := checkPercentTraffic(c.PercentTraffic); err != nil {
+			return 0, nil, err
+		}
+		if err := validateVariables(c.StageVariableOverrides); err != nil {
+			return 0, nil, err
+		}
+	}
+	if stageName != "" {
+		if err := validateStageName(stageName); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -94,22 +117,36 @@ func (a *API) createDeployment(r *http.Request, body []byte) (int, any, error) {
 		if err := putJSON(ctx, tx, model.KindDeployment, model.ChildKey(apiID, dep.ID), dep); err != nil {
 			return err
 		}
-		if in.StageName == "" {
+		if stageName == "" {
 			return nil
 		}
 		st := new(model.Stage)
-		err = getJSON(ctx, tx, model.KindStage, model.ChildKey(apiID, in.StageName), st, errNoStage)
+		err = getJSON(ctx, tx, model.KindStage, model.ChildKey(apiID, stageName), st, errNoStage)
 		now := a.now().Unix()
 		switch {
+		case err == errNoStage && in.CanarySettings != nil:
+			return badRequest("Invalid deployment content specified.Stage %s must already be created before making a canary release deployment", stageName)
 		case err == errNoStage:
-			st = newStage(in.StageName, dep.ID, now)
+			st = newStage(stageName, dep.ID, now)
 			st.Description = in.StageDescription
 			st.CacheClusterEnabled = in.CacheClusterEnabled
 			st.CacheClusterSize = in.CacheClusterSize
 			st.TracingEnabled = in.TracingEnabled
-			st.CanarySettings = in.CanarySettings
 		case err != nil:
 			return err
+		case in.CanarySettings != nil:
+			// The new deployment is the stage's canary; the stage keeps
+			// serving its own to the rest of the traffic.
+			c := in.CanarySettings
+			st.CanarySettings = &model.CanarySettings{DeploymentID: dep.ID, PercentTraffic: c.PercentTraffic,
+				StageVariableOverrides: c.StageVariableOverrides, UseStageCache: c.UseStageCache}
+			st.LastUpdatedDate = now
+		case st.CanarySettings != nil:
+			// A stage with a canary release is not moved to a deployment
+			// without one: the new deployment becomes the canary, as the
+			// console's "Deploy API" does on such a stage.
+			st.CanarySettings.DeploymentID = dep.ID
+			st.LastUpdatedDate = now
 		default:
 			st.DeploymentID = dep.ID
 			st.LastUpdatedDate = now
@@ -117,7 +154,7 @@ func (a *API) createDeployment(r *http.Request, body []byte) (int, any, error) {
 		if in.Variables != nil {
 			st.Variables = in.Variables
 		}
-		return putJSON(ctx, tx, model.KindStage, model.ChildKey(apiID, in.StageName), st)
+		return putJSON(ctx, tx, model.KindStage, model.ChildKey(apiID, stageName), st)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -211,7 +248,7 @@ func (a *API) deleteDeployment(r *http.Request, _ []byte) (int, any, error) {
 			return err
 		}
 		for _, st := range stages {
-			if st.DeploymentID == depID {
+			if st.DeploymentID == depID || st.CanarySettings != nil && st.CanarySettings.DeploymentID == depID {
 				return badRequest("Active stages pointing to this deployment must be moved or deleted")
 			}
 		}
@@ -249,6 +286,14 @@ func validateVariables(vars map[string]string) error {
 		if !variableValueRE.MatchString(vars[k]) {
 			return badRequest("Stage variable value %s does not match the regular expression [A-Za-z0-9-._~:/?#&=,]+", vars[k])
 		}
+	}
+	return nil
+}
+
+// checkPercentTraffic refuses a canary share outside 0.0-100.0.
+func checkPercentTraffic(p float64) error {
+	if p < 0 || p > 100 || p != p {
+		return badRequest("Invalid percentTraffic specified: %v. Must be between 0.0 and 100.0", p)
 	}
 	return nil
 }

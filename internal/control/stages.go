@@ -3,7 +3,9 @@ package control
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/apigw/apigw/internal/model"
@@ -23,16 +25,16 @@ func newStage(name, deploymentID string, now int64) *model.Stage {
 
 func (a *API) createStage(r *http.Request, body []byte) (int, any, error) {
 	var in struct {
-		StageName            string            `json:"stageName"`
-		DeploymentID         string            `json:"deploymentId"`
-		Description          string            `json:"description"`
-		CacheClusterEnabled  bool              `json:"cacheClusterEnabled"`
-		CacheClusterSize     string            `json:"cacheClusterSize"`
-		Variables            map[string]string `json:"variables"`
-		DocumentationVersion string            `json:"documentationVersion"`
-		CanarySettings       json.RawMessage   `json:"canarySettings"`
-		TracingEnabled       bool              `json:"tracingEnabled"`
-		Tags                 map[string]string `json:"tags"`
+		StageName            string                `json:"stageName"`
+		DeploymentID         string                `json:"deploymentId"`
+		Description          string                `json:"description"`
+		CacheClusterEnabled  bool                  `json:"cacheClusterEnabled"`
+		CacheClusterSize     string                `json:"cacheClusterSize"`
+		Variables            map[string]string     `json:"variables"`
+		DocumentationVersion string                `json:"documentationVersion"`
+		CanarySettings       *model.CanarySettings `json:"canarySettings"`
+		TracingEnabled       bool                  `json:"tracingEnabled"`
+		Tags                 map[string]string     `json:"tags"`
 	}
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err
@@ -54,11 +56,25 @@ func (a *API) createStage(r *http.Request, body []byte) (int, any, error) {
 	st.CacheClusterSize = in.CacheClusterSize
 	st.Variables = in.Variables
 	st.DocumentationVersion = in.DocumentationVersion
+	if c := in.CanarySettings; c != nil {
+		if err := checkPercentTraffic(c.PercentTraffic); err != nil {
+			return 0, nil, err
+		}
+		if err := validateVariables(c.StageVariableOverrides); err != nil {
+			return 0, nil, err
+		}
+		if c.DeploymentID == "" {
+			c.DeploymentID = in.DeploymentID
+		}
+	}
 	st.CanarySettings = in.CanarySettings
 	st.TracingEnabled = in.TracingEnabled
 	st.Tags = in.Tags
 	err := a.Store.Update(ctx, func(tx store.Tx) error {
 		if _, err := a.loadDeployment(ctx, tx, apiID, in.DeploymentID); err != nil {
+			return err
+		}
+		if err := checkCanaryDeployment(ctx, tx, apiID, st); err != nil {
 			return err
 		}
 		b, _ := json.Marshal(st)
@@ -131,6 +147,9 @@ func (a *API) updateStage(r *http.Request, body []byte) (int, any, error) {
 		if _, err := a.loadDeployment(ctx, tx, apiID, st.DeploymentID); err != nil {
 			return err
 		}
+		if err := checkCanaryDeployment(ctx, tx, apiID, st); err != nil {
+			return err
+		}
 		if st.ClientCertificateID != prevCert {
 			if err := a.checkClientCertificate(ctx, tx, st.ClientCertificateID); err != nil {
 				return err
@@ -147,6 +166,12 @@ func (a *API) updateStage(r *http.Request, body []byte) (int, any, error) {
 
 func patchStage(st *model.Stage, op PatchOp) error {
 	s := op.Segs
+	if op.Op == "copy" {
+		return promoteCanary(st, op)
+	}
+	if len(s) > 0 && s[0] == "canarySettings" {
+		return patchCanary(st, op)
+	}
 	switch len(s) {
 	case 1:
 		switch s[0] {
@@ -343,4 +368,104 @@ func (a *API) deleteStage(r *http.Request, _ []byte) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, nil, nil
+}
+
+// patchCanary applies an operation on /canarySettings: replace of
+// deploymentId, percentTraffic or useStageCache (which creates the canary,
+// on the stage's own deployment, if the stage has none), of
+// stageVariableOverrides/{name}, and remove of the whole canary or of one
+// override. The texts are AWS's.
+func patchCanary(st *model.Stage, op PatchOp) error {
+	s := op.Segs
+	if len(s) == 1 {
+		if op.Op == "remove" {
+			st.CanarySettings = nil
+			return nil
+		}
+		return errStagePath(op)
+	}
+	if op.Op == "remove" && !(len(s) == 3 && s[1] == "stageVariableOverrides") {
+		// AWS reads a two-segment remove as a method setting's.
+		return badRequest("Cannot remove method setting %s because there is no method setting for this method ", strings.TrimPrefix(op.Path, "/"))
+	}
+	if op.Op == "add" && len(s) == 2 {
+		return badRequest("Invalid add operation with path: %s", op.Path)
+	}
+	c := st.CanarySettings
+	if c == nil {
+		c = &model.CanarySettings{DeploymentID: st.DeploymentID}
+	}
+	switch {
+	case len(s) == 2 && s[1] == "deploymentId":
+		if err := patchString(op, &c.DeploymentID); err != nil {
+			return err
+		}
+	case len(s) == 2 && s[1] == "percentTraffic":
+		if op.Value == nil {
+			return errPatchPath(op)
+		}
+		p, err := strconv.ParseFloat(*op.Value, 64)
+		if err != nil {
+			return badRequest("Invalid percentTraffic specified: %s. Must be between 0.0 and 100.0", *op.Value)
+		}
+		if err := checkPercentTraffic(p); err != nil {
+			return err
+		}
+		c.PercentTraffic = p
+	case len(s) == 2 && s[1] == "useStageCache":
+		if err := patchBool(op, &c.UseStageCache); err != nil {
+			return err
+		}
+	case len(s) == 3 && s[1] == "stageVariableOverrides":
+		if err := patchMap(op, &c.StageVariableOverrides, s[2]); err != nil {
+			return err
+		}
+		if err := validateVariables(c.StageVariableOverrides); err != nil {
+			return err
+		}
+	default:
+		return errStagePath(op)
+	}
+	st.CanarySettings = c
+	return nil
+}
+
+// promoteCanary applies the two copies that promote a canary: its
+// deployment to the stage's deploymentId, its stage variables over the
+// stage's.
+func promoteCanary(st *model.Stage, op PatchOp) error {
+	switch {
+	case op.Path == "/deploymentId" && op.From == "/canarySettings/deploymentId",
+		op.Path == "/variables" && op.From == "/canarySettings/stageVariableOverrides":
+	default:
+		return badRequest("Invalid copy operation with path: %s and from %s. Valid copy:path are [/deploymentId, /variables] and valid copy:from are [/canarySettings/deploymentId, /canarySettings/stageVariableOverrides]", op.Path, op.From)
+	}
+	c := st.CanarySettings
+	if c == nil {
+		return badRequest("Promotion not available. Canary does not exist.")
+	}
+	if op.Path == "/deploymentId" {
+		st.DeploymentID = c.DeploymentID
+		return nil
+	}
+	if len(c.StageVariableOverrides) > 0 && st.Variables == nil {
+		st.Variables = map[string]string{}
+	}
+	for k, v := range c.StageVariableOverrides {
+		st.Variables[k] = v
+	}
+	return nil
+}
+
+// checkCanaryDeployment refuses a canary whose deployment does not exist.
+func checkCanaryDeployment(ctx context.Context, rd store.Reader, apiID string, st *model.Stage) error {
+	c := st.CanarySettings
+	if c == nil {
+		return nil
+	}
+	_, err := rd.Get(ctx, model.KindDeployment, model.ChildKey(apiID, c.DeploymentID))
+	if errors.Is(err, store.ErrNotFound) {
+		return badRequest("Deployment id does not exist")
+	}
+	return err
 }

@@ -181,6 +181,10 @@ func (e *logEntry) value(name string) string {
 		return rq.APIID
 	case "stage":
 		return rq.Stage
+	case "isCanaryRequest":
+		if rq.stage != nil && (rq.stage.isCanary || rq.stage.canary != nil) {
+			return strconv.FormatBool(rq.IsCanary)
+		}
 	case "domainName":
 		return rq.Host
 	case "error.message", "error.messageString":

@@ -69,15 +69,23 @@ func (g *Gateway) MetricSeries(yield func(metrics.APISeries)) {
 			if st.metrics == nil {
 				continue
 			}
-			s := metrics.APISeries{ApiName: st.Api.Name, Stage: st.Name, Cache: st.Stage.CacheClusterEnabled, Counters: st.metrics}
-			yield(s)
-			for i, m := range st.methodMetrics {
-				if m != nil {
-					rt := st.Routes[i]
-					s.Method, s.Resource, s.Counters = rt.Method.HTTPMethod, rt.ResourcePath, m
-					yield(s)
-				}
+			yieldStage(st, st.Name, yield)
+			if st.canary != nil {
+				yieldStage(st.canary, st.Name+"/Canary", yield)
 			}
+		}
+	}
+}
+
+// yieldStage yields the series of one release of a stage under the name.
+func yieldStage(st *Stage, name string, yield func(metrics.APISeries)) {
+	s := metrics.APISeries{ApiName: st.Api.Name, Stage: name, Cache: st.Stage.CacheClusterEnabled, Counters: st.metrics}
+	yield(s)
+	for i, m := range st.methodMetrics {
+		if m != nil {
+			rt := st.Routes[i]
+			s.Method, s.Resource, s.Counters = rt.Method.HTTPMethod, rt.ResourcePath, m
+			yield(s)
 		}
 	}
 }

@@ -266,7 +266,8 @@ func (g *Gateway) resolveStage(rq *request) error {
 	if st.private != (rq.SourceVpce != "") {
 		return fault.ErrForbidden
 	}
-	rq.state, rq.stage = s, st
+	st = st.pick()
+	rq.state, rq.stage, rq.IsCanary = s, st, st.isCanary
 	rq.APIID, rq.Stage, rq.Path = apiID, stageName, path
 	rq.StageVars, rq.DeploymentID, rq.Transports = st.Vars, st.Deployment.ID, st.transports
 	if s.vpcLinks != nil {

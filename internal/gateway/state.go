@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -51,6 +53,12 @@ type Stage struct {
 	// none has them), which metrics then does not count.
 	metrics       *metrics.API
 	methodMetrics []*metrics.API
+	// canary is the stage's canary release, served to canaryPercent of its
+	// requests: the canary deployment with the stage variables overridden.
+	// Nil when the stage has none.
+	canary        *Stage
+	canaryPercent float64
+	isCanary      bool // this is a canary release
 }
 
 // Deployment is a compiled snapshot, shared by the stages that use it.
@@ -280,8 +288,25 @@ func (g *Gateway) sync(ctx context.Context) error {
 			if next.apis[apiID] == nil {
 				next.apis[apiID] = map[string]*Stage{}
 			}
-			ns := newStage(apiID, st, dep, cur.apis[apiID][st.StageName])
+			prev := cur.apis[apiID][st.StageName]
+			ns := newStage(apiID, st, dep, prev)
 			ns.transports = g.stageTransports(ctx, st.ClientCertificateID)
+			if c := st.CanarySettings; c != nil {
+				cdep, err := g.deployment(ctx, apiID, c.DeploymentID)
+				if err != nil {
+					// The stage serves its own deployment to everyone.
+					g.storeErrors.Add(1)
+					g.log().Error("canary not served", "api", apiID, "stage", st.StageName, "err", err)
+				} else {
+					var prevCanary *Stage
+					if prev != nil {
+						prevCanary = prev.canary
+					}
+					ns.canary = newCanary(apiID, st, cdep, prevCanary)
+					ns.canary.transports = ns.transports
+					ns.canaryPercent = c.PercentTraffic
+				}
+			}
 			next.apis[apiID][st.StageName] = ns
 		}
 	}
@@ -295,6 +320,9 @@ func (g *Gateway) sync(ctx context.Context) error {
 		}
 		for _, st := range stages {
 			used[model.ChildKey(apiID, st.ID)] = true
+			if st.canary != nil {
+				used[model.ChildKey(apiID, st.canary.ID)] = true
+			}
 		}
 	}
 	for k := range g.compiled {
@@ -320,6 +348,30 @@ func newStage(apiID string, st *model.Stage, dep *Deployment, old *Stage) *Stage
 	}
 	s.metrics, s.methodMetrics = stageMetrics(st, dep, old)
 	return s
+}
+
+// newCanary compiles the canary release of stage st: its deployment, the
+// stage's variables with the canary's overrides, and counters of its own
+// (reported as stage "{name}/Canary", as AWS names the canary's logs).
+func newCanary(apiID string, st *model.Stage, dep *Deployment, old *Stage) *Stage {
+	vars := st.Variables
+	if o := st.CanarySettings.StageVariableOverrides; len(o) > 0 {
+		vars = make(map[string]string, len(st.Variables)+len(o))
+		maps.Copy(vars, st.Variables)
+		maps.Copy(vars, o)
+	}
+	c := newStage(apiID, st, dep, old)
+	c.Vars, c.isCanary = vars, true
+	return c
+}
+
+// pick returns the release that serves one request: the canary for its
+// share of the traffic, chosen at random per request, else the stage.
+func (st *Stage) pick() *Stage {
+	if c := st.canary; c != nil && st.canaryPercent > 0 && (st.canaryPercent >= 100 || rand.Float64()*100 < st.canaryPercent) {
+		return c
+	}
+	return st
 }
 
 // deployment returns the compiled snapshot, compiling it on first use.

@@ -42,6 +42,7 @@ type Call struct {
 	APIID        string
 	Stage        string
 	StageVars    map[string]string
+	IsCanary     bool // served by the stage's canary release ($context.isCanaryRequest)
 	ResourceID   string
 	ResourcePath string // the resource template, e.g. /items/{id}
 	Path         string // the request path below the stage, as sent

@@ -304,6 +304,8 @@ func (v *templateVars) ContextValue(name string) (vtl.Value, bool) {
 		return vtl.Long(c.requestTime().UnixMilli()), true
 	case "deploymentId":
 		return vtl.String(c.DeploymentID), true
+	case "isCanaryRequest":
+		return vtl.Bool(c.IsCanary), true
 	case "requestId", "extendedRequestId", "apiId", "stage", "resourceId", "resourcePath", "httpMethod",
 		"path", "protocol", "domainName", "domainPrefix":
 		return vtl.String(c.ContextValue(name)), true

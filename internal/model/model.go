@@ -3,8 +3,6 @@
 // management API returns them.
 package model
 
-import "encoding/json"
-
 // EndpointConfiguration says how an API is reached (EDGE, REGIONAL, PRIVATE).
 type EndpointConfiguration struct {
 	Types          []string `json:"types,omitempty"`
@@ -174,10 +172,19 @@ type Stage struct {
 	AccessLogSettings    *AccessLogSettings        `json:"accessLogSettings,omitempty"`
 	TracingEnabled       bool                      `json:"tracingEnabled"`
 	WebACLArn            string                    `json:"webAclArn,omitempty"`
-	CanarySettings       json.RawMessage           `json:"canarySettings,omitempty"`
+	CanarySettings       *CanarySettings           `json:"canarySettings,omitempty"`
 	Tags                 map[string]string         `json:"tags,omitempty"`
 	CreatedDate          int64                     `json:"createdDate"`
 	LastUpdatedDate      int64                     `json:"lastUpdatedDate"`
+}
+
+// CanarySettings are a stage's canary release: a share of its traffic
+// served by another deployment, with stage variables of its own.
+type CanarySettings struct {
+	DeploymentID           string            `json:"deploymentId"`
+	PercentTraffic         float64           `json:"percentTraffic"`
+	StageVariableOverrides map[string]string `json:"stageVariableOverrides,omitempty"`
+	UseStageCache          bool              `json:"useStageCache"`
 }
 
 // Authorizer is a Lambda (TOKEN or REQUEST) or Cognito authorizer of an API.

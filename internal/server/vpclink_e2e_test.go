@@ -5,6 +5,7 @@ package server_test
 // target address (--vpc-link-target).
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -188,4 +189,27 @@ func TestVpcLinks(t *testing.T) {
 			return dpGet(t, in.InvokeURL(*api.Id, "prod", "/staged")).status == 500
 		})
 	})
+}
+
+// TestVpcLinksCLI runs the VPC link commands of the AWS CLI.
+func TestVpcLinksCLI(t *testing.T) {
+	backend := newDPBackend(t, "orders", nil)
+	in := apigwtest.Start(t, func(cfg *server.Config) { cfg.VpcLinkTargets = map[string]string{vlMappedARN: backend.hostPort()} })
+	cli := awsCLI(t, in, "apigateway")
+	var link struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(cli(false, "create-vpc-link", "--name", "orders", "--target-arns", vlMappedARN)), &link); err != nil || link.Status != "PENDING" {
+		t.Fatalf("create-vpc-link: %+v %v", link, err)
+	}
+	vlWaitSettled(t, in.Client, link.ID)
+	if out := cli(false, "get-vpc-links", "--query", "items[0].status", "--output", "text"); strings.TrimSpace(out) != "AVAILABLE" {
+		t.Fatalf("get-vpc-links status: %q", out)
+	}
+	cli(false, "update-vpc-link", "--vpc-link-id", link.ID, "--patch-operations", "op=replace,path=/name,value=renamed")
+	if out := cli(false, "get-vpc-link", "--vpc-link-id", link.ID, "--query", "name", "--output", "text"); strings.TrimSpace(out) != "renamed" {
+		t.Fatalf("get-vpc-link name: %q", out)
+	}
+	cli(false, "delete-vpc-link", "--vpc-link-id", link.ID)
+	if out := cli(true, "get-vpc-link", "--vpc-link-id", link.ID); !strings.Contains(out, "Invalid Vpc Link identifier specified") {
+		t.Fatalf("get-vpc-link after delete: %s", out)
+	}
 }
