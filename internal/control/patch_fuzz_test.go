@@ -37,6 +37,8 @@ func FuzzParsePatch(f *testing.F) {
 		`{"patchOperations":[{"op":"replace","path":"/apiKeyRequired"}]}`,
 		`{"patchOperations":[{"op":"wrong","path":"/a"},{"op":"bad","path":"~"}]}`,
 		`{"patchOperations":[{"op":"replace","path":"/a~2b"}]}`,
+		`{"patchOperations":[{"op":"replace","path":"/canarySettings/percentTraffic","value":"NaN"},{"op":"replace","path":"/canarySettings/stageVariableOverrides/v","value":"x"}]}`,
+		`{"patchOperations":[{"op":"copy","from":"/canarySettings/stageVariableOverrides","path":"/variables"},{"op":"remove","path":"/canarySettings"}]}`,
 		`{"patchOperations":[{"op":"replace","path":"a"}]}`,
 		`{"patchOperations":[{"op":"replace","path":"/","value":null}]}`,
 		`{"patchOperations":[{"op":1}]}`,
