@@ -28,8 +28,6 @@ type cnRelease struct {
 	Canary  string `json:"canary"`
 }
 
-const cnTemplate = `{"release": "%s", "var": "$stageVariables.testVar", "canary": "$context.isCanaryRequest"}`
-
 // cnCount sends n GETs to url over a few keep-alive connections and counts
 // the answers by release.
 func cnCount(t *testing.T, url string, n int) map[cnRelease]int {
