@@ -18,6 +18,7 @@ var (
 	errDomainExists      = conflict("The domain name you provided already exists.")
 	errBasePathExists    = conflict("Base path already exists for this domain name")
 	errBadBasePath       = badRequest("Invalid base path. Base path can contain only letters, numbers, and these characters: $-_.+!*'()")
+	errBasePathSlash     = badRequest("API Gateway V1 doesn't support the slash character (/) in base path mappings. To create a multi-level base path mapping, use API Gateway V2.")
 )
 
 // Hosted zones AWS reports for a domain's targets: CloudFront's (EDGE) and
@@ -312,12 +313,15 @@ func (a *API) checkMapping(ctx context.Context, rd store.Reader, m *model.BasePa
 	return nil
 }
 
-// normBasePath is a base path as stored and answered: "(none)" for the
-// empty one.
+// normBasePath is a base path of the apigateway (v1) API as stored and
+// answered: "(none)" for the empty one. V1 refuses multi-level ones.
 func normBasePath(p string) (string, error) {
 	p = strings.Trim(p, "/")
 	if p == "" || p == model.NoBasePath {
 		return model.NoBasePath, nil
+	}
+	if strings.Contains(p, "/") {
+		return "", errBasePathSlash
 	}
 	if !basePathRE.MatchString(p) {
 		return "", errBadBasePath
@@ -334,7 +338,7 @@ func (a *API) createBasePathMapping(r *http.Request, body []byte) (int, any, err
 	if err != nil {
 		return 0, nil, err
 	}
-	m.BasePath = bp
+	m.BasePath, m.ID = bp, newID(apiMappingIDLen)
 	ctx := r.Context()
 	err = a.Store.Update(ctx, func(tx store.Tx) error {
 		d, err := a.loadDomainName(ctx, tx, r.PathValue("domain"))
@@ -355,7 +359,15 @@ func (a *API) createBasePathMapping(r *http.Request, body []byte) (int, any, err
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, &m, nil
+	return http.StatusCreated, v1Mapping(&m), nil
+}
+
+// v1Mapping is a mapping as the apigateway API answers it: without the
+// apigatewayv2 id.
+func v1Mapping(m *model.BasePathMapping) *model.BasePathMapping {
+	c := *m
+	c.ID = ""
+	return &c
 }
 
 func (a *API) loadBasePathMapping(ctx context.Context, rd store.Reader, domain, basePath string) (*model.DomainName, *model.BasePathMapping, error) {
@@ -379,7 +391,7 @@ func (a *API) getBasePathMapping(r *http.Request, _ []byte) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, m, nil
+	return http.StatusOK, v1Mapping(m), nil
 }
 
 func (a *API) getBasePathMappings(r *http.Request, _ []byte) (int, any, error) {
@@ -388,9 +400,17 @@ func (a *API) getBasePathMappings(r *http.Request, _ []byte) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ms, err := listJSON[model.BasePathMapping](ctx, a.Store, model.KindBasePathMapping, d.DomainName+"/")
+	all, err := listJSON[model.BasePathMapping](ctx, a.Store, model.KindBasePathMapping, d.DomainName+"/")
 	if err != nil {
 		return 0, nil, err
+	}
+	// Multi-level mappings are apigatewayv2's: the v1 API lists the
+	// single-level ones.
+	var ms []*model.BasePathMapping
+	for _, m := range all {
+		if !m.MultiLevel() {
+			ms = append(ms, v1Mapping(m))
+		}
 	}
 	p, err := paginate(r, ms, func(m *model.BasePathMapping) string { return m.BasePath })
 	if err != nil {
@@ -412,6 +432,7 @@ func (a *API) updateBasePathMapping(r *http.Request, body []byte) (int, any, err
 			return err
 		}
 		oldKey := model.BasePathKey(d.DomainName, m.BasePath)
+		m.ID = mappingID(oldKey, m)
 		for _, op := range ops {
 			if op.Op != "replace" {
 				return errPatchPath(op)
@@ -446,7 +467,7 @@ func (a *API) updateBasePathMapping(r *http.Request, body []byte) (int, any, err
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, m, nil
+	return http.StatusOK, v1Mapping(m), nil
 }
 
 func (a *API) deleteBasePathMapping(r *http.Request, _ []byte) (int, any, error) {

@@ -198,6 +198,13 @@ func (a *API) Handler() http.Handler {
 	h("GET /domainnames/{domain}/basepathmappings/{basepath}", a.getBasePathMapping)
 	h("PATCH /domainnames/{domain}/basepathmappings/{basepath}", a.updateBasePathMapping)
 	h("DELETE /domainnames/{domain}/basepathmappings/{basepath}", a.deleteBasePathMapping)
+	h("POST /v2/domainnames/{domain}/apimappings", a.createApiMapping)
+	h("GET /v2/domainnames/{domain}/apimappings", a.getApiMappings)
+	h("GET /v2/domainnames/{domain}/apimappings/{mapping}", a.getApiMapping)
+	h("PATCH /v2/domainnames/{domain}/apimappings/{mapping}", a.updateApiMapping)
+	h("DELETE /v2/domainnames/{domain}/apimappings/{mapping}", a.deleteApiMapping)
+	h("GET /v2/domainnames", a.getDomainNamesV2)
+	h("GET /v2/domainnames/{domain}", a.getDomainNameV2)
 	h("PUT /tags/{arn...}", a.tagResource)
 	h("DELETE /tags/{arn...}", a.untagResource)
 	h("GET /tags/{arn...}", a.getTags)
@@ -242,6 +249,11 @@ func (a *API) wrap(f handlerFunc) http.Handler {
 			a.Committed(r.Context())
 		}
 		if err != nil {
+			var nf *notFoundV2
+			if errors.As(err, &nf) {
+				writeV2NotFound(w, nf)
+				return
+			}
 			var e *Error
 			if !errors.As(err, &e) {
 				a.log().ErrorContext(r.Context(), "management operation failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -278,8 +290,15 @@ type page struct {
 // is an opaque token for the key of the last item returned; one apigw did
 // not hand out is refused.
 func paginate[T any](r *http.Request, items []T, key func(T) string) (page, error) {
+	q := r.URL.Query()
+	return paginateBy(q.Get("limit"), q.Get("position"), items, key)
+}
+
+// paginateBy is paginate with the limit and position given (apigatewayv2
+// names them maxResults and nextToken).
+func paginateBy[T any](limitParam, pos string, items []T, key func(T) string) (page, error) {
 	limit := 25
-	if s := r.URL.Query().Get("limit"); s != "" {
+	if s := limitParam; s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
 			return page{}, badRequest("Invalid limit: must be between 1 and 500")
@@ -288,7 +307,7 @@ func paginate[T any](r *http.Request, items []T, key func(T) string) (page, erro
 	}
 	sort.Slice(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
 	start := 0
-	if pos := r.URL.Query().Get("position"); pos != "" {
+	if pos != "" {
 		after, ok := pagetoken.Decode(pos)
 		if !ok {
 			return page{}, errInvalidPosition

@@ -84,13 +84,20 @@ func (d *DomainName) ServedCertificateArn() string {
 	return d.CertificateArn
 }
 
-// BasePathMapping is API Gateway's BasePathMapping resource. BasePath
-// "(none)" is the empty base path, as AWS answers it.
+// BasePathMapping is API Gateway's BasePathMapping resource, which the
+// apigatewayv2 API shows as an ApiMapping. BasePath "(none)" is the empty
+// base path, as AWS answers it; a multi-level one ("v1/orders") is made
+// through apigatewayv2 only. ID is the ApiMapping's id (empty in records
+// written before apigw kept one: see MappingID).
 type BasePathMapping struct {
 	BasePath  string `json:"basePath"`
 	RestApiID string `json:"restApiId"`
 	Stage     string `json:"stage,omitempty"`
+	ID        string `json:"apiMappingId,omitempty"`
 }
+
+// MultiLevel reports whether the base path has more than one segment.
+func (m *BasePathMapping) MultiLevel() bool { return strings.Contains(m.BasePath, "/") }
 
 // NoBasePath is how AWS names the empty base path.
 const NoBasePath = "(none)"

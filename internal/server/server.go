@@ -646,8 +646,9 @@ func (s *Server) AdminHandler() http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		switch service {
 		case "apigateway":
-			// apigateway:{METHOD} on arn:aws:apigateway:{region}::{path}.
-			resource := "arn:aws:apigateway:" + s.cfg.Region + "::" + r.URL.Path
+			// apigateway:{METHOD} on arn:aws:apigateway:{region}::{path};
+			// apigatewayv2's paths are named without their /v2 prefix.
+			resource := "arn:aws:apigateway:" + s.cfg.Region + "::" + strings.TrimPrefix(r.URL.Path, "/v2")
 			if err := s.IAM.Authorize(r.Context(), p, "apigateway:"+r.Method, resource, s.IAM.HTTPRequestContext(r, nil)); err != nil {
 				if iam.IsAccessDenied(err) {
 					control.WriteError(w, &control.Error{Status: http.StatusForbidden, Type: "AccessDeniedException", Message: err.Error()})
