@@ -17,6 +17,10 @@
 #   backend client (bench/goproxy), without apigw's pipeline
 #   13. apigw, API key + usage plan with its limits in Redis (a second apigw
 #   started with --redis; skipped when there is no Redis)
+#   14-15. nginx and apigw HTTP_PROXY over HTTPS (TLS 1.3, keep-alive), the
+#   same certificate (ECDSA P-256 under a CA made here) in both
+#   16-17. the same with a new TLS connection per request (Connection: close,
+#   so every request is a full handshake): new TLS connections per second
 #
 # For each: requests/s, p50 and p99 latency, and the CPU time per request of the
 # proxy process. It prints a Markdown table with ratios to nginx and writes it
@@ -380,8 +384,22 @@ log "building apigw, backend, harness and the function"
 ) || die "build failed"
 H=$BIN/harness
 
-PORTS=$("$H" ports 9) || die "no free ports"
-read -r P_BACKEND P_NGINX P_DATA P_ADMIN P_RP P_GOH1 P_DATA2 P_ADMIN2 P_REDIS <<<"$PORTS"
+PORTS=$("$H" ports 11) || die "no free ports"
+read -r P_BACKEND P_NGINX P_DATA P_ADMIN P_RP P_GOH1 P_DATA2 P_ADMIN2 P_REDIS P_NGINX_TLS P_TLS <<<"$PORTS"
+
+# The HTTPS rows' certificate, served by nginx and apigw alike: a leaf for
+# localhost and 127.0.0.1 under a CA made here, both ECDSA P-256 (the
+# key apigw's local CA would make), the chain sent in full.
+TLSD=$WORK/tls
+mkdir -p "$TLSD"
+(
+	cd "$TLSD"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=apigw bench CA" &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=localhost" &&
+		printf 'subjectAltName=DNS:localhost,DNS:*.execute-api.localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >leaf.ext &&
+		openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile leaf.ext -out leaf.pem &&
+		cat leaf.pem ca.pem >chain.pem
+) >"$WORK/openssl.log" 2>&1 || die "openssl could not make the HTTPS certificate: $(cat "$WORK/openssl.log")"
 
 # 1. The backend.
 start backend "$BIN/backend" -listen "127.0.0.1:$P_BACKEND"
@@ -415,6 +433,17 @@ http {
             proxy_set_header Connection "";
         }
     }
+    server {
+        listen 127.0.0.1:$P_NGINX_TLS ssl;
+        ssl_certificate $TLSD/chain.pem;
+        ssl_certificate_key $TLSD/leaf.key;
+        ssl_protocols TLSv1.3;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
 }
 EOF
 start nginx "$NGINX" -e "$WORK/nginx/logs/error.log" -p "$WORK/nginx/" -c "$WORK/nginx/nginx.conf"
@@ -434,7 +463,8 @@ export APIGW_ROOT_ACCESS_KEY_ID=AKIAAPIGWBENCH000001
 APIGW_ROOT_SECRET_ACCESS_KEY=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')
 export APIGW_ROOT_SECRET_ACCESS_KEY
 start apigw env ${BENCH_APIGW_GOMAXPROCS:+GOMAXPROCS=$BENCH_APIGW_GOMAXPROCS} "$BIN/apigw" serve --data-dir "$WORK/apigw-data" \
-	--listen "127.0.0.1:$P_DATA" --admin-listen "127.0.0.1:$P_ADMIN" "${APIGW_ARGS[@]}"
+	--listen "127.0.0.1:$P_DATA" --admin-listen "127.0.0.1:$P_ADMIN" \
+	--tls-listen "127.0.0.1:$P_TLS" --tls-cert "$TLSD/chain.pem" --tls-key "$TLSD/leaf.key" "${APIGW_ARGS[@]}"
 APIGW_PID=$LAST_PID
 "$H" wait -url "http://127.0.0.1:$P_ADMIN/_apigw/health" || die "apigw did not start: $(cat "$WORK/apigw.log")"
 
@@ -490,6 +520,26 @@ if [[ $LARGE == 1 ]]; then
 fi
 run 11 small goproxy-rp "Go floor: net/http + httputil.ReverseProxy" "http://127.0.0.1:$P_RP/small" "$CONNS" - "$RP_PID"
 run 12 small goproxy-h1 "Go floor: net/http + apigw's h1 client" "http://127.0.0.1:$P_GOH1/small" "$CONNS" - "$GOH1_PID"
+
+# 14-17. HTTPS. wrk (OpenSSL) resumes no session, so with Connection: close
+# every request is a new connection and a full handshake. The protocol each
+# listener negotiates is checked first: the rows are TLS 1.3.
+if want 14 || want 15 || want 16 || want 17; then
+	command -v openssl >/dev/null 2>&1 || die "openssl is needed for the HTTPS rows"
+	for hp in "nginx 127.0.0.1:$P_NGINX_TLS" "apigw 127.0.0.1:$P_TLS"; do
+		read -r who addr <<<"$hp"
+		proto=$(openssl s_client -connect "$addr" -servername localhost </dev/null 2>/dev/null | grep -m1 -E '^ *Protocol *:|^New, TLSv' || true)
+		[[ $proto == *TLSv1.3* ]] || die "$who's HTTPS listener did not negotiate TLS 1.3 with openssl s_client: '$proto'"
+	done
+	NGINX_TLS_URL="https://127.0.0.1:$P_NGINX_TLS/small"
+	APIGW_TLS_URL="https://127.0.0.1:$P_TLS/$STAGE/proxy"
+	prep_close() { WRK_EXTRA=(-H "Connection: close"); }
+	prep_host_close() { WRK_EXTRA=("${HOST_H[@]}" -H "Connection: close"); }
+	run 14 tls nginx "nginx, HTTPS (TLS 1.3, keep-alive)" "$NGINX_TLS_URL" "$CONNS" - "${NGINX_PIDS[@]}"
+	run 15 tls apigw-proxy "apigw HTTP_PROXY, HTTPS (TLS 1.3, keep-alive)" "$APIGW_TLS_URL" "$CONNS" prep_host "$APIGW_PID"
+	run 16 tlsnew nginx "nginx, HTTPS, a new TLS connection per request" "$NGINX_TLS_URL" "$CONNS" prep_close "${NGINX_PIDS[@]}"
+	run 17 tlsnew apigw-proxy "apigw HTTP_PROXY, HTTPS, a new TLS connection per request" "$APIGW_TLS_URL" "$CONNS" prep_host_close "$APIGW_PID"
+fi
 
 # 13. A second apigw whose limits live in Redis (as nodes of a cluster
 # share them), with the same API, plan and key, measured like row 4.

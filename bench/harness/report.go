@@ -256,7 +256,7 @@ func render(info map[string]string, rs []*result) string {
 	w("- Versions: %s, nginx %s, %s, apigw %s\n", info["go"], info["nginx"], info["wrk"], info["commit"])
 	w("- Load: wrk, %s thread, %s connections (AWS_PROXY: %s), %s after a %s warm-up, on loopback; the backend answers `/small` (128 bytes of JSON) or `/large` (4 KiB); MOCK and the function answer the same 128 bytes.\n",
 		info["threads"], info["conns"], info["lambda_conns"], info["duration"], info["warmup"])
-	w("- req/s counts every answer, 2xx/s only the 2xx ones; ratios are to nginx with the same body size.\n")
+	w("- req/s counts every answer, 2xx/s only the 2xx ones; ratios are to nginx with the same body size (HTTPS rows: to nginx over HTTPS with the same connection reuse).\n")
 	w("- CPU/req: user+system time of the proxy process (`/proc/PID/stat`) during the measured run, over all its requests; nginx is master+worker; the backend-alone row is the backend; \"fn\" is apigw's function workers. Backend CPU/req is the backend's in the same run.\n")
 	w("- Other CPU / steal, in %% of one core during the run: the machine's busy time (`/proc/stat`) less the proxy, backend, function workers and wrk; and the time the hypervisor gave to other guests. Above %d %% the row is flagged as disturbed.\n\n", disturbedPct)
 
@@ -379,6 +379,7 @@ func render(info map[string]string, rs []*result) string {
 		}
 		w("\n")
 	}
+	w("%s", tlsTargets(byRole))
 	if len(notes) == 0 {
 		notes = append(notes, "Every response was 2xx and wrk saw no socket errors.")
 	}
@@ -389,6 +390,32 @@ func render(info map[string]string, rs []*result) string {
 		w("- %s\n", n)
 	}
 	w("%s\n", endMarker)
+	return b.String()
+}
+
+// tlsTargets are the HTTPS targets of issue 12 from the rows of groups
+// tls (keep-alive) and tlsnew (a new connection per request), or "".
+func tlsTargets(byRole map[string]*result) string {
+	ng, pr := byRole["tls/nginx"], byRole["tls/apigw-proxy"]
+	if ng == nil || pr == nil || ng.okRate() == 0 {
+		return ""
+	}
+	var b strings.Builder
+	rr := pr.okRate() / ng.okRate()
+	verdict := "**missed**"
+	if rr >= 0.75 {
+		verdict = "met"
+	}
+	if pr.non2xx > 0 || ng.non2xx > 0 {
+		verdict += ", not conclusively: non-2xx answers in rows " + strings.TrimLeft(ng.id, "0") + "/" + strings.TrimLeft(pr.id, "0")
+	}
+	b.WriteString("Targets (issue 12), from this run (2xx rates):\n\n")
+	fmt.Fprintf(&b, "- apigw `HTTP_PROXY` over HTTPS rate / nginx over HTTPS (TLS 1.3, keep-alive): %.2f (target ≥ 0.75): %s\n", rr, verdict)
+	if hn, hp := byRole["tlsnew/nginx"], byRole["tlsnew/apigw-proxy"]; hn != nil && hp != nil && hn.okRate() > 0 {
+		fmt.Fprintf(&b, "- new TLS connections per second (a full handshake per request): apigw %.0f, nginx %.0f (%.2f × nginx)\n",
+			hp.okRate(), hn.okRate(), hp.okRate()/hn.okRate())
+	}
+	b.WriteString("\n")
 	return b.String()
 }
 

@@ -74,3 +74,25 @@ func TestSplice(t *testing.T) {
 		t.Errorf("half-marked file: %v", err)
 	}
 }
+
+func TestTLSTargets(t *testing.T) {
+	if got := tlsTargets(map[string]*result{}); got != "" {
+		t.Errorf("without HTTPS rows: %q", got)
+	}
+	rs := map[string]*result{
+		"tls/nginx":          {id: "14", rate: 1000, requests: 1000},
+		"tls/apigw-proxy":    {id: "15", rate: 800, requests: 1000},
+		"tlsnew/nginx":       {id: "16", rate: 400, requests: 400},
+		"tlsnew/apigw-proxy": {id: "17", rate: 300, requests: 400, non2xx: 100},
+	}
+	got := tlsTargets(rs)
+	for _, want := range []string{"over HTTPS (TLS 1.3, keep-alive): 0.80 (target ≥ 0.75): met\n", "apigw 225, nginx 400 (0.56 × nginx)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("tlsTargets: %q lacks %q", got, want)
+		}
+	}
+	rs["tls/apigw-proxy"].rate = 700
+	if got := tlsTargets(rs); !strings.Contains(got, "0.70 (target ≥ 0.75): **missed**") {
+		t.Errorf("below the target: %q", got)
+	}
+}
