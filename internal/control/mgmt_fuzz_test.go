@@ -3,6 +3,8 @@ package control
 import (
 	"strings"
 	"testing"
+
+	"github.com/apigw/apigw/internal/model"
 )
 
 // FuzzParseTagARN: no ARN makes the parser panic, and an accepted one has
@@ -49,6 +51,41 @@ func FuzzParseImportedDocs(f *testing.F) {
 			if err := checkDocProperties(&p.Properties, "x"); err != nil || !strings.HasPrefix(p.Properties, "{") {
 				t.Fatalf("part at %+v: properties %q", p.Location, p.Properties)
 			}
+		}
+	})
+}
+
+// FuzzMappingKey: no API mapping key makes the check panic; an accepted
+// one is "(none)" or levels of allowed characters joined by single
+// slashes, at most 300 characters, and v1 takes exactly the single-level
+// ones.
+func FuzzMappingKey(f *testing.F) {
+	for _, s := range []string{"v1", "v1/orders", "", "(none)", "/v1", "v1/", "v1//x", "a b", "$-_.+!*'()", "ü", strings.Repeat("a/", 151)} {
+		f.Add(s)
+	}
+	regional := &model.DomainName{EndpointConfiguration: &model.EndpointConfiguration{Types: []string{"REGIONAL"}}, SecurityPolicy: "TLS_1_2"}
+	f.Fuzz(func(t *testing.T, key string) {
+		k, err := normMappingKey(regional, key)
+		if err != nil {
+			return
+		}
+		if k == model.NoBasePath {
+			if key != "" && key != model.NoBasePath {
+				t.Fatalf("%q taken as (none)", key)
+			}
+			return
+		}
+		if k != key || len(k) > maxMappingKey {
+			t.Fatalf("%q stored as %q", key, k)
+		}
+		for _, level := range strings.Split(k, "/") {
+			if level == "" || strings.Trim(level, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789$-_.+!*'()") != "" {
+				t.Fatalf("%q: bad level %q", key, level)
+			}
+		}
+		v1, err := normBasePath(k)
+		if multi := strings.Contains(k, "/"); multi != (err != nil) || (!multi && v1 != k) {
+			t.Fatalf("%q: v1 gives %q, %v", k, v1, err)
 		}
 	})
 }
