@@ -156,9 +156,7 @@ func (a *API) createApiMapping(r *http.Request, body []byte) (int, any, error) {
 			return err
 		}
 		key = model.BasePathKey(d.DomainName, m.BasePath)
-		if _, err := tx.Get(ctx, model.KindBasePathMapping, key); err == nil {
-			return errMappingExists
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if err := mappingFree(ctx, tx, key, errMappingExists); err != nil {
 			return err
 		}
 		return putJSON(ctx, tx, model.KindBasePathMapping, key, m)
@@ -167,6 +165,16 @@ func (a *API) createApiMapping(r *http.Request, body []byte) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusCreated, v2Mapping(key, m), nil
+}
+
+// mappingFree returns exists when a mapping has the store key key.
+func mappingFree(ctx context.Context, rd store.Reader, key string, exists error) error {
+	if _, err := rd.Get(ctx, model.KindBasePathMapping, key); err == nil {
+		return exists
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 func deref(p *string) string {
@@ -282,9 +290,7 @@ func (a *API) updateApiMapping(r *http.Request, body []byte) (int, any, error) {
 		}
 		key = model.BasePathKey(d.DomainName, m.BasePath)
 		if key != oldKey {
-			if _, err := tx.Get(ctx, model.KindBasePathMapping, key); err == nil {
-				return errMappingExists
-			} else if !errors.Is(err, store.ErrNotFound) {
+			if err := mappingFree(ctx, tx, key, errMappingExists); err != nil {
 				return err
 			}
 			if err := tx.Delete(ctx, model.KindBasePathMapping, oldKey); err != nil {

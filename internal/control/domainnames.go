@@ -349,9 +349,7 @@ func (a *API) createBasePathMapping(r *http.Request, body []byte) (int, any, err
 			return err
 		}
 		key := model.BasePathKey(d.DomainName, m.BasePath)
-		if _, err := tx.Get(ctx, model.KindBasePathMapping, key); err == nil {
-			return errBasePathExists
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if err := mappingFree(ctx, tx, key, errBasePathExists); err != nil {
 			return err
 		}
 		return putJSON(ctx, tx, model.KindBasePathMapping, key, &m)
@@ -455,8 +453,8 @@ func (a *API) updateBasePathMapping(r *http.Request, body []byte) (int, any, err
 		}
 		key := model.BasePathKey(d.DomainName, m.BasePath)
 		if key != oldKey {
-			if _, err := tx.Get(ctx, model.KindBasePathMapping, key); err == nil {
-				return errBasePathExists
+			if err := mappingFree(ctx, tx, key, errBasePathExists); err != nil {
+				return err
 			}
 			if err := tx.Delete(ctx, model.KindBasePathMapping, oldKey); err != nil {
 				return err
