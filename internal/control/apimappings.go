@@ -177,6 +177,20 @@ func mappingFree(ctx context.Context, rd store.Reader, key string, exists error)
 	return nil
 }
 
+// putMapping writes m under key, which was oldKey: a new key must be
+// free (else exists), and the old record goes.
+func putMapping(ctx context.Context, tx store.Tx, oldKey, key string, m *model.BasePathMapping, exists error) error {
+	if key != oldKey {
+		if err := mappingFree(ctx, tx, key, exists); err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, model.KindBasePathMapping, oldKey); err != nil {
+			return err
+		}
+	}
+	return putJSON(ctx, tx, model.KindBasePathMapping, key, m)
+}
+
 func deref(p *string) string {
 	if p == nil {
 		return ""
@@ -289,15 +303,7 @@ func (a *API) updateApiMapping(r *http.Request, body []byte) (int, any, error) {
 			return err
 		}
 		key = model.BasePathKey(d.DomainName, m.BasePath)
-		if key != oldKey {
-			if err := mappingFree(ctx, tx, key, errMappingExists); err != nil {
-				return err
-			}
-			if err := tx.Delete(ctx, model.KindBasePathMapping, oldKey); err != nil {
-				return err
-			}
-		}
-		return putJSON(ctx, tx, model.KindBasePathMapping, key, m)
+		return putMapping(ctx, tx, oldKey, key, m, errMappingExists)
 	})
 	if err != nil {
 		return 0, nil, err

@@ -452,15 +452,7 @@ func (a *API) updateBasePathMapping(r *http.Request, body []byte) (int, any, err
 			return err
 		}
 		key := model.BasePathKey(d.DomainName, m.BasePath)
-		if key != oldKey {
-			if err := mappingFree(ctx, tx, key, errBasePathExists); err != nil {
-				return err
-			}
-			if err := tx.Delete(ctx, model.KindBasePathMapping, oldKey); err != nil {
-				return err
-			}
-		}
-		return putJSON(ctx, tx, model.KindBasePathMapping, key, m)
+		return putMapping(ctx, tx, oldKey, key, m, errBasePathExists)
 	})
 	if err != nil {
 		return 0, nil, err
