@@ -172,6 +172,23 @@ func TestApiMappings(t *testing.T) {
 		}
 	})
 
+	t.Run("resource policy", func(t *testing.T) {
+		// The policy names the path below the base path.
+		policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/prod/GET/items/*"}]}`
+		iaMust(c.UpdateRestApi(ctx, &apigateway.UpdateRestApiInput{RestApiId: &apiOrders,
+			PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/policy"), Value: aws.String(policy)}}}))(t)
+		dep := iaMust(c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: &apiOrders, StageName: aws.String("prod")}))(t)
+		in.WaitServing(t, apiOrders, "prod", aws.ToString(dep.Id))
+		if status, body, _ := tlsGet(t, in, ca.pool, domain, "/v1/orders/items/1", nil); status != 200 || !strings.HasPrefix(body, "ORDERS ") {
+			t.Errorf("allowed path: %d %q", status, body)
+		}
+		status, body, _ := tlsGet(t, in, ca.pool, domain, "/v1/orders/other", nil)
+		wantMsg := "User: anonymous is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:" + in.Server.AccountID + ":" + apiOrders + "/prod/GET/other"
+		if status != 403 || !strings.Contains(body, wantMsg) {
+			t.Errorf("path the policy does not allow: %d %q, want 403 %q", status, body, wantMsg)
+		}
+	})
+
 	t.Run("lambda event", func(t *testing.T) { apiMappingLambdaEvent(t, in, ca, v2, domain) })
 }
 
