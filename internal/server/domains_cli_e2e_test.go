@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,39 +10,21 @@ import (
 	"github.com/apigw/apigw/internal/server"
 )
 
-// awsCLI runs the AWS CLI against in's admin listener with the root
-// credentials and no configuration of the user's; wantErr says whether the
-// command must fail. It returns the output, trimmed.
-func awsCLI(t *testing.T, in *apigwtest.Instance) func(wantErr bool, args ...string) string {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the AWS CLI (aws) is not installed: skipping the CLI walk-through")
-	}
-	if testing.Short() {
-		t.Skip("the AWS CLI is slow to start: skipped with -short")
-	}
-	home := t.TempDir()
-	return func(wantErr bool, args ...string) string {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"--endpoint-url", in.AdminURL, "--output", "text"}, args...)...)
-		cmd.Env = append(os.Environ(),
-			"HOME="+home, "AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none",
-			"AWS_ACCESS_KEY_ID="+apigwtest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+apigwtest.SecretAccessKey,
-			"AWS_DEFAULT_REGION="+apigwtest.Region, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "NO_PROXY=127.0.0.1")
-		out, err := cmd.CombinedOutput()
-		if (err != nil) != wantErr {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-}
-
 // A custom domain set up with the AWS CLI as the AWS documentation walks
 // through it: a certificate imported into ACM, a REGIONAL domain name, base
 // path mappings of v1 and a multi-level API mapping of apigatewayv2; then
 // HTTPS calls through the domain.
 func TestCustomDomainsCLI(t *testing.T) {
 	in := apigwtest.Start(t, func(c *server.Config) { c.TLSListen = "127.0.0.1:0"; c.DomainTarget = "gw.example.net" })
-	aws := awsCLI(t, in)
+	clis := map[string]func(bool, ...string) string{}
+	for _, service := range []string{"acm", "apigateway", "apigatewayv2"} {
+		clis[service] = awsCLI(t, in, service)
+	}
+	// aws runs "aws SERVICE ARGS... --output text", trimmed.
+	aws := func(wantErr bool, service string, args ...string) string {
+		t.Helper()
+		return strings.TrimSpace(clis[service](wantErr, append(args, "--output", "text")...))
+	}
 	ca := newTestCA(t, "CLI CA")
 	certPEM, keyPEM := ca.leaf(t, "api.example.test")
 	dir := t.TempDir()

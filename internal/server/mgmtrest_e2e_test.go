@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -360,11 +361,26 @@ func TestDocumentation(t *testing.T) {
 
 // Tags, the account and documentation with the AWS CLI.
 func TestMgmtRestCLI(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the AWS CLI (aws) is not installed: skipping the CLI walk-through")
+	}
+	if testing.Short() {
+		t.Skip("the AWS CLI is slow to start: skipped with -short")
+	}
 	in := apigwtest.Start(t)
-	run := awsCLI(t, in)
+	home := t.TempDir()
 	cli := func(wantErr bool, args ...string) string {
 		t.Helper()
-		return run(wantErr, append([]string{"--output", "json", "apigateway"}, args...)...)
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", in.AdminURL, "--output", "json", "apigateway"}, args...)...)
+		cmd.Env = append(os.Environ(),
+			"HOME="+home, "AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none",
+			"AWS_ACCESS_KEY_ID="+apigwtest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+apigwtest.SecretAccessKey,
+			"AWS_DEFAULT_REGION="+apigwtest.Region, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "NO_PROXY=127.0.0.1")
+		out, err := cmd.CombinedOutput()
+		if (err != nil) != wantErr {
+			t.Fatalf("aws apigateway %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
 	}
 	apiID, _ := mgNewAPI(t, in.Client, "cli")
 	arn := "arn:aws:apigateway:" + apigwtest.Region + "::/restapis/" + apiID
