@@ -33,6 +33,9 @@ type CertificateRecord struct {
 	CertificateChain        string            `json:"certificateChain,omitempty"`
 	Tags                    map[string]string `json:"tags,omitempty"`
 	SealedPrivateKey        []byte            `json:"sealedPrivateKey"`
+	// The rest is for certificates RequestCertificate asks for (Type
+	// AMAZON_ISSUED); an imported certificate leaves it empty.
+	ACME *ACMEState `json:"acme,omitempty"`
 }
 
 // CertificateAAD names a certificate's key when it is sealed.
