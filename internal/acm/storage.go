@@ -27,15 +27,15 @@ import (
 // others take once its lease ran out.
 type Storage struct {
 	Records store.Store
-	Seal  func(plaintext []byte, aad string) ([]byte, error)
-	Open  func(sealed []byte, aad string) ([]byte, error)
+	Seal    func(plaintext []byte, aad string) ([]byte, error)
+	Open    func(sealed []byte, aad string) ([]byte, error)
 	// Lease is how long a lock lasts unless renewed; 0 means 30 seconds.
 	Lease time.Duration
 	// Poll is how often a waiting Lock looks again; 0 means 250ms.
 	Poll time.Duration
 	Now  func() time.Time
 
-	mu    sync.Mutex
+	mu   sync.Mutex
 	held map[string]heldLock // name → this process's lock
 }
 

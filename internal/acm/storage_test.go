@@ -42,11 +42,11 @@ func TestStorageFiles(t *testing.T) {
 	ctx := context.Background()
 	s := newTestStorage(t)
 	files := map[string]string{
-		"acme/ca/users/a@b/a.json":  "account",
-		"acme/ca/users/a@b/a.key":   "-----BEGIN EC PRIVATE KEY-----secret",
+		"acme/ca/users/a@b/a.json":   "account",
+		"acme/ca/users/a@b/a.key":    "-----BEGIN EC PRIVATE KEY-----secret",
 		"acme/ca/challenge_tokens/x": "token",
-		"certificates/ca/x/x.crt":   "cert",
-		"acmeish/not-below-acme":    "other",
+		"certificates/ca/x/x.crt":    "cert",
+		"acmeish/not-below-acme":     "other",
 	}
 	for k, v := range files {
 		if err := s.Store(ctx, k, []byte(v)); err != nil {
