@@ -48,6 +48,8 @@ type Service struct {
 	Committed func(ctx context.Context)
 	Now       func() time.Time
 	Log       *slog.Logger
+	// ACME obtains what RequestCertificate asks for; nil refuses it.
+	ACME *ACME
 }
 
 // Error is an ACM error: its type (the __type of the body) and message.
@@ -227,6 +229,9 @@ func (s *Service) importCertificate(r *http.Request, body []byte) (any, error) {
 			if err != nil {
 				return err
 			}
+			if old.ACME != nil {
+				return validation("Certificate " + old.Arn + " was issued by ACM (RequestCertificate): only an imported certificate can be reimported.")
+			}
 			rec = parsed.record(old.ID, old.Arn)
 			rec.CreatedAt, rec.Tags = old.CreatedAt, old.Tags
 		} else {
@@ -262,23 +267,67 @@ func (s *Service) importCertificate(r *http.Request, body []byte) (any, error) {
 type detail struct {
 	CertificateArn          string
 	DomainName              string
-	SubjectAlternativeNames []string `json:",omitempty"`
-	Serial                  string
-	Subject                 string
-	Issuer                  string
+	SubjectAlternativeNames []string           `json:",omitempty"`
+	DomainValidationOptions []domainValidation `json:",omitempty"`
+	Serial                  string             `json:",omitempty"`
+	Subject                 string             `json:",omitempty"`
+	Issuer                  string             `json:",omitempty"`
 	CreatedAt               int64
-	ImportedAt              int64
+	ImportedAt              int64 `json:",omitempty"`
+	IssuedAt                int64 `json:",omitempty"`
 	Status                  string
-	NotBefore               int64
-	NotAfter                int64
+	FailureReason           string `json:",omitempty"`
+	NotBefore               int64  `json:",omitempty"`
+	NotAfter                int64  `json:",omitempty"`
 	KeyAlgorithm            string
-	SignatureAlgorithm      string
+	SignatureAlgorithm      string `json:",omitempty"`
 	InUseBy                 []string
 	Type                    string
-	KeyUsages               []nameField `json:",omitempty"`
-	ExtendedKeyUsages       []eku       `json:",omitempty"`
+	RenewalSummary          *renewalSummary `json:",omitempty"`
+	KeyUsages               []nameField     `json:",omitempty"`
+	ExtendedKeyUsages       []eku           `json:",omitempty"`
 	RenewalEligibility      string
 	Options                 map[string]string
+}
+
+// domainValidation is ACM's DomainValidation: apigw validates each name
+// by the ACME challenge on its own listener, so there is no DNS record or
+// email to show.
+type domainValidation struct {
+	DomainName       string
+	ValidationDomain string
+	ValidationStatus string
+	ValidationMethod string
+}
+
+type renewalSummary struct {
+	RenewalStatus           string
+	DomainValidationOptions []domainValidation
+	RenewalStatusReason     string `json:",omitempty"`
+	UpdatedAt               int64
+}
+
+// certType is AMAZON_ISSUED for a requested certificate, else IMPORTED.
+func certType(rec *model.CertificateRecord) string {
+	if rec.ACME != nil {
+		return "AMAZON_ISSUED"
+	}
+	return "IMPORTED"
+}
+
+func renewalEligibility(rec *model.CertificateRecord) string {
+	if rec.ACME != nil && rec.ACME.Status == "ISSUED" {
+		return "ELIGIBLE"
+	}
+	return "INELIGIBLE"
+}
+
+func validations(st *model.ACMEState, status string) []domainValidation {
+	out := make([]domainValidation, len(st.Names))
+	for i, n := range st.Names {
+		out[i] = domainValidation{DomainName: n, ValidationDomain: n, ValidationStatus: status, ValidationMethod: st.ValidationMethod}
+	}
+	return out
 }
 
 type nameField struct{ Name string }
@@ -289,6 +338,9 @@ type eku struct {
 }
 
 func status(rec *model.CertificateRecord, now time.Time) string {
+	if rec.ACME != nil && rec.ACME.Status != "ISSUED" {
+		return rec.ACME.Status
+	}
 	if now.Unix() > rec.NotAfter {
 		return "EXPIRED"
 	}
@@ -312,8 +364,18 @@ func (s *Service) describeCertificate(r *http.Request, body []byte) (any, error)
 	d := &detail{CertificateArn: rec.Arn, DomainName: rec.DomainName, SubjectAlternativeNames: rec.SubjectAlternativeNames,
 		Serial: rec.Serial, Subject: rec.Subject, Issuer: rec.Issuer, CreatedAt: rec.CreatedAt, ImportedAt: rec.ImportedAt,
 		Status: status(rec, s.now()), NotBefore: rec.NotBefore, NotAfter: rec.NotAfter, KeyAlgorithm: rec.KeyAlgorithm,
-		SignatureAlgorithm: rec.SignatureAlgorithm, InUseBy: users, Type: "IMPORTED", RenewalEligibility: "INELIGIBLE",
+		SignatureAlgorithm: rec.SignatureAlgorithm, InUseBy: users, Type: certType(rec), RenewalEligibility: renewalEligibility(rec),
 		Options: map[string]string{"CertificateTransparencyLoggingPreference": "DISABLED"}}
+	if st := rec.ACME; st != nil {
+		vs := map[string]string{"PENDING_VALIDATION": "PENDING_VALIDATION", "ISSUED": "SUCCESS", "FAILED": "FAILED"}[st.Status]
+		d.DomainValidationOptions = validations(st, vs)
+		d.IssuedAt, d.FailureReason = st.IssuedAt, st.FailureReason
+		if st.RenewalStatus != "" {
+			rvs := map[string]string{"PENDING_AUTO_RENEWAL": "PENDING_VALIDATION", "SUCCESS": "SUCCESS", "FAILED": "FAILED"}[st.RenewalStatus]
+			d.RenewalSummary = &renewalSummary{RenewalStatus: st.RenewalStatus, DomainValidationOptions: validations(st, rvs),
+				RenewalStatusReason: st.RenewalStatusReason, UpdatedAt: st.RenewalUpdatedAt}
+		}
+	}
 	for _, k := range rec.KeyUsages {
 		d.KeyUsages = append(d.KeyUsages, nameField{k})
 	}
@@ -390,8 +452,11 @@ func (s *Service) listCertificates(r *http.Request, body []byte) (any, error) {
 		KeyAlgorithm                    string
 		InUse                           bool
 		RenewalEligibility              string
-		NotBefore, NotAfter             int64
-		CreatedAt, ImportedAt           int64
+		NotBefore                       int64 `json:",omitempty"`
+		NotAfter                        int64 `json:",omitempty"`
+		CreatedAt                       int64
+		ImportedAt                      int64 `json:",omitempty"`
+		IssuedAt                        int64 `json:",omitempty"`
 	}
 	out := struct {
 		CertificateSummaryList []summary
@@ -421,9 +486,9 @@ func (s *Service) listCertificates(r *http.Request, body []byte) (any, error) {
 			return nil, err
 		}
 		out.CertificateSummaryList = append(out.CertificateSummaryList, summary{CertificateArn: rec.Arn, DomainName: rec.DomainName,
-			SubjectAlternativeNameSummaries: rec.SubjectAlternativeNames, Status: st, Type: "IMPORTED", KeyAlgorithm: rec.KeyAlgorithm,
-			InUse: len(users) > 0, RenewalEligibility: "INELIGIBLE", NotBefore: rec.NotBefore, NotAfter: rec.NotAfter,
-			CreatedAt: rec.CreatedAt, ImportedAt: rec.ImportedAt})
+			SubjectAlternativeNameSummaries: rec.SubjectAlternativeNames, Status: st, Type: certType(rec), KeyAlgorithm: rec.KeyAlgorithm,
+			InUse: len(users) > 0, RenewalEligibility: renewalEligibility(rec), NotBefore: rec.NotBefore, NotAfter: rec.NotAfter,
+			CreatedAt: rec.CreatedAt, ImportedAt: rec.ImportedAt, IssuedAt: issuedAt(rec)})
 	}
 	return out, nil
 }
@@ -445,6 +510,12 @@ func (s *Service) getCertificate(r *http.Request, body []byte) (any, error) {
 	rec, err := s.load(r.Context(), s.Store, in.CertificateArn)
 	if err != nil {
 		return nil, err
+	}
+	switch status(rec, s.now()) {
+	case "PENDING_VALIDATION":
+		return nil, &Error{"RequestInProgressException", "Certificate " + rec.Arn + " is not yet issued, its request is in progress."}
+	case "FAILED":
+		return nil, &Error{"InvalidStateException", "Certificate " + rec.Arn + " failed to be issued: " + rec.ACME.FailureReason}
 	}
 	out := map[string]string{"Certificate": rec.Certificate}
 	if rec.CertificateChain != "" {
@@ -474,11 +545,6 @@ func (s *Service) deleteCertificate(r *http.Request, body []byte) (any, error) {
 		return tx.Delete(ctx, model.KindCertificate, rec.ID)
 	})
 	return nil, err
-}
-
-// requestCertificate is ACME issuance, which this apigw does not do yet.
-func (s *Service) requestCertificate(*http.Request, []byte) (any, error) {
-	return nil, &Error{"InvalidParameterException", "RequestCertificate is not supported by this apigw yet: obtain the certificate elsewhere (Let's Encrypt included) and import it with ImportCertificate."}
 }
 
 // Import is a certificate checked for ImportCertificate.

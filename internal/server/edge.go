@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 
 	"github.com/apigw/apigw/internal/edge"
 	"github.com/apigw/apigw/internal/iam"
@@ -47,23 +46,7 @@ func loadClientCertificate(ctx context.Context, st store.Store, key []byte, id s
 }
 
 // backendRoots are the system's roots plus the PEM bundle in file.
-func backendRoots(file string) (*x509.CertPool, error) {
-	if file == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("backend CA file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("backend CA file %s: no PEM certificate in it", file)
-	}
-	return pool, nil
-}
+func backendRoots(file string) (*x509.CertPool, error) { return certPool("backend CA file", file) }
 
 // setupTLS binds the TLS data listener and fills the certificate set: the
 // configured certificate, else one from the local CA (made on first use).
@@ -178,6 +161,9 @@ func loadServerCertificate(ctx context.Context, st store.Store, key []byte, arn 
 	rec := new(model.CertificateRecord)
 	if err := json.Unmarshal(b, rec); err != nil {
 		return nil, fmt.Errorf("certificate %s: %w", arn, err)
+	}
+	if rec.ACME != nil && rec.ACME.Status != "ISSUED" {
+		return nil, fmt.Errorf("certificate %s is %s, not issued", arn, rec.ACME.Status)
 	}
 	der, err := masterSealer{key}.Open(rec.SealedPrivateKey, model.CertificateAAD(id))
 	if err != nil {

@@ -56,6 +56,14 @@ type Config struct {
 	// BackendCAFile is a PEM bundle trusted for https:// backends besides
 	// the system's roots.
 	BackendCAFile string
+	// ACMEDirectory is the ACME directory RequestCertificate obtains
+	// certificates from (`apigw serve` defaults it to Let's Encrypt's
+	// production CA; "" refuses RequestCertificate); ACMEEmail
+	// the account's contact; ACMECAFile a PEM bundle trusted for the ACME
+	// server's HTTPS besides the system's roots (a private CA's).
+	ACMEDirectory string
+	ACMEEmail     string
+	ACMECAFile    string
 	// VPCEndpoints are extra data listeners, each standing for a VPC
 	// endpoint: id (e.g. "vpce-0abc") → listen address. Requests through one
 	// carry the id as aws:SourceVpce and may reach PRIVATE APIs.
@@ -348,6 +356,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.vpceLns[id] = ln
 	}
+	if err := s.setupACME(); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
 	started = true
 	return s, nil
 }
@@ -490,7 +502,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// hold (net/http answers a plain-text 431 past its own).
 	headBytes := s.Gateway.Limits.HeadBytes()
 	data := &http.Server{
-		Handler:           s.Gateway,
+		Handler:           s.dataHandler(),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    headBytes,
@@ -506,6 +518,9 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopSync()
 	go s.Gateway.Run(syncCtx)
 	go s.IAM.Run(syncCtx)
+	if s.ACM.ACME != nil {
+		go s.ACM.ACME.Run(syncCtx)
+	}
 
 	servers := []*http.Server{data, admin}
 	errc := make(chan error, 3+len(s.vpceLns))
@@ -514,7 +529,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for id, ln := range s.vpceLns {
 		id := id
 		v := &http.Server{
-			Handler:           s.Gateway,
+			Handler:           s.dataHandler(),
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    headBytes,
@@ -527,7 +542,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.tlsLn != nil {
 		secure := &http.Server{
 			Handler:           s.Gateway,
-			TLSConfig:         s.Certificates.TLSConfig(),
+			TLSConfig:         s.withACMEChallenges(s.Certificates.TLSConfig()),
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    headBytes,
