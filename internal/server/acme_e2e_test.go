@@ -33,6 +33,7 @@ import (
 
 	"github.com/apigw/apigw/internal/apigwtest"
 	"github.com/apigw/apigw/internal/server"
+	"github.com/apigw/apigw/internal/store/postgres/pgtest"
 )
 
 // pebbleValidity is the life of Pebble's certificates in the test, short
@@ -430,4 +431,92 @@ func parsePEMCert(t *testing.T, s string) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestRequestCertificateACMECluster: two nodes on one PostgreSQL store,
+// node B in a process of its own (certmagic keeps the challenges it
+// presents in its process's memory too: a node in the test's process
+// would find them there). Node A is asked for the certificates and
+// obtains them; the CA validates on node B's listeners, which answers from
+// the challenges A put in the shared store, and B serves the certificates.
+func TestRequestCertificateACMECluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Pebble")
+	}
+	findTool(t, "pebble")
+	findTool(t, "pebble-challtestsrv")
+	url := pgtest.URL(t)
+	httpsCA := newTestCA(t, "Pebble HTTPS test CA")
+	caFile := filepath.Join(t.TempDir(), "acme-ca.pem")
+	os.WriteFile(caFile, httpsCA.pem, 0o600)
+	pebblePort := freePort(t)
+	directory := "https://127.0.0.1:" + pebblePort + "/dir"
+	logs := new(syncBuffer)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node A's log:\n%s", logs)
+		}
+	})
+	a := apigwtest.Start(t, func(c *server.Config) {
+		c.Store = url
+		c.TLSListen = "127.0.0.1:0"
+		c.ACMEDirectory, c.ACMECAFile = directory, caFile
+		c.Log = slog.New(slog.NewTextHandler(logs, nil))
+	})
+
+	bin := filepath.Join(t.TempDir(), "apigw")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/apigw")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	bData, bTLS, bAdmin := freePort(t), freePort(t), freePort(t)
+	startProcess(t, []string{"APIGW_ROOT_ACCESS_KEY_ID=" + apigwtest.AccessKeyID, "APIGW_ROOT_SECRET_ACCESS_KEY=" + apigwtest.SecretAccessKey},
+		bin, "serve", "--store", url, "--secret-key-file", filepath.Join(a.DataDir, "master.key"), "--data-dir", t.TempDir(),
+		"--listen", "127.0.0.1:"+bData, "--tls-listen", "127.0.0.1:"+bTLS, "--admin-listen", "127.0.0.1:"+bAdmin,
+		"--acme-directory", directory, "--acme-ca-file", caFile)
+	waitFor(t, 20*time.Second, "node B", func() bool {
+		resp, err := http.Get("http://127.0.0.1:" + bAdmin + "/_apigw/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+
+	p := startPebble(t, httpsCA, pebblePort, bData, bTLS)
+	ctx := t.Context()
+	am := acmClient(a, rootCreds)
+	roots := p.root(t)
+	apiID := echoAPI(t, a, "A", "NONE")
+	bClient := httpsClient(roots, "127.0.0.1:"+bTLS, nil)
+	for _, tc := range []struct{ host, method string }{{"cluster-http.example.test", "HTTP"}, {"cluster-alpn.example.test", "DNS"}} {
+		t.Run(tc.method, func(t *testing.T) {
+			out := iaMust(am.RequestCertificate(ctx, &acm.RequestCertificateInput{DomainName: aws.String(tc.host),
+				ValidationMethod: acmtypes.ValidationMethod(tc.method)}))(t)
+			waitIssued(t, am, aws.ToString(out.CertificateArn))
+			if !strings.Contains(logs.String(), `msg="acme: certificate obtained" certificate=`+aws.ToString(out.CertificateArn)) {
+				t.Errorf("node A did not obtain %s itself", aws.ToString(out.CertificateArn))
+			}
+			iaMust(a.Client.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(tc.host), RegionalCertificateArn: out.CertificateArn,
+				EndpointConfiguration: &types.EndpointConfiguration{Types: []types.EndpointType{types.EndpointTypeRegional}}}))(t)
+			iaMust(a.Client.CreateBasePathMapping(ctx, &apigateway.CreateBasePathMappingInput{DomainName: aws.String(tc.host), RestApiId: &apiID, Stage: aws.String("prod")}))(t)
+			// B serves the certificate (verified against Pebble's root) and
+			// routes the domain once it has seen both changes.
+			var status int
+			var body string
+			waitFor(t, 10*time.Second, "node B to serve "+tc.host, func() bool {
+				resp, err := bClient.Get("https://" + tc.host + "/x")
+				if err != nil {
+					return false
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				status, body = resp.StatusCode, string(b)
+				return status == 200
+			})
+			if !strings.HasPrefix(body, "A "+tc.host+" ") {
+				t.Errorf("GET https://%s/x through node B = %d %q", tc.host, status, body)
+			}
+		})
+	}
 }
