@@ -2,26 +2,18 @@ package acm
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/apigw/apigw/internal/store/sqlite"
 )
 
 // newRequestService is an ACM service whose ACME worker never runs: what
 // RequestCertificate asks for stays PENDING_VALIDATION.
 func newRequestService(t testing.TB) *Service {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "apigw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t)
 	seal, open := xorSealer()
 	return &Service{Store: st, AccountID: "123456789012", Region: "us-east-1", Seal: seal,
 		ACME: &ACME{Store: st, Directory: "https://127.0.0.1:1/dir", HTTPAddr: "127.0.0.1:1", TLSAddr: "127.0.0.1:2", Seal: seal, Open: open}}

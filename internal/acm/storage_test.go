@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/store"
 	"github.com/apigw/apigw/internal/store/sqlite"
 )
 
@@ -27,15 +28,21 @@ func xorSealer() (seal, open func([]byte, string) ([]byte, error)) {
 	return f, f
 }
 
-func newTestStorage(t *testing.T) *Storage {
+// openTestStore is a fresh SQLite store, closed when the test ends.
+func openTestStore(t testing.TB) store.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "apigw.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newTestStorage(t *testing.T) *Storage {
+	t.Helper()
 	seal, open := xorSealer()
-	return &Storage{Records: st, Seal: seal, Open: open, Poll: 10 * time.Millisecond}
+	return &Storage{Records: openTestStore(t), Seal: seal, Open: open, Poll: 10 * time.Millisecond}
 }
 
 func TestStorageFiles(t *testing.T) {
