@@ -494,9 +494,10 @@ func TestRequestCertificateACMECluster(t *testing.T) {
 			out := iaMust(am.RequestCertificate(ctx, &acm.RequestCertificateInput{DomainName: aws.String(tc.host),
 				ValidationMethod: acmtypes.ValidationMethod(tc.method)}))(t)
 			waitIssued(t, am, aws.ToString(out.CertificateArn))
-			if !strings.Contains(logs.String(), `msg="acme: certificate obtained" certificate=`+aws.ToString(out.CertificateArn)) {
-				t.Errorf("node A did not obtain %s itself", aws.ToString(out.CertificateArn))
-			}
+			// (A logs it just after saving it.)
+			waitFor(t, 5*time.Second, "node A to have obtained "+aws.ToString(out.CertificateArn)+" itself", func() bool {
+				return strings.Contains(logs.String(), `msg="acme: certificate obtained" certificate=`+aws.ToString(out.CertificateArn))
+			})
 			iaMust(a.Client.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(tc.host), RegionalCertificateArn: out.CertificateArn,
 				EndpointConfiguration: &types.EndpointConfiguration{Types: []types.EndpointType{types.EndpointTypeRegional}}}))(t)
 			iaMust(a.Client.CreateBasePathMapping(ctx, &apigateway.CreateBasePathMappingInput{DomainName: aws.String(tc.host), RestApiId: &apiID, Stage: aws.String("prod")}))(t)
