@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"regexp"
@@ -19,7 +20,29 @@ var (
 	errBasePathExists    = conflict("Base path already exists for this domain name")
 	errBadBasePath       = badRequest("Invalid base path. Base path can contain only letters, numbers, and these characters: $-_.+!*'()")
 	errBasePathSlash     = badRequest("API Gateway V1 doesn't support the slash character (/) in base path mappings. To create a multi-level base path mapping, use API Gateway V2.")
+	errMTLSRegional      = badRequest("Mutual TLS authentication is only supported for REGIONAL domain names")
 )
+
+// readTruststore reads and checks the truststore m names; the record
+// keeps the PEM as read, and the warnings are AWS's truststoreWarnings.
+func (a *API) readTruststore(ctx context.Context, m *model.MutualTLS) (*model.Truststore, []string, error) {
+	f := a.Truststores
+	if f == nil {
+		f = &edge.TruststoreFetcher{Region: a.Region}
+	}
+	b, err := f.Fetch(ctx, m.TruststoreURI, m.TruststoreVersion)
+	if err == nil {
+		var warnings []string
+		if _, warnings, err = edge.ParseTruststore(b, a.now()); err == nil {
+			return &model.Truststore{URI: m.TruststoreURI, Version: m.TruststoreVersion, PEM: string(b), ReadAt: a.now().Unix()}, warnings, nil
+		}
+	}
+	var te *edge.TruststoreError
+	if errors.As(err, &te) {
+		return nil, nil, badRequest("%s", te.Message)
+	}
+	return nil, nil, err
+}
 
 // Hosted zones AWS reports for a domain's targets: CloudFront's (EDGE) and
 // the regional endpoints' (REGIONAL), which a DNS alias would name.
@@ -69,9 +92,24 @@ func (a *API) createDomainName(r *http.Request, body []byte) (int, any, error) {
 		d.EndpointConfiguration = &model.EndpointConfiguration{Types: []string{"EDGE"}}
 	}
 	ctx := r.Context()
+	var ts *model.Truststore
+	if m := d.MutualTLSAuthentication; m != nil && m.TruststoreURI == "" {
+		d.MutualTLSAuthentication = nil
+	} else if m != nil {
+		// Read before the transaction: fetching may take seconds.
+		var err error
+		if ts, m.TruststoreWarnings, err = a.readTruststore(ctx, m); err != nil {
+			return 0, nil, err
+		}
+	}
 	err := a.Store.Update(ctx, func(tx store.Tx) error {
 		if err := a.checkDomain(ctx, tx, &d); err != nil {
 			return err
+		}
+		if ts != nil {
+			if err := putJSON(ctx, tx, model.KindTruststore, d.DomainName, ts); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Get(ctx, model.KindDomainName, d.DomainName); err == nil {
 			return errDomainExists
@@ -139,6 +177,14 @@ func (a *API) checkDomain(ctx context.Context, rd store.Reader, d *model.DomainN
 	}
 	if p.Edge != (ec.Types[0] == "EDGE") && d.SecurityPolicy != "TLS_1_0" && d.SecurityPolicy != "TLS_1_2" {
 		return badRequest("Security policy %s is not supported for %s endpoints", d.SecurityPolicy, ec.Types[0])
+	}
+	if d.MutualTLSAuthentication != nil {
+		if ec.Types[0] != "REGIONAL" {
+			return errMTLSRegional
+		}
+		if p.MinVersion < tls.VersionTLS12 {
+			return badRequest("Mutual TLS authentication requires a security policy of TLS 1.2 or later; %s allows TLS 1.0", d.SecurityPolicy)
+		}
 	}
 	arn := d.ServedCertificateArn()
 	id := model.CertificateIDFromArn(arn)
@@ -215,15 +261,48 @@ func (a *API) updateDomainName(r *http.Request, body []byte) (int, any, error) {
 		return 0, nil, err
 	}
 	ctx := r.Context()
+	// A truststore is read before the transaction (fetching may take
+	// seconds), from what the patch makes of the domain as it is now; the
+	// transaction checks that the domain still says the same.
+	pre, err := a.loadDomainName(ctx, a.Store, r.PathValue("domain"))
+	if err != nil {
+		return 0, nil, err
+	}
+	want, touched, err := patchMutualTLS(pre.MutualTLSAuthentication, ops)
+	if err != nil {
+		return 0, nil, err
+	}
+	var ts *model.Truststore
+	if touched && want != nil {
+		if ts, want.TruststoreWarnings, err = a.readTruststore(ctx, want); err != nil {
+			return 0, nil, err
+		}
+	}
 	var d *model.DomainName
 	err = a.Store.Update(ctx, func(tx store.Tx) error {
 		if d, err = a.loadDomainName(ctx, tx, r.PathValue("domain")); err != nil {
 			return err
 		}
+		if touched {
+			got, _, _ := patchMutualTLS(d.MutualTLSAuthentication, ops)
+			if !sameTruststore(got, want) {
+				return conflict("The domain name's mutual TLS authentication changed while its truststore was read; try again")
+			}
+			d.MutualTLSAuthentication = want
+			if want == nil {
+				if err := tx.Delete(ctx, model.KindTruststore, d.DomainName); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			} else if err := putJSON(ctx, tx, model.KindTruststore, d.DomainName, ts); err != nil {
+				return err
+			}
+		}
 		oldArn := d.ServedCertificateArn()
 		for _, op := range ops {
 			var err error
 			switch strings.Join(op.Segs, "/") {
+			case "mutualTlsAuthentication/truststoreUri", "mutualTlsAuthentication/truststoreVersion":
+				// Applied above.
 			case "certificateArn":
 				err = patchString(op, &d.CertificateArn)
 			case "certificateName":
@@ -284,12 +363,54 @@ func (a *API) deleteDomainName(r *http.Request, _ []byte) (int, any, error) {
 				return err
 			}
 		}
+		if d.MutualTLSAuthentication != nil {
+			if err := tx.Delete(ctx, model.KindTruststore, d.DomainName); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		return tx.Delete(ctx, model.KindDomainName, d.DomainName)
 	})
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, nil, nil
+}
+
+// patchMutualTLS applies the patch's mutualTlsAuthentication operations
+// to a copy of m: the result (nil when mutual TLS is off: an empty
+// truststoreUri, as AWS turns it off) and whether any operation named it.
+func patchMutualTLS(m *model.MutualTLS, ops []PatchOp) (*model.MutualTLS, bool, error) {
+	var out model.MutualTLS
+	if m != nil {
+		out = model.MutualTLS{TruststoreURI: m.TruststoreURI, TruststoreVersion: m.TruststoreVersion}
+	}
+	touched := false
+	for _, op := range ops {
+		var err error
+		switch strings.Join(op.Segs, "/") {
+		case "mutualTlsAuthentication/truststoreUri":
+			err = patchString(op, &out.TruststoreURI)
+		case "mutualTlsAuthentication/truststoreVersion":
+			err = patchString(op, &out.TruststoreVersion)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		touched = true
+	}
+	if out.TruststoreURI == "" {
+		return nil, touched, nil
+	}
+	return &out, touched, nil
+}
+
+func sameTruststore(a, b *model.MutualTLS) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.TruststoreURI == b.TruststoreURI && a.TruststoreVersion == b.TruststoreVersion
 }
 
 // checkMapping refuses a mapping to an API or stage that does not exist.

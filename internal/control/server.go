@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/apigw/apigw/internal/edge"
 	"io"
 	"log/slog"
 	"net/http"
@@ -56,6 +57,9 @@ type API struct {
 	// to the host:port apigw reaches for them (--vpc-link-target). A link
 	// whose target is not here is FAILED.
 	VpcLinkTargets map[string]string
+	// Truststores reads the truststores of mutual-TLS domains; nil reads
+	// file:// and https:// ones, and s3:// ones anonymously from AWS.
+	Truststores *edge.TruststoreFetcher
 
 	handler http.Handler
 }

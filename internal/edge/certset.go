@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Certificate is what the TLS listener serves one name with: a certificate
@@ -22,6 +23,9 @@ type Certificate struct {
 	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	// Policy is a security policy name; "" means DefaultPolicy.
 	Policy string
+	// Truststore, when set, makes the handshake mutual: the client must
+	// present a certificate the truststore verifies, or it is refused.
+	Truststore *Truststore
 }
 
 // Certificates is the set of certificates the TLS listener serves, chosen
@@ -60,7 +64,24 @@ func compileCert(c Certificate) (*tls.Config, error) {
 		cfg.Certificates = []tls.Certificate{*c.Cert}
 	}
 	p.apply(cfg)
+	if ts := c.Truststore; ts != nil {
+		requireClientCert(cfg, ts)
+	}
 	return cfg, nil
+}
+
+// requireClientCert makes cfg's handshakes mutual. The chain is checked in
+// VerifyConnection rather than by ClientAuth's own verification because
+// VerifyConnection also runs on resumed sessions: a session ticket from
+// another domain, or from before the truststore changed, is checked
+// against this truststore as it is now. ClientCAs only tells clients
+// which authorities are wanted.
+func requireClientCert(cfg *tls.Config, ts *Truststore) {
+	cfg.ClientAuth = tls.RequireAnyClientCert
+	cfg.ClientCAs = ts.pool
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		return ts.VerifyClient(cs.PeerCertificates, time.Now())
+	}
 }
 
 func (s *Certificates) table() *certTable {

@@ -164,6 +164,9 @@ var (
 	ErrMissingAuthenticationToken = &Error{Type: MissingAuthenticationToken, Status: 403, ErrorType: "MissingAuthenticationTokenException", Message: "Missing Authentication Token"}
 	ErrForbidden                  = &Error{Type: Default4XX, Status: 403, ErrorType: "ForbiddenException", Message: "Forbidden"}
 	ErrInvalidAPIKey              = &Error{Type: InvalidAPIKey, Status: 403, ErrorType: "ForbiddenException", Message: "Forbidden"}
+	// ErrMisdirectedRequest answers a request whose Host is not the name
+	// its mutual-TLS connection was opened for (SNI).
+	ErrMisdirectedRequest = &Error{Type: Default4XX, Status: 421, ErrorType: "MisdirectedRequestException", Message: "Misdirected Request"}
 	// ErrInvalidPath answers a path that hides a dot segment behind an
 	// encoding, which a backend could read as a step up the tree.
 	ErrInvalidPath        = &Error{Type: Default4XX, Status: 400, ErrorType: "BadRequestException", Message: "Invalid request path: a segment decodes to '.' or '..'"}

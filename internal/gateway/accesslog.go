@@ -190,6 +190,11 @@ func (e *logEntry) value(name string) string {
 	case "error.message", "error.messageString":
 		return e.errorText
 	}
+	if strings.HasPrefix(name, "identity.clientCert.") {
+		if v := rq.ContextValue(name); v != "" {
+			return v
+		}
+	}
 	return "-"
 }
 

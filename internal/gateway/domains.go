@@ -20,6 +20,9 @@ type domainTable map[string]*domainRoutes
 type domainRoutes struct {
 	name     string
 	mappings []domainMapping
+	// mtls: callers must come over TLS, with this domain's name in SNI
+	// (its truststore verified their certificate in the handshake).
+	mtls bool
 }
 
 type domainMapping struct {
@@ -42,7 +45,7 @@ func (g *Gateway) loadDomains(ctx context.Context) (domainTable, []*model.Domain
 			return nil, nil, fmt.Errorf("gateway: decode domain name %s: %w", it.Key, err)
 		}
 		domains = append(domains, d)
-		t[d.DomainName] = &domainRoutes{name: d.DomainName}
+		t[d.DomainName] = &domainRoutes{name: d.DomainName, mtls: d.MutualTLSAuthentication != nil}
 	}
 	maps, err := g.Store.List(ctx, model.KindBasePathMapping, "")
 	if err != nil {
@@ -70,26 +73,34 @@ func (g *Gateway) loadDomains(ctx context.Context) (domainTable, []*model.Domain
 	return t, domains, nil
 }
 
-// lookup finds the custom domain of host (port removed, exact name, then
-// a wildcard one label up) and the mapping of path (longest base path).
-// It returns the API, the stage and the path below the stage.
-func (t domainTable) lookup(host, p string) (domain, apiID, stage, rest string, ok bool) {
-	if len(t) == 0 {
-		return "", "", "", "", false
+// find is the custom domain of host (port removed, exact name, then a
+// wildcard one label up), or nil; host is also what the domain is known
+// by in the request ($context.domainName).
+func (t domainTable) find(host string) (dr *domainRoutes, name string) {
+	if len(t) == 0 || host == "" {
+		return nil, ""
 	}
 	host = strings.ToLower(host)
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i]
 	}
 	host = strings.TrimSuffix(host, ".")
-	dr := t[host]
+	dr = t[host]
 	if dr == nil {
 		if _, parent, found := strings.Cut(host, "."); found {
 			dr = t["*."+parent]
 		}
 	}
+	return dr, host
+}
+
+// lookup finds the custom domain of host and the mapping of path (longest
+// base path). It returns the domain, the API, the stage and the path below
+// the stage.
+func (t domainTable) lookup(host, p string) (dr *domainRoutes, domain, apiID, stage, rest string, ok bool) {
+	dr, host = t.find(host)
 	if dr == nil {
-		return "", "", "", "", false
+		return nil, "", "", "", "", false
 	}
 	for _, m := range dr.mappings {
 		if m.prefix != "" {
@@ -111,10 +122,10 @@ func (t domainTable) lookup(host, p string) (domain, apiID, stage, rest string, 
 				stage, p = s, "/"
 			}
 			if stage == "" {
-				return "", "", "", "", false
+				return nil, "", "", "", "", false
 			}
 		}
-		return host, m.apiID, stage, p, true
+		return dr, host, m.apiID, stage, p, true
 	}
-	return "", "", "", "", false
+	return nil, "", "", "", "", false
 }

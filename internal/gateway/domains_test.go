@@ -29,13 +29,13 @@ func TestDomainLookup(t *testing.T) {
 		{"other.test", "/v1", false, "", "", "", ""},
 	} {
 		t.Run(tc.host+tc.path, func(t *testing.T) {
-			d, api, stage, rest, ok := tbl.lookup(tc.host, tc.path)
+			_, d, api, stage, rest, ok := tbl.lookup(tc.host, tc.path)
 			if ok != tc.ok || d != tc.domain || api != tc.api || stage != tc.stage || rest != tc.rest {
 				t.Errorf("lookup = %q %q %q %q %v, want %q %q %q %q %v", d, api, stage, rest, ok, tc.domain, tc.api, tc.stage, tc.rest, tc.ok)
 			}
 		})
 	}
-	if _, _, _, _, ok := domainTable(nil).lookup("api.example.test", "/"); ok {
+	if _, _, _, _, _, ok := domainTable(nil).lookup("api.example.test", "/"); ok {
 		t.Error("nil table matched")
 	}
 }

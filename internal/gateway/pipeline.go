@@ -248,17 +248,24 @@ func (g *Gateway) resolveStage(rq *request) error {
 	}
 	rq.rawPath = clean
 	s := g.state.Load()
+	var dr *domainRoutes // the custom domain, or nil for the execute-api endpoint
 	apiID, stageName, path, ok := resolve(rq.Host, rq.rawPath, rq.Header, rq.SourceVpce)
 	if !ok {
 		// Not an execute-api host: a custom domain's, or none.
 		var domain string
-		if domain, apiID, stageName, path, ok = s.domains.lookup(rq.Host, rq.rawPath); !ok || rq.SourceVpce != "" {
+		if dr, domain, apiID, stageName, path, ok = s.domains.lookup(rq.Host, rq.rawPath); !ok || rq.SourceVpce != "" {
 			return fault.ErrForbidden
 		}
 		rq.DomainName, rq.DomainPath = domain, decodedPath(rq.rawPath)
 	}
+	if err := checkMutualTLS(rq, s.domains, dr); err != nil {
+		return err
+	}
 	st := s.apis[apiID][stageName]
 	if st == nil {
+		return fault.ErrForbidden
+	}
+	if dr == nil && st.executeAPIDisabled {
 		return fault.ErrForbidden
 	}
 	// A PRIVATE API is reached only through a VPC endpoint, and a VPC
@@ -272,6 +279,40 @@ func (g *Gateway) resolveStage(rq *request) error {
 	rq.StageVars, rq.DeploymentID, rq.Transports = st.Vars, st.Deployment.ID, st.transports
 	if s.vpcLinks != nil {
 		rq.VpcLinks = s.vpcLinks
+	}
+	return nil
+}
+
+// checkMutualTLS holds a request to what its connection's handshake
+// verified. A request for a mutual-TLS domain must come over TLS with that
+// domain in SNI (its truststore then verified the caller's certificate,
+// the handshake refusing anyone else), and a connection opened for a
+// mutual-TLS domain serves that domain only: a Host naming another one, or
+// an execute-api host, would skip the truststore. Those get 421 Misdirected
+// Request (RFC 9110: the client may retry on a new connection, as browsers
+// that coalesced HTTP/2 connections do); plain HTTP gets 403 Forbidden.
+// Only requests through a mutual-TLS domain carry the client certificate.
+func checkMutualTLS(rq *request, t domainTable, dr *domainRoutes) error {
+	var sni *domainRoutes
+	if rq.TLS != nil {
+		sni, _ = t.find(rq.TLS.ServerName)
+	}
+	switch {
+	case dr != nil && dr.mtls:
+		if rq.TLS == nil {
+			return fault.ErrForbidden
+		}
+		if sni != dr {
+			return fault.ErrMisdirectedRequest
+		}
+		if len(rq.TLS.PeerCertificates) == 0 {
+			// The domain's truststore did not load on this node, so its
+			// handshake was not mutual.
+			return fault.ErrForbidden
+		}
+		rq.ClientCert = integration.ClientCertOf(rq.TLS)
+	case sni != nil && sni.mtls:
+		return fault.ErrMisdirectedRequest
 	}
 	return nil
 }

@@ -44,7 +44,10 @@ type Stage struct {
 	*Deployment
 	throttles map[*Route]*stageThrottle
 	private   bool // endpoint type PRIVATE
-	logFormat logFormat
+	// executeAPIDisabled is the API's disableExecuteApiEndpoint as it is
+	// now (not at deployment): only its custom domains reach it.
+	executeAPIDisabled bool
+	logFormat          logFormat
 	// transports call the stage's https:// backends (its client
 	// certificate); nil means the integrations' own.
 	transports *integration.Transports
@@ -196,7 +199,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 				keyChanges = append(keyChanges, c)
 			case model.KindClientCertificate:
 				g.certChanged(cur, c.Key, apiIDs)
-			case model.KindDomainName, model.KindBasePathMapping, model.KindCertificate:
+			case model.KindDomainName, model.KindBasePathMapping, model.KindCertificate, model.KindTruststore:
 				domainsChanged = true
 			case model.KindAccount:
 				accountChanged = true
@@ -268,6 +271,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 			prefix = append(prefix, model.ApiPrefix(id))
 		}
 	}
+	disabled := map[string]bool{} // disableExecuteApiEndpoint by API, read once
 	for _, p := range prefix {
 		items, err := g.Store.List(ctx, model.KindStage, p)
 		if err != nil {
@@ -307,6 +311,12 @@ func (g *Gateway) sync(ctx context.Context) error {
 					ns.canaryPercent = c.PercentTraffic
 				}
 			}
+			dis, ok := disabled[apiID]
+			if !ok {
+				dis = g.executeAPIDisabled(ctx, apiID, dep)
+				disabled[apiID] = dis
+			}
+			ns.executeAPIDisabled = dis
 			next.apis[apiID][st.StageName] = ns
 		}
 	}
@@ -335,6 +345,24 @@ func (g *Gateway) sync(ctx context.Context) error {
 	g.state.Store(next)
 	g.synced.Store(time.Now().UnixNano())
 	return nil
+}
+
+// executeAPIDisabled reads the API's disableExecuteApiEndpoint from its
+// record, so that UpdateRestApi takes effect without a deployment; the
+// deployment's copy stands in when the record cannot be read.
+func (g *Gateway) executeAPIDisabled(ctx context.Context, apiID string, dep *Deployment) bool {
+	b, err := g.Store.Get(ctx, model.KindRestApi, apiID)
+	api := new(model.RestApi)
+	if err == nil {
+		err = json.Unmarshal(b, api)
+	}
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			g.log().Warn("REST API not read: disableExecuteApiEndpoint as deployed", "api", apiID, "err", err)
+		}
+		return dep.Api != nil && dep.Api.DisableExecuteApiEndpoint
+	}
+	return api.DisableExecuteApiEndpoint
 }
 
 // newStage compiles a stage of apiID served from dep. Its counters are

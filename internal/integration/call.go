@@ -76,8 +76,9 @@ type Call struct {
 	HeaderNames map[string]string
 	// Authorizer is what the method's Lambda authorizer returned, or nil.
 	Authorizer *Authorizer
-	// ClientCert is the mutual-TLS client certificate; nil means the one in
-	// R.TLS, if any.
+	// ClientCert is the caller's certificate on a request through a
+	// mutual-TLS custom domain (ClientCertOf); nil for every other request,
+	// as on AWS.
 	ClientCert *ClientCert
 	// Transports call https:// backends for the stage: its client
 	// certificate, the gateway's backend roots. Nil means the integration's
@@ -221,9 +222,40 @@ func (c *Call) ContextValue(name string) string {
 		return c.APIKey
 	case "identity.apiKeyId":
 		return c.APIKeyID
+	case "identity.clientCert.clientCertPem", "identity.clientCert.subjectDN", "identity.clientCert.issuerDN",
+		"identity.clientCert.serialNumber", "identity.clientCert.validity.notBefore", "identity.clientCert.validity.notAfter":
+		return c.ClientCert.value(name[len("identity.clientCert."):])
 	}
 	return ""
 }
+
+// value is one of $context.identity.clientCert's variables; "" for a
+// request without a client certificate.
+func (cc *ClientCert) value(name string) string {
+	if cc == nil {
+		return ""
+	}
+	switch name {
+	case "clientCertPem":
+		return cc.PEM
+	case "subjectDN":
+		return cc.SubjectDN
+	case "issuerDN":
+		return cc.IssuerDN
+	case "serialNumber":
+		return cc.SerialNumber
+	case "validity.notBefore":
+		return cc.notBefore()
+	case "validity.notAfter":
+		return cc.notAfter()
+	}
+	return ""
+}
+
+// notBefore and notAfter are the validity as AWS writes it (OpenSSL's
+// rendering, in GMT).
+func (cc *ClientCert) notBefore() string { return cc.NotBefore.UTC().Format(certTimeLayout) }
+func (cc *ClientCert) notAfter() string  { return cc.NotAfter.UTC().Format(certTimeLayout) }
 
 func (c *Call) extendedRequestID() string {
 	if c.ExtendedRequestID != "" {

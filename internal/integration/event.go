@@ -385,26 +385,22 @@ func eventIdentityOf(c *Call) eventIdentity {
 		id.UserARN = strPtr(cl.UserARN)
 		id.User = strPtr(cl.User)
 	}
-	cert := c.ClientCert
-	if cert == nil {
-		cert = clientCertOf(c.TLS)
-	}
-	if cert != nil {
+	if cert := c.ClientCert; cert != nil {
 		cc := &eventClientCert{
 			ClientCertPem: cert.PEM,
 			SubjectDN:     cert.SubjectDN,
 			IssuerDN:      cert.IssuerDN,
 			SerialNumber:  cert.SerialNumber,
 		}
-		cc.Validity.NotBefore = cert.NotBefore.UTC().Format(certTimeLayout)
-		cc.Validity.NotAfter = cert.NotAfter.UTC().Format(certTimeLayout)
+		cc.Validity.NotBefore, cc.Validity.NotAfter = cert.notBefore(), cert.notAfter()
 		id.ClientCert = cc
 	}
 	return id
 }
 
-// clientCertOf describes the certificate a client presented over TLS.
-func clientCertOf(cs *tls.ConnectionState) *ClientCert {
+// ClientCertOf describes the certificate a client presented over TLS, or
+// is nil.
+func ClientCertOf(cs *tls.ConnectionState) *ClientCert {
 	if cs == nil || len(cs.PeerCertificates) == 0 {
 		return nil
 	}

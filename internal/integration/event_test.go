@@ -664,6 +664,11 @@ func TestEventClientCertFromTLS(t *testing.T) {
 	ig := compileProxy(t, &fakeInvoker{}, nil)
 	c := newCall(t, "GET", "/h", "prod", "/h", "")
 	c.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{crt}}
+	// Only a request through a mutual-TLS domain carries the certificate.
+	if ev, _ := eventOf(t, ig, c); get(ev, "requestContext.identity.clientCert") != nil {
+		t.Errorf("clientCert without ClientCert: %v", get(ev, "requestContext.identity.clientCert"))
+	}
+	c.ClientCert = ClientCertOf(c.TLS)
 	ev, _ := eventOf(t, ig, c)
 	cc, ok := get(ev, "requestContext.identity.clientCert").(map[string]any)
 	if !ok {

@@ -282,9 +282,21 @@ func (v *templateVars) ContextValue(name string) (vtl.Value, bool) {
 		}
 		return vtl.MapValue(v.respOv), true
 	case "identity":
-		m := vtl.NewMap(len(identityNames))
+		m := vtl.NewMap(len(identityNames) + 1)
 		for _, n := range identityNames {
 			m.Put(vtl.String(n), vtl.String(c.identityValue(n)))
+		}
+		if cc := c.ClientCert; cc != nil {
+			validity := vtl.NewMap(2)
+			validity.Put(vtl.String("notBefore"), vtl.String(cc.notBefore()))
+			validity.Put(vtl.String("notAfter"), vtl.String(cc.notAfter()))
+			cm := vtl.NewMap(5)
+			cm.Put(vtl.String("clientCertPem"), vtl.String(cc.PEM))
+			cm.Put(vtl.String("subjectDN"), vtl.String(cc.SubjectDN))
+			cm.Put(vtl.String("issuerDN"), vtl.String(cc.IssuerDN))
+			cm.Put(vtl.String("serialNumber"), vtl.String(cc.SerialNumber))
+			cm.Put(vtl.String("validity"), vtl.MapValue(validity))
+			m.Put(vtl.String("clientCert"), vtl.MapValue(cm))
 		}
 		return vtl.MapValue(m), true
 	case "authorizer":

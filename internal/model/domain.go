@@ -8,6 +8,7 @@ const (
 	KindCertificate     = "acmcertificate"  // key: certificate id (the ARN's last part)
 	KindDomainName      = "domainname"      // key: the domain name, lower case
 	KindBasePathMapping = "basepathmapping" // key: domainName/basePath ("(none)" for the empty one)
+	KindTruststore      = "truststore"      // key: the domain name, lower case
 )
 
 // CertificateRecord is an ACM certificate as the store keeps it: the PEM
@@ -76,6 +77,26 @@ type DomainName struct {
 	Tags                                map[string]string      `json:"tags,omitempty"`
 	OwnershipVerificationCertificateArn string                 `json:"ownershipVerificationCertificateArn,omitempty"`
 	RoutingMode                         string                 `json:"routingMode,omitempty"`
+	MutualTLSAuthentication             *MutualTLS             `json:"mutualTlsAuthentication,omitempty"`
+}
+
+// MutualTLS is a domain's mutualTlsAuthentication: where its truststore
+// was read from, and what was wrong with certificates in it.
+type MutualTLS struct {
+	TruststoreURI      string   `json:"truststoreUri,omitempty"`
+	TruststoreVersion  string   `json:"truststoreVersion,omitempty"`
+	TruststoreWarnings []string `json:"truststoreWarnings,omitempty"`
+}
+
+// Truststore is a mutual-TLS domain's truststore as it was read when the
+// domain was created or updated: the PEM bundle itself, so that every node
+// serves the same one and none needs to reach the URI again (AWS, too,
+// reads the S3 object once, when the domain names it).
+type Truststore struct {
+	URI     string `json:"uri"`
+	Version string `json:"version,omitempty"`
+	PEM     string `json:"pem"`
+	ReadAt  int64  `json:"readAt"`
 }
 
 // ServedCertificateArn is the certificate the domain's endpoint serves:

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/apigw/apigw/internal/edge"
 	"github.com/apigw/apigw/internal/iam"
@@ -129,10 +130,17 @@ func (s *Server) serveDomainCertificates(ctx context.Context, domains []*model.D
 	served := make(map[string]bool, len(domains))
 	for _, d := range domains {
 		c, err := loadServerCertificate(ctx, s.Store, s.masterKey, d.ServedCertificateArn())
+		var ts *edge.Truststore
+		if err == nil && d.MutualTLSAuthentication != nil {
+			ts, err = loadTruststore(ctx, s.Store, d.DomainName)
+		}
 		if err == nil {
-			err = s.Certificates.Put(d.DomainName, edge.Certificate{Cert: c, Policy: d.SecurityPolicy})
+			err = s.Certificates.Put(d.DomainName, edge.Certificate{Cert: c, Policy: d.SecurityPolicy, Truststore: ts})
 		}
 		if err != nil {
+			// Not served at all (removed below), so a mutual-TLS domain
+			// whose truststore does not load is never served without it;
+			// the gateway refuses its requests on other names' handshakes.
 			s.cfg.Log.Error("custom domain not served over TLS", "domain", d.DomainName, "err", err)
 			continue
 		}
@@ -146,6 +154,28 @@ func (s *Server) serveDomainCertificates(ctx context.Context, domains []*model.D
 		}
 	}
 	s.domainCerts = served
+}
+
+// loadTruststore reads a mutual-TLS domain's truststore as control stored
+// it when the domain was created or updated. Every node reads the same
+// copy from the store: none fetches the truststore URI again, so a file://
+// truststore need only exist on the node that served the change, and an
+// S3 object that changes takes effect when the domain is updated, as on
+// AWS.
+func loadTruststore(ctx context.Context, st store.Store, domain string) (*edge.Truststore, error) {
+	b, err := st.Get(ctx, model.KindTruststore, domain)
+	if err != nil {
+		return nil, fmt.Errorf("truststore of %s: %w", domain, err)
+	}
+	rec := new(model.Truststore)
+	if err := json.Unmarshal(b, rec); err != nil {
+		return nil, fmt.Errorf("truststore of %s: %w", domain, err)
+	}
+	ts, _, err := edge.ParseTruststore([]byte(rec.PEM), time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("truststore of %s (%s): %w", domain, rec.URI, err)
+	}
+	return ts, nil
 }
 
 // loadServerCertificate reads an imported ACM certificate and opens its key.

@@ -267,6 +267,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Gateway.VpcLinkTargets = cfg.VpcLinkTargets
 	s.Control.Tester = s.Gateway
 	masterKey := s.masterKey
+	s.Control.Truststores = &edge.TruststoreFetcher{S3Endpoint: cfg.AWSEndpoints["s3"], Region: cfg.Region, Credentials: cfg.RemoteCredentials}
 	s.Control.Seal = func(p []byte, aad string) ([]byte, error) { return masterSealer{masterKey}.Seal(p, aad) }
 	s.Gateway.ClientCertificate = func(ctx context.Context, id string) (*tls.Certificate, error) {
 		return loadClientCertificate(ctx, st, masterKey, id)
