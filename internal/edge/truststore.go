@@ -108,7 +108,7 @@ func (f *TruststoreFetcher) get(req *http.Request, uri string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		reason := resp.Status
+		reason := fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 		if code := s3ErrorCode(resp.Body); code != "" {
 			reason += " (" + code + ")"
 		}
