@@ -5,6 +5,7 @@
 package edge
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -65,23 +66,33 @@ func compileCert(c Certificate) (*tls.Config, error) {
 	}
 	p.apply(cfg)
 	if ts := c.Truststore; ts != nil {
-		requireClientCert(cfg, ts)
+		if err := requireClientCert(cfg, ts); err != nil {
+			return nil, err
+		}
 	}
 	return cfg, nil
 }
 
-// requireClientCert makes cfg's handshakes mutual. The chain is checked in
-// VerifyConnection rather than by ClientAuth's own verification because
-// VerifyConnection also runs on resumed sessions: a session ticket from
-// another domain, or from before the truststore changed, is checked
-// against this truststore as it is now. ClientCAs only tells clients
-// which authorities are wanted.
-func requireClientCert(cfg *tls.Config, ts *Truststore) {
+// requireClientCert makes cfg's handshakes mutual. Session tickets carry
+// the client's certificate, so cfg gets session ticket keys of its own:
+// a ticket issued for another domain, or before this domain's truststore
+// or certificate changed, does not decrypt and the client goes through a
+// full handshake (and the new truststore). The chain is checked in
+// VerifyConnection, which runs on resumed sessions too, rather than by
+// ClientAuth's own verification. ClientCAs tells clients which
+// authorities are wanted.
+func requireClientCert(cfg *tls.Config, ts *Truststore) error {
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return fmt.Errorf("edge: session ticket key: %w", err)
+	}
+	cfg.SetSessionTicketKeys([][32]byte{key})
 	cfg.ClientAuth = tls.RequireAnyClientCert
 	cfg.ClientCAs = ts.pool
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 		return ts.VerifyClient(cs.PeerCertificates, time.Now())
 	}
+	return nil
 }
 
 func (s *Certificates) table() *certTable {
