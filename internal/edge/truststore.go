@@ -96,7 +96,12 @@ func (f *TruststoreFetcher) client() *http.Client {
 	if f.Client != nil {
 		return f.Client
 	}
-	return &http.Client{Timeout: TruststoreTimeout}
+	return &http.Client{Timeout: TruststoreTimeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != via[0].URL.Scheme || len(via) >= 5 {
+			return errors.New("redirected to " + req.URL.Redacted())
+		}
+		return nil
+	}}
 }
 
 func (f *TruststoreFetcher) get(req *http.Request, uri string) ([]byte, error) {

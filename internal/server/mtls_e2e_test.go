@@ -65,13 +65,6 @@ func expiredCA(t *testing.T) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
-// mtlsCall is one GET on the TLS listener: SNI from the URL's host, the
-// Host header host (when not ""), the client certificate cert (nil: none).
-type mtlsCall struct {
-	sni, host, path string
-	cert            *tls.Certificate
-}
-
 // mtlsResult is what a call got: the status and body, or the error of a
 // handshake the gateway refused; asked says whether the server asked for
 // a client certificate.
