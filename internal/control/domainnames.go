@@ -96,6 +96,9 @@ func (a *API) createDomainName(r *http.Request, body []byte) (int, any, error) {
 	if m := d.MutualTLSAuthentication; m != nil && m.TruststoreURI == "" {
 		d.MutualTLSAuthentication = nil
 	} else if m != nil {
+		if err := checkMutualTLS(&d); err != nil {
+			return 0, nil, err
+		}
 		// Read before the transaction: fetching may take seconds.
 		var err error
 		if ts, m.TruststoreWarnings, err = a.readTruststore(ctx, m); err != nil {
@@ -178,13 +181,8 @@ func (a *API) checkDomain(ctx context.Context, rd store.Reader, d *model.DomainN
 	if p.Edge != (ec.Types[0] == "EDGE") && d.SecurityPolicy != "TLS_1_0" && d.SecurityPolicy != "TLS_1_2" {
 		return badRequest("Security policy %s is not supported for %s endpoints", d.SecurityPolicy, ec.Types[0])
 	}
-	if d.MutualTLSAuthentication != nil {
-		if ec.Types[0] != "REGIONAL" {
-			return errMTLSRegional
-		}
-		if p.MinVersion < tls.VersionTLS12 {
-			return badRequest("Mutual TLS authentication requires a security policy of TLS 1.2 or later; %s allows TLS 1.0", d.SecurityPolicy)
-		}
+	if err := checkMutualTLS(d); err != nil {
+		return err
 	}
 	arn := d.ServedCertificateArn()
 	id := model.CertificateIDFromArn(arn)
@@ -206,6 +204,25 @@ func (a *API) checkDomain(ctx context.Context, rd store.Reader, d *model.DomainN
 		d.RegionalCertificateName = cert.DomainName
 	} else {
 		d.CertificateName = cert.DomainName
+	}
+	return nil
+}
+
+// checkMutualTLS applies AWS's rules to a mutual-TLS domain: REGIONAL,
+// and a security policy without TLS 1.0.
+func checkMutualTLS(d *model.DomainName) error {
+	if d.MutualTLSAuthentication == nil {
+		return nil
+	}
+	if ec := d.EndpointConfiguration; ec == nil || len(ec.Types) != 1 || ec.Types[0] != "REGIONAL" {
+		return errMTLSRegional
+	}
+	name := d.SecurityPolicy
+	if name == "" {
+		name = edge.DefaultPolicy
+	}
+	if p, ok := edge.Policy(name); ok && p.MinVersion < tls.VersionTLS12 {
+		return badRequest("Mutual TLS authentication requires a security policy of TLS 1.2 or later; %s allows TLS 1.0", name)
 	}
 	return nil
 }

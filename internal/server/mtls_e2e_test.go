@@ -197,7 +197,9 @@ func TestMutualTLS(t *testing.T) {
 
 	t.Run("validation", func(t *testing.T) {
 		mtls := &types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(trustURI)}
-		_, err := c.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("mtls.example.test"), CertificateArn: &arn, MutualTlsAuthentication: mtls})
+		// The domain's rules come before the truststore is read.
+		_, err := c.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("mtls.example.test"), CertificateArn: &arn,
+			MutualTlsAuthentication: &types.MutualTlsAuthenticationInput{TruststoreUri: aws.String("file:///nonexistent/ts.pem")}})
 		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Mutual TLS authentication is only supported for REGIONAL domain names")
 		_, err = c.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("mtls.example.test"), RegionalCertificateArn: &arn,
 			EndpointConfiguration: regional(), SecurityPolicy: types.SecurityPolicyTls10, MutualTlsAuthentication: mtls})
