@@ -458,6 +458,10 @@ func TestMutualTLS(t *testing.T) {
 			t.Error("new connection after the switch still got the old certificate")
 		}
 
+		_, err := c.UpdateDomainName(ctx, &apigateway.UpdateDomainNameInput{DomainName: aws.String("mtls.example.test"), PatchOperations: []types.PatchOperation{
+			{Op: types.OpReplace, Path: aws.String("/securityPolicy"), Value: aws.String("TLS_1_0")}}})
+		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Mutual TLS authentication requires a security policy of TLS 1.2 or later; TLS_1_0 allows TLS 1.0")
+
 		// Mutual TLS turned off (an empty truststoreUri, as on AWS): no
 		// certificate asked, none passed on.
 		u = iaMust(c.UpdateDomainName(ctx, &apigateway.UpdateDomainNameInput{DomainName: aws.String("mtls.example.test"), PatchOperations: []types.PatchOperation{
