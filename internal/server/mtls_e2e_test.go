@@ -33,6 +33,7 @@ import (
 
 	"github.com/apigw/apigw/internal/apigwtest"
 	"github.com/apigw/apigw/internal/server"
+	"github.com/apigw/apigw/internal/store/postgres/pgtest"
 )
 
 // clientLeaf is a client certificate ca signs for cn (extended key usage
@@ -641,5 +642,48 @@ fi
 	// so its message varies ("certificate required", a reset).
 	if b, _ := os.ReadFile(filepath.Join(dir, "without.txt")); len(b) != 0 {
 		t.Errorf("curl without a certificate got an answer: %q", b)
+	}
+}
+
+// Two nodes on one PostgreSQL store: the truststore node A read from a
+// file serves on node B, which never reads the file (it is gone by then).
+func TestPostgresMutualTLS(t *testing.T) {
+	url := pgtest.URL(t)
+	dir := t.TempDir()
+	tlsOn := func(c *server.Config) { c.TLSListen = "127.0.0.1:0" }
+	a := apigwtest.StartIn(t, dir, pgStore(url), tlsOn)
+	b := apigwtest.StartIn(t, dir, pgStore(url), tlsOn)
+	ctx := t.Context()
+	srvCA, cliCA, otherCA := newTestCA(t, "Server CA"), newTestCA(t, "Client CA"), newTestCA(t, "Other CA")
+	certPEM, keyPEM := srvCA.leaf(t, "cluster.example.test")
+	arn := aws.ToString(iaMust(acmClient(a, rootCreds).ImportCertificate(ctx, &acm.ImportCertificateInput{Certificate: certPEM, PrivateKey: keyPEM}))(t).CertificateArn)
+	trustFile := writeFile(t, "truststore.pem", cliCA.pem)
+	iaMust(a.Client.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("cluster.example.test"), RegionalCertificateArn: &arn,
+		EndpointConfiguration: regional(), MutualTlsAuthentication: &types.MutualTlsAuthenticationInput{TruststoreUri: aws.String("file://" + trustFile)}}))(t)
+	apiID := mtlsAPI(t, a, false)
+	iaMust(a.Client.CreateBasePathMapping(ctx, &apigateway.CreateBasePathMappingInput{DomainName: aws.String("cluster.example.test"), RestApiId: &apiID, Stage: aws.String("prod")}))(t)
+	if err := os.Remove(trustFile); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := cliCA.clientLeaf(t, "caller")
+	other, _ := otherCA.clientLeaf(t, "other")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := newMTLSClient(b, srvCA.pool, &good).get(t, "cluster.example.test", "", "/whoami")
+		if r.status == 200 && strings.HasPrefix(r.body, "subject=CN=caller") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node B never served the mutual-TLS domain: %d %q %v", r.status, r.body, r.err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, in := range []*apigwtest.Instance{a, b} {
+		if r := newMTLSClient(in, srvCA.pool, &other).get(t, "cluster.example.test", "", "/whoami"); r.err == nil {
+			t.Errorf("a node admitted a certificate of another CA: %d %q", r.status, r.body)
+		}
+		if r := newMTLSClient(in, srvCA.pool, nil).get(t, "cluster.example.test", "", "/whoami"); r.err == nil {
+			t.Errorf("a node admitted a caller without a certificate: %d %q", r.status, r.body)
+		}
 	}
 }
