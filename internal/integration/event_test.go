@@ -682,3 +682,22 @@ func TestEventClientCertFromTLS(t *testing.T) {
 		t.Errorf("serialNumber = %q", s)
 	}
 }
+
+func TestRequestAuthorizerEventClientCert(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.StartTLS()
+	defer srv.Close()
+	c := newCall(t, "GET", "/h", "prod", "/h", "")
+	c.ClientCert = ClientCertOf(&tls.ConnectionState{PeerCertificates: []*x509.Certificate{srv.Certificate()}})
+	b, err := RequestAuthorizerEvent(c, "123456789012", "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/h", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := str(get(ev, "requestContext.identity.clientCert.subjectDN")); got != srv.Certificate().Subject.String() {
+		t.Errorf("REQUEST authorizer event clientCert.subjectDN = %q", got)
+	}
+}
