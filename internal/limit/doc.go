@@ -132,7 +132,10 @@
 //     is left of each quota when the outage reaches it, n being the number of
 //     nodes that registered in Redis in the last 10 s before it. The
 //     background loop pings Redis every [DefaultRedisTick] and returns to the
-//     shared counters when it answers. With RedisConfig.FailClosed, every
+//     shared counters when it answers. What a node reserved in the Ledger
+//     and did not admit (its lease when Redis went away, the rest of its
+//     share) stays its lease once it rebuilt Redis from the Ledger, so an
+//     outage loses no unit. With RedisConfig.FailClosed, every
 //     call fails with [ErrUnavailable] instead.
 //
 // The Ledger must be shared by the nodes (a shared store) for Usage to be

@@ -641,10 +641,25 @@ func (r *Redis) takeSlow(ctx context.Context, st *rquota, q QuotaSpec, day int64
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	gen := r.gen.Load()
-	if err := r.releaseLocal(ctx, st); err != nil {
+	// Units this node reserved in the Ledger and did not admit, for this
+	// day and quota: the outage's local share, or a lease taken before
+	// Redis restarted or became unreachable. Once Redis is rebuilt from
+	// the Ledger, which has them, Redis counts them too, so they stay this
+	// node's lease. Given back to the Ledger alone they would be lost: a
+	// count another node already rebuilt Redis with keeps them.
+	var carry int64
+	if fw := st.fb.Load(); fw != nil && fw.spec == q && fw.day == day {
+		carry += fw.avail.Swap(0)
+		st.fb.Store(nil)
+	} else if err := r.releaseLocal(ctx, st); err != nil {
 		return Decision{}, err
 	}
 	w := st.win.Load()
+	if w != nil && w.gen != gen && w.spec == q && w.day == day {
+		carry += w.avail.Swap(0)
+		st.win.Store(nil)
+		w = nil
+	}
 	if w != nil && (w.spec != q || day > w.day || w.gen != gen) {
 		if err := r.release(ctx, st, w); err != nil {
 			if err := r.failed(ctx, err); err != nil {
@@ -660,6 +675,25 @@ func (r *Redis) takeSlow(ctx context.Context, st *rquota, q QuotaSpec, day int64
 			return Decision{}, err
 		}
 		w = newRWindow(q, day, gen)
+	}
+	if carry > 0 {
+		// Rebuilt even if this generation was already: units of the
+		// outage may have been reserved after that build.
+		if err := r.build(ctx, st, w); err != nil {
+			if _, lerr := r.ledger.Add(ctx, st.id, w.key, -carry); lerr != nil {
+				r.log.Warn("quota units reserved before redis came back not given back to the ledger", "id", st.id, "units", carry, "err", lerr)
+			}
+			if errors.Is(err, errLedgerIO) {
+				return Decision{}, err
+			}
+			if err := r.failed(ctx, err); err != nil {
+				return Decision{}, err
+			}
+			return r.takeLocalLocked(ctx, st, q, day, now)
+		}
+		st.synced = gen
+		w.avail.Add(carry)
+		st.win.Store(w)
 	}
 	for {
 		if d, ok := w.take(); ok {

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/apigw/apigw/internal/control"
+	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/metrics"
 	"github.com/apigw/apigw/internal/sigv4"
 )
 
@@ -57,4 +59,27 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.ServeHTTP(w, r)
+}
+
+// redisMetrics are the state of the shared limits, with --redis: whether
+// this node meters through Redis or alone (an outage), how many nodes
+// share the limits, how many outages it saw.
+func redisMetrics(l limit.Limiter) []metrics.Value {
+	r, ok := l.(*limit.Redis)
+	if !ok {
+		return nil
+	}
+	return []metrics.Value{
+		{Name: "apigw_redis_shared", Help: "1 while this node's limits are shared through Redis; 0 while Redis is unreachable and the node meters alone with its share (or answers 503, with --redis-failure closed).",
+			Read: func() float64 {
+				if r.Shared() {
+					return 1
+				}
+				return 0
+			}},
+		{Name: "apigw_redis_nodes", Help: "Nodes sharing the limits through Redis, this one included, as seen in the last 10 seconds: the divisor of each node's share during an outage.",
+			Read: func() float64 { return float64(r.Nodes()) }},
+		{Name: "apigw_redis_outages_total", Help: "Times this node found Redis unreachable and fell back to local limits.", Counter: true,
+			Read: func() float64 { return float64(r.Outages()) }},
+	}
 }

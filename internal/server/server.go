@@ -168,6 +168,7 @@ type Server struct {
 	health          healthState
 	metrics         http.Handler
 	metricsToken    []byte // the bearer token of /_apigw/metrics, or nil
+	node            string // this node's name: host/admin address/pid
 }
 
 // RootCredentials are the root principal's access key.
@@ -242,20 +243,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Control = &control.API{Store: st, AccountID: s.AccountID, Region: cfg.Region, Log: cfg.Log, DomainTarget: cfg.DomainTarget,
 		VpcLinkTargets: cfg.VpcLinkTargets}
+	hostname, _ := os.Hostname()
+	s.node = hostname + "/" + cfg.AdminListen + "/" + strconv.Itoa(os.Getpid())
 	if cfg.Redis == "" {
 		s.Limiter = limit.NewMemory(limit.StoreLedger{Store: st})
 	} else {
-		host, _ := os.Hostname()
 		r, err := limit.DialRedis(ctx, cfg.Redis, limit.RedisConfig{
 			Prefix: cfg.RedisPrefix, Ledger: limit.StoreLedger{Store: st}, FailClosed: cfg.RedisFailure == "closed",
-			Node: host + "/" + cfg.AdminListen + "/" + strconv.Itoa(os.Getpid()), Log: cfg.Log,
+			Node: s.node, Log: cfg.Log,
 		})
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
 		s.Limiter = r
-		cfg.Log.Info("limits shared through redis", "redis", redactURL(cfg.Redis), "shared", r.Shared(), "nodes", r.Nodes(), "on failure", cmp.Or(cfg.RedisFailure, "open"))
 	}
 	s.Control.Meter = meter{s.Limiter}
 	s.Gateway = gateway.New(st)
@@ -296,7 +297,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DataDir: cfg.DataDir, CodeURLKey: urlKey[:], Log: cfg.Log, MaxConcurrency: cfg.LambdaConcurrency}
 	s.Gateway.Lambda = s.Lambda
 	s.Lambda.Metrics = new(metrics.Functions)
-	s.metrics = metrics.Handler(&metrics.Collector{APIs: s.Gateway.MetricSeries, Functions: s.Lambda.Metrics, Own: s.Gateway.OwnMetrics()})
+	s.metrics = metrics.Handler(&metrics.Collector{APIs: s.Gateway.MetricSeries, Functions: s.Lambda.Metrics, Own: append(s.Gateway.OwnMetrics(), redisMetrics(s.Limiter)...)})
 	if len(cfg.LambdaRemotes) > 0 {
 		s.Lambda.Remote = map[string]lambda.RemoteEndpoint{}
 		for arn, u := range cfg.LambdaRemotes {
@@ -557,9 +558,18 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		s.cfg.Log.Info("apigw serving HTTPS (HTTP/1.1 and HTTP/2)", attrs...)
 	}
-	host, _ := os.Hostname()
-	s.cfg.Log.Info("apigw serving", "node", fmt.Sprintf("%s pid %d", host, os.Getpid()), "data", s.DataAddr(), "admin", s.AdminAddr(),
-		"region", s.cfg.Region, "account", s.AccountID, "store", s.store.kind+" "+s.store.desc, "secret key", s.keySource)
+	// One line says which node this is, on which store and which Redis.
+	redisState := "none: limits are local to this node"
+	if r, ok := s.Limiter.(*limit.Redis); ok {
+		state := "answers"
+		if !r.Shared() {
+			state = "unreachable"
+		}
+		redisState = fmt.Sprintf("%s prefix %s (%s, %d nodes, on failure %s)", redactURL(s.cfg.Redis),
+			cmp.Or(s.cfg.RedisPrefix, "apigw:"), state, r.Nodes(), cmp.Or(s.cfg.RedisFailure, "open"))
+	}
+	s.cfg.Log.Info("apigw serving", "node", s.node, "store", s.store.kind+" "+s.store.desc, "redis", redisState,
+		"data", s.DataAddr(), "admin", s.AdminAddr(), "region", s.cfg.Region, "account", s.AccountID, "secret key", s.keySource)
 
 	var serveErr error
 	select {
