@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +30,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/apigw/apigw/internal/apigwtest"
+	"github.com/apigw/apigw/internal/limit"
+	"github.com/apigw/apigw/internal/server"
 	"github.com/apigw/apigw/internal/store/postgres/pgtest"
 )
 
@@ -76,6 +80,7 @@ type clusterNode struct {
 	name        string
 	data, admin string // host:port
 	dir         string
+	extra       []string // flags of this node only
 	cmd         *exec.Cmd
 	out         *syncBuffer
 	exited      chan error
@@ -91,6 +96,43 @@ type cluster struct {
 	admin  string // HAProxy's admin frontend
 	sock   string
 	client *http.Client // for the load, through HAProxy
+	redis  *clusterRedis // the cluster's own redis-server; nil on APIGW_TEST_REDIS
+}
+
+// clusterRedis is a redis-server of the test's own on a free port, which
+// the test may kill and restart (the machine's Redis, APIGW_TEST_REDIS, it
+// must not). It has no persistence: it restarts empty.
+type clusterRedis struct {
+	bin, addr string
+	cmd       *exec.Cmd
+	out       syncBuffer
+}
+
+// start starts redis-server and waits until it answers PING.
+func (r *clusterRedis) start(t *testing.T) {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(r.addr)
+	r.cmd = exec.Command(r.bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no")
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: -1})
+	defer rdb.Close()
+	for deadline := time.Now().Add(10 * time.Second); rdb.Ping(context.Background()).Err() != nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s does not answer within 10 s\n%s", r.addr, r.out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// kill stops redis-server with SIGKILL, as a crash would.
+func (r *clusterRedis) kill() {
+	if r.cmd != nil && r.cmd.ProcessState == nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+	}
 }
 
 // start starts n's process and waits until its health answers 200.
@@ -98,7 +140,8 @@ func (c *cluster) start(n *clusterNode) {
 	t := c.t
 	t.Helper()
 	n.out = &syncBuffer{}
-	n.cmd = exec.Command(c.bin, append(slices.Clone(c.args), "--listen", n.data, "--admin-listen", n.admin, "--data-dir", n.dir)...)
+	args := append(slices.Clone(c.args), "--listen", n.data, "--admin-listen", n.admin, "--data-dir", n.dir)
+	n.cmd = exec.Command(c.bin, append(args, n.extra...)...)
 	n.cmd.Env = c.env
 	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
 	if err := n.cmd.Start(); err != nil {
@@ -229,6 +272,20 @@ func startCluster(t *testing.T) *cluster {
 	}
 	pgURL := pgtest.URL(t)
 	redisURL := os.Getenv("APIGW_TEST_REDIS")
+	// A redis-server of the test's own, when installed, so that a subtest
+	// can restart it.
+	var own *clusterRedis
+	if bin, err := exec.LookPath("redis-server"); err == nil {
+		own = &clusterRedis{bin: bin, addr: freePort(t)}
+		own.start(t)
+		t.Cleanup(func() {
+			own.kill()
+			if t.Failed() {
+				t.Logf("redis-server's output:\n%s", own.out.String())
+			}
+		})
+		redisURL = "redis://" + own.addr + "/0"
+	}
 	var rb [4]byte
 	rand.Read(rb[:])
 	prefix := "apigwtest:cluster:" + hex.EncodeToString(rb[:]) + ":"
@@ -246,7 +303,7 @@ func startCluster(t *testing.T) *cluster {
 	})
 
 	dir := t.TempDir()
-	c := &cluster{t: t, bin: filepath.Join(dir, "apigw"), sock: filepath.Join(dir, "haproxy.sock")}
+	c := &cluster{t: t, bin: filepath.Join(dir, "apigw"), sock: filepath.Join(dir, "haproxy.sock"), redis: own}
 	build(t, "./cmd/apigw", c.bin)
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -254,7 +311,7 @@ func startCluster(t *testing.T) *cluster {
 	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.args = []string{"serve", "--store", pgURL, "--redis", redisURL, "--redis-prefix", prefix, "--secret-key-file", keyFile}
+	c.args = []string{"serve", "--store", pgURL, "--redis", redisURL, "--redis-prefix", prefix, "--secret-key-file", keyFile, "--metrics-public"}
 	c.env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"APIGW_ROOT_ACCESS_KEY_ID=" + apigwtest.AccessKeyID, "APIGW_ROOT_SECRET_ACCESS_KEY=" + apigwtest.SecretAccessKey}
 	var nodes, admins strings.Builder
@@ -381,13 +438,19 @@ func clusterPlan(t *testing.T, c *apigateway.Client, apiID, name string, quota i
 // and returns each node's delay since t0.
 func (c *cluster) seenBy(t *testing.T, t0 time.Time, apiID, path, key string, ok func(int, string) bool) []time.Duration {
 	t.Helper()
-	delays := make([]time.Duration, len(c.nodes))
+	return seenBy(t, c.nodes, c.client, t0, apiID, path, key, ok)
+}
+
+// seenBy is cluster.seenBy on the given nodes.
+func seenBy(t *testing.T, nodes []*clusterNode, client *http.Client, t0 time.Time, apiID, path, key string, ok func(int, string) bool) []time.Duration {
+	t.Helper()
+	delays := make([]time.Duration, len(nodes))
 	var wg sync.WaitGroup
-	for i, n := range c.nodes {
+	for i, n := range nodes {
 		wg.Go(func() {
 			deadline := t0.Add(10 * time.Second)
 			for {
-				status, body, _ := get(c.client, n.data, apiID, path, key)
+				status, body, _ := get(client, n.data, apiID, path, key)
 				if ok(status, body) {
 					delays[i] = time.Since(t0)
 					return
@@ -402,6 +465,51 @@ func (c *cluster) seenBy(t *testing.T, t0 time.Time, apiID, path, key string, ok
 	}
 	wg.Wait()
 	return delays
+}
+
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// health reads n's GET /_apigw/health.
+func health(n *clusterNode) (server.Health, error) {
+	var h server.Health
+	resp, err := http.Get("http://" + n.admin + "/_apigw/health")
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	return h, json.NewDecoder(resp.Body).Decode(&h)
+}
+
+// metric reads one of n's metrics without labels.
+func metric(t *testing.T, n *clusterNode, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + n.admin + "/_apigw/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: metric %s: %v", n.name, sc.Text(), err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("%s: no metric %s (%v)", n.name, name, sc.Err())
+	return 0
 }
 
 // load runs clients in parallel through HAProxy until each one's next
@@ -577,6 +685,140 @@ func TestCluster(t *testing.T) {
 		c.waitHAProxy(victim, "DOWN")
 		c.start(victim)
 		c.waitHAProxy(victim, "UP")
+	})
+
+	t.Run("redis restarted mid-load", func(t *testing.T) {
+		if c.redis == nil {
+			t.Skip("redis-server is not installed: the cluster runs on APIGW_TEST_REDIS, which the test must not restart")
+		}
+		// A fourth node, outside HAProxy, fails closed.
+		closed := &clusterNode{name: "closed", data: freePort(t), admin: freePort(t), dir: filepath.Join(t.TempDir(), "closed"),
+			extra: []string{"--redis-failure", "closed"}}
+		c.start(closed)
+		t.Cleanup(func() {
+			closed.cmd.Process.Kill()
+			<-closed.exited
+			if t.Failed() {
+				t.Logf("%s's output:\n%s", closed.name, closed.out)
+			}
+		})
+		all := append(slices.Clone(c.nodes), closed)
+		const quota = 4000
+		planD, keyDID, keyD := clusterPlan(t, lb, apiID, "d", quota, 10000, 5000)
+		seenBy(t, all, c.client, time.Now(), apiID, "/q", keyD, func(s int, _ string) bool { return s == 200 })
+		var admitted [3]atomic.Int64 // by phase: before the kill, Redis down, Redis back
+		admitted[0].Store(int64(len(all)))
+		var phase atomic.Int32
+		var counts loadCounts
+		const clients = 32
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Go(func() {
+				for {
+					p := phase.Load()
+					status, body, err := get(c.client, c.data, apiID, "/q", keyD)
+					counts.add(status, body, err)
+					switch {
+					case status == 200:
+						admitted[p].Add(1)
+					case status == 429 && body == `{"message":"Limit Exceeded"}`:
+						if p == 2 {
+							return
+						}
+					case status != 429:
+						return
+					}
+				}
+			})
+		}
+		total := func() int64 { return admitted[0].Load() + admitted[1].Load() + admitted[2].Load() }
+		waitFor(t, 20*time.Second, "a quarter of the quota admitted", func() bool { return total() >= quota/4 })
+		c.redis.kill()
+		phase.Store(1)
+		before := admitted[0].Load()
+		for _, n := range all {
+			waitFor(t, 10*time.Second, n.name+" degraded", func() bool {
+				h, _ := health(n)
+				return h.Status == "degraded" && h.Redis != nil && h.Redis.Status == "unreachable"
+			})
+			if v := metric(t, n, "apigw_redis_shared"); v != 0 {
+				t.Errorf("%s: apigw_redis_shared %v during the outage, want 0", n.name, v)
+			}
+		}
+		if status, body, err := get(c.client, closed.data, apiID, "/q", keyD); status != 503 || body != `{"message":"Service Unavailable"}` {
+			t.Errorf("the --redis-failure closed node during the outage answered %d %s %v, want 503", status, body, err)
+		}
+		waitFor(t, 20*time.Second, "a quarter of the quota admitted on local limits", func() bool { return admitted[1].Load() >= quota/4 })
+		c.redis.start(t)
+		for _, n := range all {
+			waitFor(t, 10*time.Second, n.name+" ok", func() bool {
+				h, _ := health(n)
+				return h.Status == "ok" && h.Redis != nil && h.Redis.Status == "ok"
+			})
+			if v := metric(t, n, "apigw_redis_shared"); v != 1 {
+				t.Errorf("%s: apigw_redis_shared %v with Redis back, want 1", n.name, v)
+			}
+			if v := metric(t, n, "apigw_redis_outages_total"); v != 1 {
+				t.Errorf("%s: apigw_redis_outages_total %v, want 1", n.name, v)
+			}
+		}
+		phase.Store(2)
+		during := admitted[1].Load()
+		if status, body, err := get(c.client, closed.data, apiID, "/q", keyD); status != 200 {
+			t.Errorf("the --redis-failure closed node with Redis back answered %d %s %v, want 200", status, body, err)
+		} else {
+			admitted[2].Add(1)
+		}
+		// It stops cleanly, giving its lease back, so the load can use it.
+		if err := c.stop(closed, syscall.SIGTERM); err != nil {
+			t.Errorf("%s exited with %v after SIGTERM", closed.name, err)
+		}
+		// Redis restarted empty: the count it serves was rebuilt from the
+		// store's ledger, uses before the restart included.
+		u, err := mgmt(c.nodes[0].admin).GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: aws.String(planD), KeyId: aws.String(keyDID),
+			StartDate: aws.String(time.Now().UTC().Format("2006-01-02")), EndDate: aws.String(time.Now().UTC().Format("2006-01-02"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u.Items[keyDID]; len(got) != 1 || got[0][0] < before+during {
+			t.Errorf("GetUsage after the restart = %v, want at least the %d admitted before it", u.Items, before+during)
+		}
+		wg.Wait()
+		// Leases still held go back after a second unused; then each node
+		// admits what is left.
+		time.Sleep(limit.QuotaLeaseIdle + 2*limit.DefaultRedisTick)
+		for _, n := range c.nodes {
+			for {
+				status, body, err := get(c.client, n.data, apiID, "/q", keyD)
+				if status == 200 {
+					admitted[2].Add(1)
+					continue
+				}
+				if status != 429 {
+					t.Errorf("%s after the load: %d %s %v", n.name, status, body, err)
+				}
+				break
+			}
+		}
+		t.Logf("redis killed after %d admitted, %d admitted on local limits, %d after it came back: %d of a quota of %d, answers %v",
+			before, during, admitted[2].Load(), total(), quota, counts.status)
+		if got := total(); got != quota {
+			t.Errorf("admitted %d across the Redis restart, want exactly the quota of %d", got, quota)
+		}
+		if len(counts.errs) > 0 {
+			t.Errorf("answers other than 200 and 429 through HAProxy: %v %v", counts.status, counts.errs)
+		}
+		for _, n := range c.nodes {
+			out := n.out.String()
+			for _, want := range []string{"redis unreachable: limits are local until it answers", "redis answers again: limits are shared"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%s's log has no %q", n.name, want)
+				}
+			}
+		}
+		if out := closed.out.String(); !strings.Contains(out, "redis unreachable: metered requests are refused with 503") {
+			t.Errorf("%s's log has no outage line", closed.name)
+		}
 	})
 
 	t.Run("SIGTERM stops accepting, finishes in flight, exits", func(t *testing.T) {
