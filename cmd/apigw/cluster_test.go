@@ -95,7 +95,7 @@ type cluster struct {
 	data   string // HAProxy's data frontend
 	admin  string // HAProxy's admin frontend
 	sock   string
-	client *http.Client // for the load, through HAProxy
+	client *http.Client  // for the load, through HAProxy
 	redis  *clusterRedis // the cluster's own redis-server; nil on APIGW_TEST_REDIS
 }
 
