@@ -1,7 +1,9 @@
 package main
 
 import (
+	"archive/zip"
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -27,6 +29,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/apigw/apigw/internal/apigwtest"
@@ -467,6 +471,135 @@ func seenBy(t *testing.T, nodes []*clusterNode, client *http.Client, t0 time.Tim
 	return delays
 }
 
+// reportDelays logs the p50, p99 and max of a change's delays until every
+// node served it.
+func reportDelays(t *testing.T, what string, delays []time.Duration) {
+	t.Helper()
+	if len(delays) == 0 {
+		return
+	}
+	slices.Sort(delays)
+	t.Logf("%s seen by every node (%d samples, from the call's start): p50 %v, p99 %v, max %v", what, len(delays),
+		delays[len(delays)/2].Round(100*time.Microsecond), delays[len(delays)*99/100].Round(100*time.Microsecond), delays[len(delays)-1].Round(100*time.Microsecond))
+}
+
+// mgmtLambda is a Lambda API client on addr.
+func mgmtLambda(addr string) *awslambda.Client {
+	return awslambda.New(awslambda.Options{
+		Region:           apigwtest.Region,
+		BaseEndpoint:     aws.String("http://" + addr),
+		Credentials:      credentials.NewStaticCredentialsProvider(apigwtest.AccessKeyID, apigwtest.SecretAccessKey, ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+// echoFunction is a Python handler answering body.
+func echoFunction(body string) string {
+	return "def handler(event, context):\n    return {\"statusCode\": 200, \"body\": \"" + body + "\"}\n"
+}
+
+// countingAuthorizer is a TOKEN authorizer that appends each token it is
+// called with to the file $CALLS (one file for the nodes' workers) and
+// allows the method.
+const countingAuthorizer = `import os
+
+def handler(event, context):
+    with open(os.environ["CALLS"], "a") as f:
+        f.write(event["authorizationToken"] + "\n")
+    return {"principalId": "user", "policyDocument": {"Version": "2012-10-17",
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}]}}
+`
+
+// pyZip is a deployment package of one file, fn.py.
+func pyZip(t *testing.T, code string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("fn.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, code)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// clusterFunctionAPI makes an API with two Python functions: GET /fn
+// calls "echo" (AWS_PROXY, answering "code0"), GET /auth is a MOCK
+// answering "authorized" behind "auth", a TOKEN authorizer on the
+// Authorization header whose results are cached for 300 s. It returns the
+// API's id, deployed to prod.
+func clusterFunctionAPI(t *testing.T, c *apigateway.Client, lc *awslambda.Client, calls string) string {
+	t.Helper()
+	ctx := context.Background()
+	arns := map[string]string{}
+	for name, code := range map[string]string{"echo": echoFunction("code0"), "auth": countingAuthorizer} {
+		fn, err := lc.CreateFunction(ctx, &awslambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: lambdatypes.RuntimePython312,
+			Handler: aws.String("fn.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda"),
+			Code:        &lambdatypes.FunctionCode{ZipFile: pyZip(t, code)},
+			Environment: &lambdatypes.Environment{Variables: map[string]string{"CALLS": calls}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns[name] = *fn.FunctionArn
+	}
+	api, err := c.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("functions")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	account := strings.Split(arns["echo"], ":")[4]
+	for name, arn := range arns {
+		if _, err := lc.AddPermission(ctx, &awslambda.AddPermissionInput{FunctionName: aws.String(arn), StatementId: aws.String("apigw"),
+			Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("apigateway.amazonaws.com"),
+			SourceArn: aws.String("arn:aws:execute-api:" + apigwtest.Region + ":" + account + ":" + *api.Id + "/*")}); err != nil {
+			t.Fatalf("AddPermission %s: %v", name, err)
+		}
+	}
+	uri := func(arn string) *string {
+		return aws.String("arn:aws:apigateway:" + apigwtest.Region + ":lambda:path/2015-03-31/functions/" + arn + "/invocations")
+	}
+	au, err := c.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{RestApiId: api.Id, Name: aws.String("auth"), Type: types.AuthorizerTypeToken,
+		AuthorizerUri: uri(arns["auth"]), IdentitySource: aws.String("method.request.header.Authorization"), AuthorizerResultTtlInSeconds: aws.Int32(300)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"fn", "auth"} {
+		res, err := c.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String(path)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}
+		in := &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"),
+			Type: types.IntegrationTypeAwsProxy, IntegrationHttpMethod: aws.String("POST"), Uri: uri(arns["echo"])}
+		if path == "auth" {
+			m.AuthorizationType, m.AuthorizerId = aws.String("CUSTOM"), au.Id
+			in = &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"),
+				Type: types.IntegrationTypeMock, RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`}}
+		}
+		if _, err := c.PutMethod(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutIntegration(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if path == "auth" {
+			if _, err := c.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"), StatusCode: aws.String("200")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.PutIntegrationResponse(ctx, &apigateway.PutIntegrationResponseInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"),
+				StatusCode: aws.String("200"), ResponseTemplates: map[string]string{"application/json": "authorized"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	return *api.Id
+}
+
 // waitFor polls cond until it holds, failing the test after d.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -630,13 +763,68 @@ func TestCluster(t *testing.T) {
 			}
 			c.seenBy(t, time.Now(), apiID, "/q", keyB, func(s int, b string) bool { return s == 200 })
 		}
-		for _, d := range []struct {
-			what   string
-			delays []time.Duration
-		}{{"deployment", deploy}, {"key disabled", disable}, {"plan throttle", throttle}} {
-			slices.Sort(d.delays)
-			t.Logf("%s seen by every node (%d samples, from the call's start): p50 %v, p99 %v, max %v", d.what, len(d.delays),
-				d.delays[len(d.delays)/2].Round(100*time.Microsecond), d.delays[len(d.delays)*99/100].Round(100*time.Microsecond), d.delays[len(d.delays)-1].Round(100*time.Microsecond))
+		reportDelays(t, "deployment", deploy)
+		reportDelays(t, "key disabled", disable)
+		reportDelays(t, "plan throttle", throttle)
+	})
+
+	t.Run("functions: code updated through one node, authorizer cache shared", func(t *testing.T) {
+		if _, err := exec.LookPath("python3"); err != nil {
+			t.Skip("python3 is not installed: skipping the function subtests")
+		}
+		calls := filepath.Join(t.TempDir(), "calls")
+		fnAPI := clusterFunctionAPI(t, lb, mgmtLambda(c.admin), calls)
+
+		// UpdateFunctionCode through node 0; every node serves the new
+		// code (its workers restarted on it), as with a deployment.
+		lc := mgmtLambda(c.nodes[0].admin)
+		var update, own []time.Duration
+		for i := 1; i <= 5; i++ {
+			body := fmt.Sprintf("code%d", i)
+			t0 := time.Now()
+			if _, err := lc.UpdateFunctionCode(ctx, &awslambda.UpdateFunctionCodeInput{FunctionName: aws.String("echo"),
+				ZipFile: pyZip(t, echoFunction(body))}); err != nil {
+				t.Fatal(err)
+			}
+			d := c.seenBy(t, t0, fnAPI, "/fn", "", func(s int, b string) bool { return s == 200 && b == body })
+			update = append(update, d...)
+			own = append(own, d[0])
+		}
+		// Each node starts a worker on the new code: its cold start is
+		// most of the delay, on the node the update went through too.
+		reportDelays(t, "function code updated", update)
+		reportDelays(t, "function code updated, on the node it went through", own)
+
+		// A TOKEN authorizer's result cached by one node is used by the
+		// others: the function runs once per token across the cluster.
+		authorize := func(n *clusterNode, token string) {
+			t.Helper()
+			req, _ := http.NewRequest("GET", "http://"+n.data+"/_aws/execute-api/"+fnAPI+"/prod/auth", nil)
+			req.Header.Set("Authorization", token)
+			resp, err := c.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(b) != "authorized" {
+				t.Fatalf("%s: GET /auth with %s = %d %s, want 200 authorized", n.name, token, resp.StatusCode, b)
+			}
+		}
+		count := func(token string) int {
+			b, _ := os.ReadFile(calls)
+			return strings.Count(string(b), token+"\n")
+		}
+		for _, n := range c.nodes {
+			authorize(n, "alice")
+		}
+		if got := count("alice"); got != 1 {
+			t.Errorf("the authorizer ran %d times for one token on three nodes, want once (its result shared through Redis)", got)
+		}
+		authorize(c.nodes[1], "bob")
+		authorize(c.nodes[2], "bob")
+		if got := count("bob"); got != 1 {
+			t.Errorf("the authorizer ran %d times for a second token, want once", got)
 		}
 	})
 

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,6 +124,59 @@ func (c *authCache) put(key string, r *AuthorizerResult) {
 		}
 	}
 	c.m[key] = r
+}
+
+// SharedCache is a cache the nodes share: values by key, each with a time
+// to live. A cache that fails is a miss; the caller goes on without it.
+type SharedCache interface {
+	// Get returns key's value and how long it still lives, or nil.
+	Get(ctx context.Context, key string) ([]byte, time.Duration, error)
+	// Set stores value under key for ttl.
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+}
+
+// sharedResult is an AuthorizerResult as the shared cache holds it.
+type sharedResult struct {
+	PrincipalID        string         `json:"principalId"`
+	Policy             string         `json:"policy"`
+	Context            map[string]any `json:"context,omitempty"`
+	UsageIdentifierKey string         `json:"usageIdentifierKey,omitempty"`
+}
+
+// sharedKey names an authorizer result in the shared cache: a hash, so
+// that the identity values (tokens) are not key names in Redis.
+func sharedKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// sharedGet looks for key's result in the shared cache.
+func (g *Gateway) sharedGet(ctx context.Context, key string, now time.Time) *AuthorizerResult {
+	b, ttl, err := g.AuthorizerCache.Get(ctx, sharedKey(key))
+	if err != nil || b == nil || ttl <= 0 {
+		return nil
+	}
+	var sr sharedResult
+	if json.Unmarshal(b, &sr) != nil {
+		return nil
+	}
+	p, err := policy.ParseWith([]byte(sr.Policy), policy.ParseOptions{ForbidPrincipal: true})
+	if err != nil {
+		return nil
+	}
+	return &AuthorizerResult{PrincipalID: sr.PrincipalID, Policy: p, Context: sr.Context, UsageIdentifierKey: sr.UsageIdentifierKey,
+		PolicyJSON: sr.Policy, expires: now.Add(ttl)}
+}
+
+// sharedPut stores res under key in the shared cache for ttl.
+func (g *Gateway) sharedPut(ctx context.Context, key string, res *AuthorizerResult, ttl time.Duration) {
+	b, err := json.Marshal(sharedResult{PrincipalID: res.PrincipalID, Policy: res.PolicyJSON, Context: res.Context, UsageIdentifierKey: res.UsageIdentifierKey})
+	if err != nil {
+		return
+	}
+	if err := g.AuthorizerCache.Set(ctx, sharedKey(key), b, ttl); err != nil && g.Log != nil {
+		g.Log.Debug("authorizer result not shared", "err", err)
+	}
 }
 
 // identityValues reads an authorizer's identity sources from the request.
@@ -271,6 +326,11 @@ func (g *Gateway) runAuthorizer(ctx context.Context, a *lambdaAuth, c *integrati
 	if cacheable {
 		key = cacheScope + "/" + ca.ID + "\x00" + strings.Join(vals, "\x00")
 		res = g.authCache.get(key, now)
+		if res == nil && g.AuthorizerCache != nil {
+			if res = g.sharedGet(ctx, key, now); res != nil {
+				g.authCache.put(key, res)
+			}
+		}
 	}
 	if res == nil {
 		fnARN, err := ca.fn.ARN(c.StageVars)
@@ -292,6 +352,9 @@ func (g *Gateway) runAuthorizer(ctx context.Context, a *lambdaAuth, c *integrati
 			cached.Latency = 0
 			cached.expires = now.Add(ca.ttl)
 			g.authCache.put(key, &cached)
+			if g.AuthorizerCache != nil {
+				g.sharedPut(ctx, key, &cached, ca.ttl)
+			}
 		}
 	}
 	switch res.Policy.Evaluate(&policy.Request{Action: invokeAction, Resource: methodARN, Context: func(string) ([]string, bool) { return nil, false }}) {

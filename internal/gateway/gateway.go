@@ -89,6 +89,11 @@ type Gateway struct {
 	// VpcLinkTargets maps the load balancer ARNs VPC links name to the
 	// host:port this node connects to for them (--vpc-link-target).
 	VpcLinkTargets map[string]string
+	// AuthorizerCache, if set, shares Lambda authorizers' cached results
+	// with the other nodes (in Redis, with --redis), so that a node does
+	// not call an authorizer again for an identity another node's result
+	// is cached for. Nil caches them in this process only.
+	AuthorizerCache SharedCache
 
 	state    atomic.Pointer[state]
 	syncMu   sync.Mutex

@@ -452,6 +452,13 @@ func TestRedisOutage(t *testing.T) {
 			t.Fatal("a node still reports shared limits with Redis stopped")
 		}
 	}
+	// The shared cache holds nothing meanwhile, and says no error.
+	if err := ns[0].Cache("auth:").Set(ctx, "k", []byte("v"), time.Minute); err != nil {
+		t.Errorf("cache Set during the outage: %v", err)
+	}
+	if v, _, err := ns[1].Cache("auth:").Get(ctx, "k"); v != nil || err != nil {
+		t.Errorf("cache Get during the outage = %q %v, want nothing", v, err)
+	}
 	if n := ns[0].Outages(); n != 1 {
 		t.Errorf("outages = %d, want 1", n)
 	}

@@ -261,6 +261,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Control.Meter = meter{s.Limiter}
 	s.Gateway = gateway.New(st)
 	s.Gateway.Limiter = s.Limiter
+	if r, ok := s.Limiter.(*limit.Redis); ok {
+		s.Gateway.AuthorizerCache = r.Cache("auth:")
+	}
 	s.Gateway.AccountRate, s.Gateway.AccountBurst = cfg.AccountRateLimit, cfg.AccountBurstLimit
 	s.Control.AccountRate = cmp.Or(cfg.AccountRateLimit, gateway.DefaultAccountRate)
 	s.Control.AccountBurst = cmp.Or(cfg.AccountBurstLimit, gateway.DefaultAccountBurst)
