@@ -479,7 +479,7 @@ func reportDelays(t *testing.T, what string, delays []time.Duration) {
 		return
 	}
 	slices.Sort(delays)
-	t.Logf("%s seen by every node (%d samples, from the call's start): p50 %v, p99 %v, max %v", what, len(delays),
+	t.Logf("%s (%d samples, from the call's start): p50 %v, p99 %v, max %v", what, len(delays),
 		delays[len(delays)/2].Round(100*time.Microsecond), delays[len(delays)*99/100].Round(100*time.Microsecond), delays[len(delays)-1].Round(100*time.Microsecond))
 }
 
@@ -763,9 +763,9 @@ func TestCluster(t *testing.T) {
 			}
 			c.seenBy(t, time.Now(), apiID, "/q", keyB, func(s int, b string) bool { return s == 200 })
 		}
-		reportDelays(t, "deployment", deploy)
-		reportDelays(t, "key disabled", disable)
-		reportDelays(t, "plan throttle", throttle)
+		reportDelays(t, "deployment seen by every node", deploy)
+		reportDelays(t, "key disabled seen by every node", disable)
+		reportDelays(t, "plan throttle seen by every node", throttle)
 	})
 
 	t.Run("functions: code updated through one node, authorizer cache shared", func(t *testing.T) {
@@ -792,8 +792,8 @@ func TestCluster(t *testing.T) {
 		}
 		// Each node starts a worker on the new code: its cold start is
 		// most of the delay, on the node the update went through too.
-		reportDelays(t, "function code updated", update)
-		reportDelays(t, "function code updated, on the node it went through", own)
+		reportDelays(t, "function code updated seen by every node", update)
+		reportDelays(t, "function code updated served by the node it went through", own)
 
 		// A TOKEN authorizer's result cached by one node is used by the
 		// others: the function runs once per token across the cluster.
