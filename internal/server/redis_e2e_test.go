@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -130,7 +133,11 @@ func TestRedisFailure(t *testing.T) {
 	} {
 		t.Run(tt.failure, func(t *testing.T) {
 			ctx := context.Background()
-			in := apigwtest.Start(t, func(c *server.Config) { c.Redis, c.RedisFailure = down, tt.failure })
+			var log lockedBuffer
+			in := apigwtest.Start(t, func(c *server.Config) {
+				c.Redis, c.RedisFailure, c.MetricsPublic = down, tt.failure, true
+				c.Log = slog.New(slog.NewTextHandler(&log, nil))
+			})
 			apiID := upAPI(t, in, "dev")
 			plan, err := in.Client.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{
 				Name:      aws.String("p"),
@@ -158,6 +165,50 @@ func TestRedisFailure(t *testing.T) {
 			if status != 200 || body != want {
 				t.Errorf("health = %d %s, want 200 %s", status, body, want)
 			}
+			// And so do the metrics.
+			resp, err := http.Get(in.AdminURL + "/_apigw/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mb, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{"\napigw_redis_shared 0\n", "\napigw_redis_nodes 1\n", "\napigw_redis_outages_total 1\n"} {
+				if !strings.Contains(string(mb), want) {
+					t.Errorf("metrics have no %q", strings.TrimSpace(want))
+				}
+			}
+			// One line at the start says which node, store and Redis.
+			var line string
+			for deadline := time.Now().Add(5 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				for l := range strings.SplitSeq(log.String(), "\n") {
+					if strings.Contains(l, `msg="apigw serving"`) {
+						line = l
+					}
+				}
+			}
+			for _, want := range []string{" node=", ` store="sqlite `, ` redis="redis://127.0.0.1:1/0 prefix apigw: (unreachable, 1 nodes, on failure ` + tt.failure + `)"`} {
+				if !strings.Contains(line, want) {
+					t.Errorf("start line %q has no %s", line, want)
+				}
+			}
 		})
 	}
+}
+
+// lockedBuffer is a log destination the test reads while apigw writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
