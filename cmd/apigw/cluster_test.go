@@ -924,32 +924,29 @@ func TestCluster(t *testing.T) {
 		c.redis.kill()
 		phase.Store(1)
 		before := admitted[0].Load()
-		for _, n := range all {
-			waitFor(t, 10*time.Second, n.name+" degraded", func() bool {
-				h, _ := health(n)
-				return h.Status == "degraded" && h.Redis != nil && h.Redis.Status == "unreachable"
-			})
-			if v := metric(t, n, "apigw_redis_shared"); v != 0 {
-				t.Errorf("%s: apigw_redis_shared %v during the outage, want 0", n.name, v)
+		// Each node says so in its health and metrics.
+		redisState := func(status, redisStatus string, shared float64) {
+			t.Helper()
+			for _, n := range all {
+				waitFor(t, 10*time.Second, n.name+" "+status, func() bool {
+					h, _ := health(n)
+					return h.Status == status && h.Redis != nil && h.Redis.Status == redisStatus
+				})
+				if v := metric(t, n, "apigw_redis_shared"); v != shared {
+					t.Errorf("%s: apigw_redis_shared %v with health %s, want %v", n.name, v, status, shared)
+				}
+				if v := metric(t, n, "apigw_redis_outages_total"); v != 1 {
+					t.Errorf("%s: apigw_redis_outages_total %v, want 1", n.name, v)
+				}
 			}
 		}
+		redisState("degraded", "unreachable", 0)
 		if status, body, err := get(c.client, closed.data, apiID, "/q", keyD); status != 503 || body != `{"message":"Service Unavailable"}` {
 			t.Errorf("the --redis-failure closed node during the outage answered %d %s %v, want 503", status, body, err)
 		}
 		waitFor(t, 20*time.Second, "a quarter of the quota admitted on local limits", func() bool { return admitted[1].Load() >= quota/4 })
 		c.redis.start(t)
-		for _, n := range all {
-			waitFor(t, 10*time.Second, n.name+" ok", func() bool {
-				h, _ := health(n)
-				return h.Status == "ok" && h.Redis != nil && h.Redis.Status == "ok"
-			})
-			if v := metric(t, n, "apigw_redis_shared"); v != 1 {
-				t.Errorf("%s: apigw_redis_shared %v with Redis back, want 1", n.name, v)
-			}
-			if v := metric(t, n, "apigw_redis_outages_total"); v != 1 {
-				t.Errorf("%s: apigw_redis_outages_total %v, want 1", n.name, v)
-			}
-		}
+		redisState("ok", "ok", 1)
 		phase.Store(2)
 		during := admitted[1].Load()
 		if status, body, err := get(c.client, closed.data, apiID, "/q", keyD); status != 200 {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -166,4 +167,25 @@ func WantAPIError(t testing.TB, err error, status int, code, msg string) {
 	if re.HTTPStatusCode() != status {
 		t.Errorf("HTTP status = %d, want %d", re.HTTPStatusCode(), status)
 	}
+}
+
+// LogBuffer is a destination for apigw's log (server.Config.Log) that a
+// test reads while apigw writes to it.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Write implements io.Writer.
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

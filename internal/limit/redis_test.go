@@ -372,6 +372,17 @@ func startRedisServer(t *testing.T, sock string) *redisServer {
 	}
 }
 
+// ownRedis starts a redis-server of the test's own, on a unix socket, and
+// a client of it that does not retry (the tests stop and restart it).
+func ownRedis(t *testing.T) (*redisServer, *redis.Client) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "redis.sock")
+	srv := startRedisServer(t, sock)
+	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: sock, MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { rdb.Close() })
+	return srv, rdb
+}
+
 func (s *redisServer) stop() {
 	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
 		s.cmd.Process.Kill()
@@ -406,11 +417,8 @@ func TestRedisOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	sock := filepath.Join(t.TempDir(), "redis.sock")
-	srv := startRedisServer(t, sock)
+	srv, rdb := ownRedis(t)
 	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: sock, MaxRetries: -1, DialTimeout: time.Second})
-	t.Cleanup(func() { rdb.Close() })
 	var log syncBuffer
 	ledger := NewMemLedger()
 	lg := slog.New(slog.NewTextHandler(&log, nil))
@@ -496,7 +504,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 
 	// Redis comes back empty.
-	startRedisServer(t, sock)
+	startRedisServer(t, srv.sock)
 	for _, n := range append(ns, closed) {
 		n.Check(ctx)
 		if !n.Shared() {
@@ -560,11 +568,8 @@ func TestRedisRecoveryKeepsReservedUnits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	sock := filepath.Join(t.TempDir(), "redis.sock")
-	srv := startRedisServer(t, sock)
+	srv, rdb := ownRedis(t)
 	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: sock, MaxRetries: -1, DialTimeout: time.Second})
-	t.Cleanup(func() { rdb.Close() })
 	ns := nodes(t, rdb, "r:", NewMemLedger(), 2, RedisConfig{})
 	for _, n := range ns {
 		n.Check(ctx)
@@ -590,7 +595,7 @@ func TestRedisRecoveryKeepsReservedUnits(t *testing.T) {
 	}
 	take(ns[0], 10) // and the rest of a chunk of its share
 	take(ns[1], 10)
-	startRedisServer(t, sock)
+	startRedisServer(t, srv.sock)
 	for _, n := range ns {
 		n.Check(ctx)
 	}

@@ -133,7 +133,7 @@ func TestRedisFailure(t *testing.T) {
 	} {
 		t.Run(tt.failure, func(t *testing.T) {
 			ctx := context.Background()
-			var log lockedBuffer
+			var log apigwtest.LogBuffer
 			in := apigwtest.Start(t, func(c *server.Config) {
 				c.Redis, c.RedisFailure, c.MetricsPublic = down, tt.failure, true
 				c.Log = slog.New(slog.NewTextHandler(&log, nil))
@@ -193,22 +193,4 @@ func TestRedisFailure(t *testing.T) {
 			}
 		})
 	}
-}
-
-// lockedBuffer is a log destination the test reads while apigw writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
