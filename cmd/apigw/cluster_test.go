@@ -276,11 +276,14 @@ func startCluster(t *testing.T) *cluster {
 	}
 	pgURL := pgtest.URL(t)
 	redisURL := os.Getenv("APIGW_TEST_REDIS")
+	// Ports for Redis, 3 nodes and HAProxy, distinct (freePort alone may
+	// give one twice).
+	ports := freePorts(t, 9)
 	// A redis-server of the test's own, when installed, so that a subtest
 	// can restart it.
 	var own *clusterRedis
 	if bin, err := exec.LookPath("redis-server"); err == nil {
-		own = &clusterRedis{bin: bin, addr: freePort(t)}
+		own = &clusterRedis{bin: bin, addr: ports[8]}
 		own.start(t)
 		t.Cleanup(func() {
 			own.kill()
@@ -320,7 +323,7 @@ func startCluster(t *testing.T) *cluster {
 		"APIGW_ROOT_ACCESS_KEY_ID=" + apigwtest.AccessKeyID, "APIGW_ROOT_SECRET_ACCESS_KEY=" + apigwtest.SecretAccessKey}
 	var nodes, admins strings.Builder
 	for i := range 3 {
-		n := &clusterNode{name: fmt.Sprintf("n%d", i), data: freePort(t), admin: freePort(t), dir: filepath.Join(dir, fmt.Sprintf("node%d", i))}
+		n := &clusterNode{name: fmt.Sprintf("n%d", i), data: ports[2*i], admin: ports[2*i+1], dir: filepath.Join(dir, fmt.Sprintf("node%d", i))}
 		c.nodes = append(c.nodes, n)
 		fmt.Fprintf(&nodes, "    server %s %s port %s\n", n.name, n.data, n.admin[strings.LastIndexByte(n.admin, ':')+1:])
 		fmt.Fprintf(&admins, "    server %s %s\n", n.name, n.admin)
@@ -339,7 +342,7 @@ func startCluster(t *testing.T) *cluster {
 		}
 	})
 
-	c.data, c.admin = freePort(t), freePort(t)
+	c.data, c.admin = ports[6], ports[7]
 	conf := strings.NewReplacer("{{data}}", c.data, "{{admin}}", c.admin, "{{sock}}", c.sock,
 		"{{nodes}}", nodes.String(), "{{admins}}", admins.String()).Replace(clusterHAProxyConfig)
 	confFile := filepath.Join(dir, "haproxy.cfg")
@@ -598,6 +601,21 @@ func clusterFunctionAPI(t *testing.T, c *apigateway.Client, lc *awslambda.Client
 		t.Fatal(err)
 	}
 	return *api.Id
+}
+
+// freePorts returns n distinct free loopback addresses.
+func freePorts(t *testing.T, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	for i := range out {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		out[i] = l.Addr().String()
+	}
+	return out
 }
 
 // waitFor polls cond until it holds, failing the test after d.
