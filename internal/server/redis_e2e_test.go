@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,11 +19,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/apigw/apigw/internal/apigwtest"
 	"github.com/apigw/apigw/internal/limit"
 	"github.com/apigw/apigw/internal/server"
+	"github.com/apigw/apigw/internal/store/postgres/pgtest"
 )
 
 // TestRedisSharedQuota: apigw serve --redis shares a key's quota with
@@ -192,5 +196,77 @@ func TestRedisFailure(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRedisSharedAuthorizerCache: two nodes on one PostgreSQL store and one
+// Redis. A REQUEST authorizer's result cached by node A is used by node B
+// (the function is not called again), with the same principal and context
+// reaching the integration.
+func TestRedisSharedAuthorizerCache(t *testing.T) {
+	lmNeed(t, "python3")
+	url := os.Getenv("APIGW_TEST_REDIS")
+	if url == "" || os.Getenv("APIGW_TEST_POSTGRES") == "" {
+		t.Skip("APIGW_TEST_REDIS and APIGW_TEST_POSTGRES must both be set: skipping the shared authorizer cache test")
+	}
+	var rb [4]byte
+	rand.Read(rb[:])
+	prefix := "apigwtest:" + t.Name() + ":" + hex.EncodeToString(rb[:]) + ":"
+	pg := pgtest.URL(t)
+	dir := t.TempDir()
+	shared := func(c *server.Config) { c.Redis, c.RedisPrefix = url, prefix }
+	a := apigwtest.StartIn(t, dir, pgStore(pg), shared)
+	b := apigwtest.StartIn(t, dir, pgStore(pg), shared)
+	t.Cleanup(func() {
+		opts, _ := redis.ParseURL(url)
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		ctx := context.Background()
+		for k := range rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator().Vals(ctx) {
+			rdb.Del(ctx, k)
+		}
+	})
+
+	logFile := filepath.Join(t.TempDir(), "authorizer-events.jsonl")
+	zipped := lfZip(t, map[string]string{"lmtoken.py": lmTokenAuthorizer, "lmrequest.py": lmRequestAuthorizer, "lmecho.py": lmEchoPython})
+	requestFn := lmCreate(t, a, lmFn{name: "sharedRequestAuth", runtime: lambdatypes.RuntimePython312, handler: "lmrequest.handler", zip: zipped,
+		env: map[string]string{"LM_LOG": logFile}})
+	echoFn := lmCreate(t, a, lmFn{name: "sharedEcho", runtime: lambdatypes.RuntimePython312, handler: "lmecho.handler", zip: zipped})
+	api := lmNewAPI(t, a, "shared-authorizer", "")
+	api.authorizer("request", types.AuthorizerTypeRequest, requestFn, "method.request.header.X-User, method.request.querystring.tenant", "", 300)
+	api.method(lmMethod{path: "/request", fn: echoFn, authorizer: "request"})
+	for _, fn := range []string{requestFn, echoFn} {
+		lmGrant(t, a, fn, api.id)
+	}
+	api.deploy()
+	b.WaitServing(t, api.id, "dev", api.dep)
+
+	hdr := map[string]string{"X-User": "alice"}
+	authorizer := func(in *apigwtest.Instance) map[string]any {
+		t.Helper()
+		r := lmGet(t, in.InvokeURL(api.id, "dev", "/request?tenant=acme"), hdr)
+		if r.status != 200 {
+			t.Fatalf("GET /request = %d %s", r.status, r.body)
+		}
+		got, _ := lmJSON(t, r.body)["authorizer"].(map[string]any)
+		delete(got, "integrationLatency") // the call's, 0 from a cache
+		return got
+	}
+	first := authorizer(a)
+	if n := len(lmAuthLog(t, logFile)); n != 1 {
+		t.Fatalf("authorizer calls after node A = %d, want 1", n)
+	}
+	second := authorizer(b)
+	if n := len(lmAuthLog(t, logFile)); n != 1 {
+		t.Errorf("authorizer calls after node B = %d, want still 1 (node A's result from Redis)", n)
+	}
+	if fmt.Sprint(first) != fmt.Sprint(second) || first["principalId"] != "alice" || first["tenant"] != "acme" {
+		t.Errorf("requestContext.authorizer on node B = %v, want node A's %v", second, first)
+	}
+	// Another identity is another result.
+	hdr["X-User"] = "bob"
+	authorizer(b)
+	if n := len(lmAuthLog(t, logFile)); n != 2 {
+		t.Errorf("authorizer calls after a second identity = %d, want 2", n)
 	}
 }
