@@ -130,7 +130,9 @@
 //   - When Redis cannot be reached, each node meters alone with its share:
 //     1/n of each throttle's rate and burst, and 1/n of what the Ledger says
 //     is left of each quota when the outage reaches it, n being the number of
-//     nodes that registered in Redis in the last 10 s before it. The
+//     nodes that registered in Redis in the last 10 s before it (the
+//     Ledger keeps the last count, for a node that starts in an outage:
+//     it counts itself on top). The
 //     background loop pings Redis every [DefaultRedisTick] and returns to the
 //     shared counters when it answers. What a node reserved in the Ledger
 //     and did not admit (its lease when Redis went away, the rest of its

@@ -82,6 +82,7 @@ type Redis struct {
 	down    atomic.Bool  // Redis unreachable: local limits
 	gen     atomic.Int64 // bumped when Redis may have lost or regained data
 	nodes   atomic.Int64 // nodes seen in Redis lately (>= 1)
+	saved   atomic.Int64 // the node count last written to the Ledger
 	outages atomic.Int64 // times Redis became unreachable
 	runID   string       // Redis's run_id, seen by the loop
 
@@ -141,6 +142,16 @@ func NewRedis(ctx context.Context, rdb redis.UniversalClient, cfg RedisConfig) *
 	}
 	r.nodes.Store(1)
 	r.Check(ctx)
+	if r.down.Load() {
+		// Started during an outage: the other nodes are not in Redis to
+		// be counted, but the Ledger has their last count. This node is
+		// counted on top (it may be one of them, restarted: a smaller
+		// share, never a larger one).
+		if m, err := r.ledger.Load(ctx, r.nodesID(), nodesDay, nodesDay); err == nil && m[nodesDay] > 0 {
+			r.nodes.Store(m[nodesDay] + 1)
+			r.log.Warn("redis unreachable at start: the node count is the last one saved in the ledger, plus this node", "nodes", m[nodesDay]+1)
+		}
+	}
 	r.revokes = rdb.Subscribe(context.Background(), r.prefix+"revoke")
 	go r.listen(r.revokes.Channel())
 	tick := cfg.Tick
@@ -255,7 +266,14 @@ func (r *Redis) Check(ctx context.Context) {
 		}
 		return
 	}
-	r.nodes.Store(max(card.Val(), 1))
+	n := max(card.Val(), 1)
+	r.nodes.Store(n)
+	if r.saved.Load() != n {
+		// For a node that starts while Redis is unreachable.
+		if err := r.ledger.Set(ctx, r.nodesID(), nodesDay, n); err == nil {
+			r.saved.Store(n)
+		}
+	}
 	runID := infoField(info.Val(), "run_id")
 	restarted := r.runID != "" && runID != r.runID
 	r.runID = runID
@@ -267,6 +285,12 @@ func (r *Redis) Check(ctx context.Context) {
 		r.log.Warn("redis restarted: quota counts are rebuilt from the ledger")
 	}
 }
+
+// The Ledger keeps the last node count seen in Redis under nodesID, on
+// a day no quota has.
+const nodesDay = "0001-01-01"
+
+func (r *Redis) nodesID() string { return r.prefix + "nodes" }
 
 func infoField(info, name string) string {
 	for line := range strings.SplitSeq(info, "\n") {

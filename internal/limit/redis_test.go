@@ -606,3 +606,37 @@ func TestRedisRecoveryKeepsReservedUnits(t *testing.T) {
 		t.Errorf("admitted %d, want exactly 1000: units reserved before Redis came back were lost", admitted)
 	}
 }
+
+// TestRedisNodeStartedInOutage: a node that starts while Redis is
+// unreachable takes its share with the node count the others last saw
+// (saved in the Ledger), not alone with a whole quota.
+func TestRedisNodeStartedInOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	srv, rdb := ownRedis(t)
+	ctx := context.Background()
+	ledger := NewMemLedger()
+	for _, n := range nodes(t, rdb, "s:", ledger, 2, RedisConfig{}) {
+		n.Check(ctx)
+	}
+	srv.stop()
+	late := nodes(t, rdb, "s:", ledger, 1, RedisConfig{Node: "late"})[0]
+	if late.Shared() {
+		t.Fatal("the late node reports shared limits with Redis stopped")
+	}
+	if got := late.Nodes(); got != 3 {
+		t.Errorf("nodes on a node started in the outage = %d, want 3 (the 2 saved, and itself)", got)
+	}
+	var admitted int64
+	for range 1000 {
+		if d, err := late.Take(ctx, "k", QuotaSpec{Limit: 900, Period: Day}, t0); err != nil {
+			t.Fatal(err)
+		} else if d.Allowed {
+			admitted++
+		}
+	}
+	if admitted != 300 {
+		t.Errorf("the late node admitted %d of a quota of 900, want its share 300", admitted)
+	}
+}
