@@ -135,6 +135,7 @@ func (a *API) Handler() http.Handler {
 	h("GET /restapis/{api}/stages/{stage}", a.getStage)
 	h("PATCH /restapis/{api}/stages/{stage}", a.updateStage)
 	h("DELETE /restapis/{api}/stages/{stage}", a.deleteStage)
+	h("DELETE /restapis/{api}/stages/{stage}/cache/authorizers", a.flushStageAuthorizersCache)
 
 	h("POST /restapis/{api}/authorizers", a.createAuthorizer)
 	h("GET /restapis/{api}/authorizers", a.getAuthorizers)

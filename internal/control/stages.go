@@ -362,7 +362,13 @@ func (a *API) deleteStage(r *http.Request, _ []byte) (int, any, error) {
 		if err == store.ErrNotFound {
 			return errNoStage
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, model.KindAuthorizerFlush, model.ChildKey(apiID, name)); err != nil && err != store.ErrNotFound {
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, nil, err
@@ -468,4 +474,22 @@ func checkCanaryDeployment(ctx context.Context, rd store.Reader, apiID string, s
 		return badRequest("Deployment id does not exist")
 	}
 	return err
+}
+
+// flushStageAuthorizersCache forgets the stage's cached Lambda authorizer
+// results on every node: it records the time of the flush, which the data
+// plane puts in the keys of the results it caches from then on.
+func (a *API) flushStageAuthorizersCache(r *http.Request, _ []byte) (int, any, error) {
+	ctx := r.Context()
+	apiID, name := r.PathValue("api"), r.PathValue("stage")
+	err := a.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := a.loadStage(ctx, tx, apiID, name); err != nil {
+			return err
+		}
+		return putJSON(ctx, tx, model.KindAuthorizerFlush, model.ChildKey(apiID, name), model.AuthorizerFlush{At: a.now().UnixNano()})
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, nil, nil
 }

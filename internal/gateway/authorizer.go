@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -105,6 +106,17 @@ func (c *authCache) get(key string, now time.Time) *AuthorizerResult {
 		return nil
 	}
 	return r
+}
+
+// forget drops the entries whose key starts with prefix.
+func (c *authCache) forget(prefix string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if strings.HasPrefix(k, prefix) {
+			delete(c.m, k)
+		}
+	}
 }
 
 func (c *authCache) put(key string, r *AuthorizerResult) {
@@ -325,6 +337,11 @@ func (g *Gateway) runAuthorizer(ctx context.Context, a *lambdaAuth, c *integrati
 	var res *AuthorizerResult
 	if cacheable {
 		key = cacheScope + "/" + ca.ID + "\x00" + strings.Join(vals, "\x00")
+		if at := g.state.Load().authFlush[cacheScope]; at != 0 {
+			// Flushed: what was cached before (here, in Redis, on other
+			// nodes) is under other keys.
+			key += "\x00" + strconv.FormatInt(at, 36)
+		}
 		res = g.authCache.get(key, now)
 		if res == nil && g.AuthorizerCache != nil {
 			if res = g.sharedGet(ctx, key, now); res != nil {
@@ -365,4 +382,25 @@ func (g *Gateway) runAuthorizer(ctx context.Context, a *lambdaAuth, c *integrati
 	default:
 		return nil, authorizerDenied(false)
 	}
+}
+
+// loadAuthorizerFlushes reads when each stage's authorizer cache was last
+// flushed.
+func (g *Gateway) loadAuthorizerFlushes(ctx context.Context) (map[string]int64, error) {
+	items, err := g.Store.List(ctx, model.KindAuthorizerFlush, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	t := make(map[string]int64, len(items))
+	for _, it := range items {
+		var f model.AuthorizerFlush
+		if err := json.Unmarshal(it.Value, &f); err != nil {
+			return nil, fmt.Errorf("gateway: decode authorizer flush %s: %w", it.Key, err)
+		}
+		t[it.Key] = f.At
+	}
+	return t, nil
 }

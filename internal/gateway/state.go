@@ -33,6 +33,9 @@ type state struct {
 	account *model.ThrottleSettings
 	// vpcLinks are the VPC links and where they lead.
 	vpcLinks vpcLinkTable
+	// authFlush is when each stage's authorizer cache was last flushed
+	// ("apiID/stage" → Unix nanoseconds); nil when none was.
+	authFlush map[string]int64
 }
 
 // Stage is one stage of one API, ready to serve.
@@ -188,6 +191,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 	domainsChanged := cur.apis == nil
 	accountChanged := cur.apis == nil
 	linksChanged := cur.apis == nil
+	flushChanged := cur.apis == nil
 	if cur.apis != nil {
 		apiIDs = map[string]bool{}
 		for _, c := range changes {
@@ -205,6 +209,8 @@ func (g *Gateway) sync(ctx context.Context) error {
 				accountChanged = true
 			case model.KindVpcLink:
 				linksChanged = true
+			case model.KindAuthorizerFlush:
+				flushChanged = true
 			}
 		}
 	}
@@ -215,6 +221,19 @@ func (g *Gateway) sync(ctx context.Context) error {
 			return err
 		}
 		next.vpcLinks = t
+	}
+	next.authFlush = cur.authFlush
+	if flushChanged {
+		t, err := g.loadAuthorizerFlushes(ctx)
+		if err != nil {
+			return err
+		}
+		next.authFlush = t
+		for scope, at := range t {
+			if cur.authFlush[scope] != at {
+				g.authCache.forget(scope + "/")
+			}
+		}
 	}
 	if accountChanged {
 		t, err := g.loadAccountThrottle(ctx)

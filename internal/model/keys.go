@@ -17,6 +17,10 @@ const (
 	KindModel           = "model"           // key: apiID/modelName
 	KindValidator       = "validator"       // key: apiID/requestValidatorID
 	KindMeta            = "meta"            // key: a setting's name
+	// KindAuthorizerFlush records when a stage's Lambda authorizer cache
+	// was last flushed (FlushStageAuthorizersCache): results cached
+	// before are not used again, on any node.
+	KindAuthorizerFlush = "authflush" // key: apiID/stageName; value: AuthorizerFlush
 )
 
 // ChildKey is the key of a record that belongs to an API.
@@ -37,4 +41,9 @@ func ModelURL(apiID, name string) string {
 // as AWS does when it stores a REST API's policy.
 func ExpandPolicy(policy, region, account, apiID string) string {
 	return strings.ReplaceAll(policy, `"execute-api:/`, `"arn:aws:execute-api:`+region+":"+account+":"+apiID+"/")
+}
+
+// AuthorizerFlush is a KindAuthorizerFlush record.
+type AuthorizerFlush struct {
+	At int64 `json:"at"` // Unix nanoseconds
 }

@@ -881,6 +881,33 @@ func TestLambdaAuthorizers(t *testing.T) {
 				t.Fatalf("the authorizer function ran %d times, want 1 (cached)", n)
 			}
 		})
+		// FlushStageAuthorizersCache: the next call runs the function again,
+		// and its result is cached again.
+		t.Run("Flush", func(t *testing.T) {
+			hdr := map[string]string{"Authorization": "Bearer flushed"}
+			calls := func() int { return lmCalls(t, logFile, "authorizationToken", "Bearer flushed") }
+			for i := 0; i < 2; i++ {
+				if r := lmGet(t, api.url("/cached"), hdr); r.status != 200 {
+					t.Fatalf("/cached: %s", r)
+				}
+			}
+			if n := calls(); n != 1 {
+				t.Fatalf("before the flush the function ran %d times, want 1", n)
+			}
+			if _, err := in.Client.FlushStageAuthorizersCache(ctx, &apigateway.FlushStageAuthorizersCacheInput{RestApiId: aws.String(api.id), StageName: aws.String("dev")}); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2; i++ {
+				if r := lmGet(t, api.url("/cached"), hdr); r.status != 200 {
+					t.Fatalf("/cached after the flush: %s", r)
+				}
+			}
+			if n := calls(); n != 2 {
+				t.Fatalf("after the flush the function ran %d times in all, want 2", n)
+			}
+			_, err := in.Client.FlushStageAuthorizersCache(ctx, &apigateway.FlushStageAuthorizersCacheInput{RestApiId: aws.String(api.id), StageName: aws.String("nosuch")})
+			apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid stage identifier specified")
+		})
 	})
 
 	t.Run("Request", func(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 var notImplemented = []string{
 	"CreateDomainNameAccessAssociation",
 	"DeleteDomainNameAccessAssociation",
-	"FlushStageAuthorizersCache", "FlushStageCache",
+	"FlushStageCache",
 	"GetDomainNameAccessAssociations",
 	"GetSdk", "GetSdkType", "GetSdkTypes",
 	"RejectDomainNameAccessAssociation",
