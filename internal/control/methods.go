@@ -411,6 +411,9 @@ func validateIntegration(in *model.Integration) error {
 		if !strings.HasPrefix(in.URI, "arn:") {
 			return badRequest("AWS ARN for integration must contain path or action")
 		}
+		if _, err := integration.ParseAWSURI(in.URI); in.Type == "AWS" && err != nil {
+			return badRequest("AWS ARN for integration must contain path or action")
+		}
 	}
 	switch in.ConnectionType {
 	case "", "INTERNET":

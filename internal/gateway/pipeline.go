@@ -275,7 +275,7 @@ func (g *Gateway) resolveStage(rq *request) error {
 	}
 	st = st.pick()
 	rq.state, rq.stage, rq.IsCanary = s, st, st.isCanary
-	rq.APIID, rq.Stage, rq.Path = apiID, stageName, path
+	rq.APIID, rq.AccountID, rq.Stage, rq.Path = apiID, g.AccountID, stageName, path
 	rq.StageVars, rq.DeploymentID, rq.Transports = st.Vars, st.Deployment.ID, st.transports
 	if s.vpcLinks != nil {
 		rq.VpcLinks = s.vpcLinks

@@ -56,7 +56,7 @@ func (g *Gateway) testRequest(ctx context.Context, method, defaultPath string, a
 	rq.remoteAddr, rq.SourceIP = "127.0.0.1:0", "test-invoke-source-ip"
 	rq.RequestID, rq.ExtendedRequestID, rq.TraceID = rq.ids[0], rq.ids[1], rq.ids[2]
 	rq.RequestTime = time.Now()
-	rq.APIID, rq.Stage, rq.StageVars = apiID, testStage, in.StageVariables
+	rq.APIID, rq.AccountID, rq.Stage, rq.StageVars = apiID, g.AccountID, testStage, in.StageVariables
 	return rq, nil
 }
 

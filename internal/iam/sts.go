@@ -386,3 +386,55 @@ func (s *Service) classify(st *policy.Statement, p *Principal) trustClass {
 	}
 	return best
 }
+
+// ServiceSession is a role session given to an AWS service principal.
+type ServiceSession struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+	Expires                                    time.Time
+}
+
+// serviceSessionSeconds is how long a service's role session lasts.
+const serviceSessionSeconds = assumeRoleDefault
+
+// AssumeRoleForService gives the service principal service (e.g.
+// apigateway.amazonaws.com) a session of the role roleARN, as AWS's
+// services assume the roles a user hands them: the role must be in this
+// account and its trust policy must allow the service sts:AssumeRole.
+func (s *Service) AssumeRoleForService(ctx context.Context, roleARN, service, sessionName string) (ServiceSession, error) {
+	s.init()
+	denied := &AccessDenied{PrincipalARN: service, Action: "sts:AssumeRole", Resource: roleARN}
+	account, _, name, ok := parseRoleARN(roleARN)
+	if !ok || account != s.AccountID {
+		return ServiceSession{}, denied
+	}
+	role, err := s.getRole(ctx, s.Store, name)
+	if err != nil {
+		if _, isAPI := err.(*APIError); isAPI {
+			return ServiceSession{}, denied
+		}
+		return ServiceSession{}, err
+	}
+	if role.ARN != roleARN {
+		return ServiceSession{}, denied
+	}
+	trust, err := parseTrust(role.TrustPolicy)
+	if err != nil {
+		return ServiceSession{}, err
+	}
+	now := s.now().UTC()
+	req := &policy.Request{Action: "sts:AssumeRole", Resource: role.ARN, Principal: &policy.Principal{Service: service},
+		Context: RequestContext(nil, "", true, now, map[string][]string{"sts:RoleSessionName": {sessionName}})}
+	if trust.Evaluate(req) != policy.Allow {
+		return ServiceSession{}, denied
+	}
+	dur := min(serviceSessionSeconds, role.MaxSessionDuration)
+	rec := &sessionRec{
+		Kind: PrincipalAssumedRole, Issued: now, Expires: now.Add(time.Duration(dur) * time.Second).Truncate(time.Second),
+		RoleName: role.Name, RoleID: role.ID, RoleARN: role.ARN, SessionName: sessionName,
+	}
+	creds, err := s.createSession(ctx, rec)
+	if err != nil {
+		return ServiceSession{}, err
+	}
+	return ServiceSession{creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, rec.Expires}, nil
+}

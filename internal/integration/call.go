@@ -40,6 +40,7 @@ type Call struct {
 	TraceID      string // X-Amzn-Trace-Id value
 	ListenerPort string // the port the client connected to
 	APIID        string
+	AccountID    string // the API owner's, $context.accountId
 	Stage        string
 	StageVars    map[string]string
 	IsCanary     bool // served by the stage's canary release ($context.isCanaryRequest)
@@ -176,6 +177,8 @@ func (c *Call) ContextValue(name string) string {
 		return c.extendedRequestID()
 	case "apiId":
 		return c.APIID
+	case "accountId":
+		return c.AccountID
 	case "stage":
 		return c.Stage
 	case "resourceId":

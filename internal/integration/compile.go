@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/apigw/apigw/internal/integration/h1"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/model"
@@ -35,6 +37,17 @@ type Options struct {
 	// these content types reach a Lambda function base64-encoded, and a
 	// base64 answer is decoded for clients that accept one of them.
 	BinaryMediaTypes []string
+
+	// AWSEndpoints maps an AWS service's endpoint prefix (dynamodb, sqs,
+	// ...) to the base URL AWS integrations call it at; a service not
+	// listed is called at https://{service}.{region}.amazonaws.com.
+	AWSEndpoints map[string]string
+	// Roles assumes the credentials roles of AWS integrations; nil fails
+	// the integrations that have one.
+	Roles *RoleCredentials
+	// CallerCredentials finds an AWS_IAM caller's keys by access key id,
+	// for AWS integrations whose credentials are arn:aws:iam::*:user/*.
+	CallerCredentials func(ctx context.Context, accessKeyID string) (aws.Credentials, error)
 }
 
 // Integration is a method's integration compiled for one deployment: what
@@ -70,13 +83,13 @@ type endpoint interface {
 }
 
 // endpoints is the one table of integration types apigw calls, each with
-// the function that compiles its endpoint. AWS (service integrations) is
-// stored by the management API but not in this table yet.
+// the function that compiles its endpoint.
 var endpoints = map[string]func(in *model.Integration, opts Options) (endpoint, error){
 	"HTTP":       compileHTTP,
 	"HTTP_PROXY": compileHTTP,
 	"MOCK":       compileMock,
 	"AWS_PROXY":  func(in *model.Integration, opts Options) (endpoint, error) { return compileLambda(in, opts) },
+	"AWS":        compileAWS,
 }
 
 // httpEndpoint calls an HTTP backend: HTTP_PROXY passes the request and the
@@ -96,6 +109,9 @@ type httpEndpoint struct {
 	// vpcLink is the connectionId of a VPC_LINK integration: a link id,
 	// or ${stageVariables.name} naming one at call time.
 	vpcLink string
+	// sign, if set, signs the request before it is sent (AWS service
+	// integrations); body is the request's whole body.
+	sign func(ctx context.Context, c *Call, req *http.Request, body []byte) error
 }
 
 func compileHTTP(in *model.Integration, opts Options) (endpoint, error) {
@@ -167,7 +183,7 @@ func Compile(in *model.Integration, opts Options) (*Integration, error) {
 	if err := ig.compileRequestTemplates(in); err != nil {
 		return nil, err
 	}
-	if in.Type == "HTTP" || in.Type == "MOCK" {
+	if mapsRequests(in.Type) {
 		ig.contentHandling, ig.binaryTypes = parseContentHandling(in.ContentHandling), opts.BinaryMediaTypes
 	}
 	var err error

@@ -156,63 +156,32 @@ func (ep *httpEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 	}
 	var tplType string
 	if !proxy {
-		rc := ig.requestConversion(c)
-		var mt *mappingTemplate
-		if !rc.binary {
-			var err error
-			if mt, err = ig.requestTemplate(c); err != nil {
-				return err
-			}
+		ov, ct, err := ig.requestBody(c, x)
+		if err != nil {
+			return err
 		}
-		var body []byte
-		if rc.encode || rc.decode && mt == nil {
-			raw, err := readLimited(c.Body)
-			if err != nil {
-				return bodyReadError(err)
-			}
-			if body = raw; rc.encode {
-				body = base64Encode(raw)
-			}
-			if body == nil {
-				body = []byte{}
-			}
-			x.templated, x.reqBody = true, body
-		}
-		if mt != nil {
-			out, ov, err := renderRequest(mt, c, body)
-			if err != nil {
-				return err
-			}
-			x.templated, x.reqBody, tplType = true, out, mt.contentType
-			if ov != nil {
-				// $context.requestOverride wins over the parameter
-				// mappings, as on AWS.
-				for _, f := range ov.path {
-					if pathParams == nil {
-						pathParams = map[string]string{}
-					}
-					if route.HidesDotSegment(f.Value) {
-						return fault.ErrInvalidPath
-					}
-					pathParams[f.Name] = escapePath(f.Value)
+		tplType = ct
+		if ov != nil {
+			// $context.requestOverride wins over the parameter mappings, as
+			// on AWS.
+			for _, f := range ov.path {
+				if pathParams == nil {
+					pathParams = map[string]string{}
 				}
-				for _, f := range ov.query {
-					if query == nil {
-						query = url.Values{}
-					}
-					query[f.Name] = []string{f.Value}
+				if route.HidesDotSegment(f.Value) {
+					return fault.ErrInvalidPath
 				}
-				for _, f := range ov.header {
-					add.set(http.CanonicalHeaderKey(f.Name), f.Value)
+				pathParams[f.Name] = escapePath(f.Value)
+			}
+			for _, f := range ov.query {
+				if query == nil {
+					query = url.Values{}
 				}
+				query[f.Name] = []string{f.Value}
 			}
-		}
-		if rc.decode {
-			dec, err := base64Decode(x.reqBody)
-			if err != nil {
-				return err
+			for _, f := range ov.header {
+				add.set(http.CanonicalHeaderKey(f.Name), f.Value)
 			}
-			x.reqBody = dec
 		}
 	}
 	var u *url.URL
@@ -347,6 +316,11 @@ func (ep *httpEndpoint) call(ctx context.Context, ig *Integration, c *Call, x *E
 		breq.Body = limited
 	}
 	breq = breq.WithContext(callCtx)
+	if ep.sign != nil {
+		if err := ep.sign(callCtx, c, breq, x.reqBody); err != nil {
+			return err
+		}
+	}
 	tr := ep.transport
 	switch {
 	case x.target != "":
@@ -429,6 +403,11 @@ func (ig *Integration) respond(c *Call, x *Exchange, out *Response) error {
 	if sel == nil {
 		return fault.ConfigurationError(errors.New("no integration response matches status " + itoa3(x.status)))
 	}
+	return ig.respondWith(sel, c, x, out)
+}
+
+// respondWith answers with the integration response sel.
+func (ig *Integration) respondWith(sel *response, c *Call, x *Exchange, out *Response) error {
 	h := out.Header
 	sel.writeHeaders(c, h, x.header)
 	out.Status = sel.status
@@ -455,7 +434,7 @@ func (ig *Integration) respond(c *Call, x *Exchange, out *Response) error {
 			}
 		}
 		if mt != nil {
-			return sel.answer(mt, c, body, out)
+			return sel.answer(mt, c, x, body, out)
 		}
 		if h.Get("Content-Type") == "" {
 			h.Set("Content-Type", "application/json")
@@ -556,8 +535,8 @@ func (r *response) pickTemplate(c *Call) *mappingTemplate {
 // answer renders the response template mt over body into out, whose
 // status and mapped headers are set: the template's content type unless a
 // mapping set one, then what $context.responseOverride set.
-func (r *response) answer(mt *mappingTemplate, c *Call, body []byte, out *Response) error {
-	text, ov, err := renderResponse(mt, c, body)
+func (r *response) answer(mt *mappingTemplate, c *Call, x *Exchange, body []byte, out *Response) error {
+	text, ov, err := renderResponse(mt, c, x, body)
 	if err != nil {
 		return err
 	}
@@ -606,4 +585,55 @@ func vpcLinkTarget(connectionID string, c *Call) (string, error) {
 		return "", errors.New("VPC link " + id + " cannot be reached: this gateway has no VPC links")
 	}
 	return c.VpcLinks.VpcLinkTarget(id)
+}
+
+// requestBody runs the body part of a non-proxy integration request: the
+// request template chosen by the content type (or the passthrough), and
+// contentHandling's conversion. The backend's body is then x.reqBody when
+// x.templated is set, else the client's. It returns what the template set
+// in $context.requestOverride (nil for nothing) and the template's
+// content type ("" without one).
+func (ig *Integration) requestBody(c *Call, x *Exchange) (*override, string, error) {
+	rc := ig.requestConversion(c)
+	var mt *mappingTemplate
+	if !rc.binary {
+		var err error
+		if mt, err = ig.requestTemplate(c); err != nil {
+			return nil, "", err
+		}
+	}
+	var body []byte
+	if rc.encode || rc.decode && mt == nil {
+		raw, err := readLimited(c.Body)
+		if err != nil {
+			return nil, "", bodyReadError(err)
+		}
+		if body = raw; rc.encode {
+			body = base64Encode(raw)
+		}
+		if body == nil {
+			body = []byte{}
+		}
+		x.templated, x.reqBody = true, body
+	}
+	var ov *override
+	var tplType string
+	if mt != nil {
+		out, o, err := renderRequest(mt, c, body)
+		if err != nil {
+			return nil, "", err
+		}
+		x.templated, x.reqBody, tplType, ov = true, out, mt.contentType, o
+		if o != nil {
+			x.reqOverride = o.m
+		}
+	}
+	if rc.decode {
+		dec, err := base64Decode(x.reqBody)
+		if err != nil {
+			return nil, "", err
+		}
+		x.reqBody = dec
+	}
+	return ov, tplType, nil
 }

@@ -41,10 +41,10 @@ var lambdaURIRE = regexp.MustCompile(`^arn:[^:/]+:apigateway:[^:/]*:lambda:path/
 func compileLambda(in *model.Integration, opts Options) (*lambdaTarget, error) {
 	fn, err := ParseFunctionURI(in.URI)
 	if err != nil {
-		return nil, fmt.Errorf("AWS_PROXY integration: %w", err)
+		return nil, fmt.Errorf("%s integration: %w", in.Type, err)
 	}
 	if in.HTTPMethod != http.MethodPost {
-		return nil, fmt.Errorf("AWS_PROXY integrations with Lambda must use the POST integration method, not %q", in.HTTPMethod)
+		return nil, fmt.Errorf("%s integrations with Lambda must use the POST integration method, not %q", in.Type, in.HTTPMethod)
 	}
 	return &lambdaTarget{
 		fn:       fn,
@@ -117,6 +117,12 @@ func (t *lambdaTarget) request(ig *Integration, c *Call, x *Exchange) error {
 		}
 		return fault.IntegrationFailureErr(err)
 	}
+	x.invoke = t.invocation(c, fnName, payload)
+	return nil
+}
+
+// invocation is the Invoke call of the function with the event payload.
+func (t *lambdaTarget) invocation(c *Call, fnName string, payload []byte) *lambda.InvokeRequest {
 	req := &lambda.InvokeRequest{
 		FunctionName:   fnName,
 		Payload:        payload,
@@ -129,8 +135,7 @@ func (t *lambdaTarget) request(ig *Integration, c *Call, x *Exchange) error {
 		req.SourceARN = t.sourceARN(c)
 		req.SourceAccount = t.account
 	}
-	x.invoke = req
-	return nil
+	return req
 }
 
 // call invokes the function, within the integration timeout.

@@ -83,8 +83,12 @@ func (mockEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 		x.mockStatus = mt.mock.status
 		return nil
 	default:
-		if text, _, err = renderRequest(mt, c, nil); err != nil {
+		var ov *override
+		if text, ov, err = renderRequest(mt, c, nil); err != nil {
 			return err
+		}
+		if ov != nil {
+			x.reqOverride = ov.m
 		}
 	}
 	status, err := mockStatus(string(text))
@@ -110,7 +114,7 @@ func (mockEndpoint) respond(ig *Integration, c *Call, x *Exchange, out *Response
 	sel.writeHeaders(c, h, nil)
 	out.Status = sel.status
 	if mt := sel.pickTemplate(c); mt != nil {
-		return sel.answer(mt, c, nil, out)
+		return sel.answer(mt, c, x, nil, out)
 	}
 	if _, set := h["Content-Type"]; !set {
 		h["Content-Type"] = jsonContentType

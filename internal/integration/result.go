@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apigw/apigw/internal/lambda"
+	"github.com/apigw/apigw/internal/vtl"
 )
 
 // Response is an endpoint's answer to the client, before it is written: the
@@ -51,7 +52,10 @@ type Exchange struct {
 	// body in place of the client's.
 	templated bool
 	reqBody   []byte
-	invoke    *lambda.InvokeRequest // AWS_PROXY
+	// reqOverride is $context.requestOverride as the request template
+	// left it, for the response templates; nil when untouched.
+	reqOverride *vtl.Map
+	invoke      *lambda.InvokeRequest // AWS_PROXY
 
 	// The endpoint's answer.
 	status   int

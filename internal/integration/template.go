@@ -150,14 +150,16 @@ func templateError(err error, request bool) error {
 
 // renderResponse renders a response template over the endpoint's body,
 // with what it set in $context.responseOverride (nil when untouched).
-func renderResponse(mt *mappingTemplate, c *Call, body []byte) ([]byte, *override, error) {
+// A response template reads, in $context.requestOverride, what the request
+// template set there (writing to it changes nothing).
+func renderResponse(mt *mappingTemplate, c *Call, x *Exchange, body []byte) ([]byte, *override, error) {
 	if mt.static {
 		if mt.err != nil {
 			return nil, nil, fault.ConfigurationError(mt.err)
 		}
 		return mt.raw, nil, nil
 	}
-	v := &templateVars{c: c, response: true, body: body, bodyRead: true}
+	v := &templateVars{c: c, response: true, body: body, bodyRead: true, reqOv: x.reqOverride}
 	out, err := mt.t.Append(nil, vtl.NewContext(v))
 	if err != nil {
 		return nil, nil, templateError(err, false)
@@ -168,7 +170,8 @@ func renderResponse(mt *mappingTemplate, c *Call, body []byte) ([]byte, *overrid
 // override is what a template set in $context.requestOverride (header,
 // querystring, path) or $context.responseOverride (status, header).
 type override struct {
-	status int // 0: none
+	m      *vtl.Map // $context.requestOverride itself, for the response templates
+	status int      // 0: none
 	header []Field
 	query  []Field
 	path   []Field
@@ -318,7 +321,7 @@ func (v *templateVars) ContextValue(name string) (vtl.Value, bool) {
 		return vtl.String(c.DeploymentID), true
 	case "isCanaryRequest":
 		return vtl.Bool(c.IsCanary), true
-	case "requestId", "extendedRequestId", "apiId", "stage", "resourceId", "resourcePath", "httpMethod",
+	case "requestId", "extendedRequestId", "apiId", "accountId", "stage", "resourceId", "resourcePath", "httpMethod",
 		"path", "protocol", "domainName", "domainPrefix":
 		return vtl.String(c.ContextValue(name)), true
 	}
@@ -356,6 +359,7 @@ func (v *templateVars) requestOverride() *override {
 		return nil
 	}
 	o := &override{
+		m:      v.reqOv,
 		header: overrideFields(v.reqOv, "header"),
 		query:  overrideFields(v.reqOv, "querystring"),
 		path:   overrideFields(v.reqOv, "path"),
@@ -430,11 +434,16 @@ func readLimited(r io.Reader) ([]byte, error) {
 	return b, err
 }
 
+// mapsRequests reports the integration types that map requests with
+// templates and contentHandling; proxies pass requests through.
+func mapsRequests(typ string) bool { return typ == "HTTP" || typ == "MOCK" || typ == "AWS" }
+
 // compileRequestTemplates sets ig's request templates for the types that
-// map requests (HTTP, MOCK); proxies pass requests through and have none.
+// map requests (HTTP, MOCK, AWS); proxies pass requests through and have
+// none.
 func (ig *Integration) compileRequestTemplates(in *model.Integration) error {
 	ig.passthrough = parsePassthrough(in.PassthroughBehavior)
-	if in.Type != "HTTP" && in.Type != "MOCK" {
+	if !mapsRequests(in.Type) {
 		ig.passthrough = whenNoMatch
 		return nil
 	}

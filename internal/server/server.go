@@ -31,6 +31,7 @@ import (
 	"github.com/apigw/apigw/internal/edge"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/iam"
+	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/lambda/host"
 	"github.com/apigw/apigw/internal/limit"
@@ -206,6 +207,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("request limits must be positive (0 for AWS's quotas): %+v", cfg.RequestLimits)
 		}
 	}
+	if err := checkAWSEndpoints(cfg.AWSEndpoints); err != nil {
+		return nil, err
+	}
 	token, err := metricsToken(cfg)
 	if err != nil {
 		return nil, err
@@ -318,6 +322,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.TLSListen != "" {
 		s.Certificates = &edge.Certificates{}
 	}
+	s.Gateway.Integration.AWSEndpoints = cfg.AWSEndpoints
+	s.Gateway.Integration.Roles = &integration.RoleCredentials{Assume: s.assumeIntegrationRole}
+	s.Gateway.Integration.CallerCredentials = s.callerCredentials
 	s.Gateway.DomainsChanged = s.serveDomainCertificates
 	if err := s.Gateway.Sync(ctx); err != nil {
 		return nil, err
