@@ -284,7 +284,11 @@ type awsLog struct {
 	buf bytes.Buffer
 }
 
-func (l *awsLog) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.Write(p) }
+func (l *awsLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
 
 func (l *awsLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
 
