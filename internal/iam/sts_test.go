@@ -333,3 +333,41 @@ func TestExpiredCredentials(t *testing.T) {
 	_, err = bob.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	must(t, err)
 }
+
+// A service principal (API Gateway, for an integration's credentials)
+// assumes a role only when the role's trust policy names the service; the
+// session's keys then sign as the role.
+func TestAssumeRoleForService(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	serviceTrust := func(svc string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + svc + `"},"Action":"sts:AssumeRole"}]}`
+	}
+	apigwRole := e.role("apigw-dynamodb", serviceTrust("apigateway.amazonaws.com"), 0)
+	lambdaRole := e.role("lambda-exec", serviceTrust("lambda.amazonaws.com"), 0)
+	userRole := e.role("for-users", trust(account), 0)
+	denyRole := e.role("denied", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"apigateway.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole"}]}`, 0)
+
+	ss, err := e.svc.AssumeRoleForService(ctx, apigwRole, "apigateway.amazonaws.com", "BackplaneAssumeRoleSession")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(ss.AccessKeyID, "ASIA") || ss.SecretAccessKey == "" || ss.SessionToken == "" || ss.Expires.Before(e.clock.Now().Add(50*time.Minute)) {
+		t.Errorf("session %+v", ss)
+	}
+	_, s := sessionClients(e, &ststypes.Credentials{AccessKeyId: &ss.AccessKeyID, SecretAccessKey: &ss.SecretAccessKey, SessionToken: &ss.SessionToken})
+	who, err := s.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "arn:aws:sts::" + account + ":assumed-role/apigw-dynamodb/BackplaneAssumeRoleSession"; aws.ToString(who.Arn) != want {
+		t.Errorf("the session is %s, want %s", aws.ToString(who.Arn), want)
+	}
+
+	for _, role := range []string{lambdaRole, userRole, denyRole, "arn:aws:iam::" + account + ":role/none", "arn:aws:iam::999999999999:role/apigw-dynamodb", "not an arn"} {
+		if _, err := e.svc.AssumeRoleForService(ctx, role, "apigateway.amazonaws.com", "BackplaneAssumeRoleSession"); err == nil ||
+			!strings.Contains(err.Error(), "not authorized to perform: sts:AssumeRole") {
+			t.Errorf("%s: got %v", role, err)
+		}
+	}
+}

@@ -71,25 +71,16 @@ func ParseAWSURI(uri string) (*AWSURI, error) {
 	return u, nil
 }
 
-// jsonServices are the services of AWS's JSON protocol: an action-style
-// integration calls them with X-Amz-Target {prefix}.{Action} and their
-// JSON content type. Others take the action as the Action parameter
-// (the Query protocol).
-var jsonServices = map[string]struct{ target, contentType string }{
-	"dynamodb":       {"DynamoDB_20120810", "application/x-amz-json-1.0"},
-	"kinesis":        {"Kinesis_20131202", "application/x-amz-json-1.1"},
-	"firehose":       {"Firehose_20150804", "application/x-amz-json-1.1"},
-	"states":         {"AWSStepFunctions", "application/x-amz-json-1.0"},
-	"logs":           {"Logs_20140328", "application/x-amz-json-1.1"},
-	"events":         {"AWSEvents", "application/x-amz-json-1.1"},
-	"ssm":            {"AmazonSSM", "application/x-amz-json-1.1"},
-	"kms":            {"TrentService", "application/x-amz-json-1.1"},
-	"secretsmanager": {"secretsmanager", "application/x-amz-json-1.1"},
-	"ecs":            {"AmazonEC2ContainerServiceV20141113", "application/x-amz-json-1.1"},
-	"ecr":            {"AmazonEC2ContainerRegistry_V20150921", "application/x-amz-json-1.1"},
-	"glue":           {"AWSGlue", "application/x-amz-json-1.1"},
-	"athena":         {"AmazonAthena", "application/x-amz-json-1.1"},
-	"cognito-idp":    {"AWSCognitoIdentityProviderService", "application/x-amz-json-1.1"},
+// targetServices are the JSON-protocol services whose action-style
+// integrations API Gateway calls with X-Amz-Target {prefix}.{Action}
+// itself (and, here, their JSON content type unless a mapping sets
+// Content-Type). Other services get only the Action parameter: a JSON
+// service such as EventBridge needs its X-Amz-Target mapped by the user,
+// as on AWS.
+var targetServices = map[string]struct{ target, contentType string }{
+	"dynamodb": {"DynamoDB_20120810", "application/x-amz-json-1.0"},
+	"kinesis":  {"Kinesis_20131202", "application/x-amz-json-1.1"},
+	"states":   {"AWSStepFunctions", "application/x-amz-json-1.0"},
 }
 
 // signingNames are the services whose SigV4 name is not their endpoint
@@ -235,13 +226,13 @@ func compileAWS(in *model.Integration, opts Options) (endpoint, error) {
 	}
 	uri := base.String() + "/"
 	if au.Action != "" {
-		if js, ok := jsonServices[au.Service]; ok {
+		// The action is the Action parameter, for every service.
+		uri += "?Action=" + url.QueryEscape(au.Action)
+		if js, ok := targetServices[au.Service]; ok {
 			ep.target, ep.contentType = js.target+"."+au.Action, js.contentType
 			if _, set := in.RequestParameters["integration.request.header.Content-Type"]; set {
 				ep.contentType = ""
 			}
-		} else {
-			uri += "?Action=" + url.QueryEscape(au.Action)
 		}
 	} else {
 		uri += au.Path
@@ -259,7 +250,8 @@ func compileAWS(in *model.Integration, opts Options) (endpoint, error) {
 }
 
 // request builds the service's request as an HTTP integration's, then adds
-// the service's fields. The body is read whole: the signature covers it.
+// the service's fields. The body is read whole: the signature covers it. A
+// GET, HEAD or OPTIONS call sends none.
 func (ep *awsEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 	if err := ep.http.request(ig, c, x); err != nil {
 		return err
@@ -272,6 +264,10 @@ func (ep *awsEndpoint) request(ig *Integration, c *Call, x *Exchange) error {
 		}
 	}
 	*add = withoutField(*add, "X-Forwarded-For") // not sent to AWS services
+	switch x.method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		x.templated, x.reqBody = true, []byte{}
+	}
 	if !x.templated {
 		body, err := readLimited(c.Body)
 		if err != nil {

@@ -171,7 +171,7 @@ func TestAWSServiceIntegration(t *testing.T) {
 		if got.result.Service != "dynamodb" || got.result.Region != "us-east-1" || got.result.AccessKeyID != roleKeys.AccessKeyID {
 			t.Errorf("signed for %s/%s as %s", got.result.Service, got.result.Region, got.result.AccessKeyID)
 		}
-		if got.method != "POST" || got.path != "/" || got.query != "" || got.target != "DynamoDB_20120810.Query" ||
+		if got.method != "POST" || got.path != "/" || got.query != "Action=Query" || got.target != "DynamoDB_20120810.Query" ||
 			got.contentType != "application/x-amz-json-1.0" || got.token != "role-token" || got.forwardedFor != "" {
 			t.Errorf("the service saw %+v", got)
 		}
@@ -199,6 +199,23 @@ func TestAWSServiceIntegration(t *testing.T) {
 		}
 		if got.path != "/sns/" || got.query != "Action=Publish&Message=hello" || got.target != "" || got.result.Service != "sns" {
 			t.Errorf("the service saw %+v", got)
+		}
+	})
+
+	t.Run("a GET call sends no body; a JSON service not in AWS's list gets no X-Amz-Target", func(t *testing.T) {
+		o := opts
+		o.AWSEndpoints = map[string]string{"events": srv.URL}
+		ig, err := Compile(&model.Integration{Type: "AWS", HTTPMethod: "GET", URI: "arn:aws:apigateway:us-east-1:events:action/ListRules",
+			Credentials: testRole, TimeoutInMillis: 29000,
+			IntegrationResponses: map[string]*model.IntegrationResponse{"200": {StatusCode: "200"}}}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := serve(t, ig, newCall(t, "POST", "/rules", "prod", "/rules", `{"ignored": true}`))
+		got := last()
+		if rec.Code != 200 || got.verifyErr != nil || got.method != "GET" || got.body != "" || got.target != "" ||
+			got.query != "Action=ListRules" || got.result.Service != "events" {
+			t.Errorf("got %d; the service saw %+v", rec.Code, got)
 		}
 	})
 
@@ -331,4 +348,31 @@ func TestRequestOverrideInResponseTemplate(t *testing.T) {
 	if rec.Code != 200 || rec.Body.String() != "t-42/3/123456789012" {
 		t.Errorf("got %d %q", rec.Code, rec.Body)
 	}
+}
+
+// FuzzAWSURI: any URI the management API stores compiles or is refused,
+// never panics, and a parsed one renders a URL on the service's endpoint.
+func FuzzAWSURI(f *testing.F) {
+	for _, s := range []string{"arn:aws:apigateway:us-east-1:dynamodb:action/PutItem", "arn:aws:apigateway:eu-west-1:b.s3:path/{key}",
+		"arn:aws:apigateway:us-east-1:sqs:path/${stageVariables.q}", "arn:aws:apigateway:us-east-1:s3:path/%zz", "arn:aws:apigateway:a:b:path/{"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		au, err := ParseAWSURI(uri)
+		if err != nil {
+			return
+		}
+		if au.Service == "" || au.Region == "" || (au.Action != "") == strings.Contains(uri, ":path/") {
+			t.Fatalf("ParseAWSURI(%q) = %+v", uri, au)
+		}
+		ig, err := Compile(&model.Integration{Type: "AWS", HTTPMethod: "POST", URI: uri, TimeoutInMillis: 29000, Credentials: testRole}, Options{})
+		if err != nil {
+			return
+		}
+		var x Exchange
+		defer x.Close()
+		if err := ig.Request(newCall(t, "POST", "/x", "prod", "/x", "{}"), &x); err == nil && !strings.HasSuffix(x.url.Host, ".amazonaws.com") {
+			t.Fatalf("%q: the request goes to %s", uri, x.url)
+		}
+	})
 }

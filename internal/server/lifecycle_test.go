@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,4 +130,15 @@ func TestDataDirLock(t *testing.T) {
 	}
 	first.Stop(t)
 	apigwtest.StartIn(t, dir).Stop(t)
+}
+
+// --aws-endpoint values are checked at start.
+func TestAWSEndpointFlagChecked(t *testing.T) {
+	for _, eps := range []map[string]string{{"dynamodb": "127.0.0.1:8000"}, {"dynamodb": "ftp://h"}, {"": "http://h"}, {"s3": "http://h/?x=1"}} {
+		_, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0",
+			AWSEndpoints: eps, Out: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err == nil || !strings.Contains(err.Error(), "--aws-endpoint") {
+			t.Errorf("%v: got %v", eps, err)
+		}
+	}
 }
