@@ -309,24 +309,45 @@ func (ep *awsEndpoint) credentials(ctx context.Context, c *Call) (aws.Credential
 	switch {
 	case ep.asCaller:
 		if c.Caller == nil || c.Caller.AccessKey == "" || ep.callerCreds == nil {
-			return aws.Credentials{}, fault.ConfigurationError(errors.New("Execution failed due to configuration error: the caller's credentials (" + CallerCredentials + ") need an AWS_IAM method"))
+			return aws.Credentials{}, configFailure("the caller's credentials ("+CallerCredentials+") need an AWS_IAM method", nil)
 		}
 		cr, err := ep.callerCreds(ctx, c.Caller.AccessKey)
 		if err != nil {
-			return aws.Credentials{}, fault.ConfigurationError(fmt.Errorf("Execution failed due to configuration error: the caller's credentials: %w", err))
+			return aws.Credentials{}, configFailure("the caller's credentials", err)
 		}
 		return cr, nil
 	case ep.role != "":
 		if ep.roles == nil {
-			return aws.Credentials{}, fault.ConfigurationError(errors.New("Execution failed due to configuration error: no STS to assume " + ep.role))
+			return aws.Credentials{}, configFailure("no STS to assume "+ep.role, nil)
 		}
 		cr, err := ep.roles.Get(ctx, ep.role)
 		if err != nil {
-			return aws.Credentials{}, fault.ConfigurationError(fmt.Errorf("Execution failed due to configuration error: API Gateway does not have permission to assume the provided role %s: %w", ep.role, err))
+			return aws.Credentials{}, configFailure("API Gateway does not have permission to assume the provided role "+ep.role, err)
 		}
 		return cr, nil
 	}
-	return aws.Credentials{}, fault.ConfigurationError(errors.New("Execution failed due to configuration error: an AWS service integration needs credentials (a role, or " + CallerCredentials + ")"))
+	return aws.Credentials{}, configFailure("an AWS service integration needs credentials (a role, or "+CallerCredentials+")", nil)
+}
+
+// execFailure is the reason of a configuration error as API Gateway's
+// execution log words it.
+type execFailure struct {
+	reason string
+	err    error
+}
+
+func (e *execFailure) Error() string {
+	s := "Execution failed due to configuration error: " + e.reason
+	if e.err != nil {
+		s += ": " + e.err.Error()
+	}
+	return s
+}
+
+func (e *execFailure) Unwrap() error { return e.err }
+
+func configFailure(reason string, err error) error {
+	return fault.ConfigurationError(&execFailure{reason, err})
 }
 
 // sign signs the request with SigV4 for the service, as the integration's
