@@ -164,6 +164,32 @@ func BenchmarkServeProxy(b *testing.B) {
 	}
 }
 
+// BenchmarkServeHTTP is BenchmarkServeProxy's h1 case through a non-proxy
+// HTTP integration without templates: the integration request and response
+// phases that map (and here map nothing).
+func BenchmarkServeHTTP(b *testing.B) {
+	body := []byte(`{"data":"` + strings.Repeat("x", 117) + `"}`)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	b.Cleanup(backend.Close)
+	g := itemsGateway(b, &model.Integration{Type: "HTTP", HTTPMethod: "GET", URI: backend.URL + "/small", TimeoutInMillis: 29000,
+		IntegrationResponses: map[string]*model.IntegrationResponse{"200": {StatusCode: "200"}}}, nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest("GET", "/_aws/execute-api/api/dev/items/42", nil)
+		r.RemoteAddr = "127.0.0.1:1234"
+		for pb.Next() {
+			w := discardWriter{h: http.Header{}}
+			g.ServeHTTP(&w, r)
+			if w.status != 200 {
+				b.Fatalf("status %d", w.status)
+			}
+		}
+	})
+}
+
 func TestAccessLog(t *testing.T) {
 	g := mockGateway(t)
 	var buf bytes.Buffer
