@@ -22,6 +22,13 @@ import (
 // "sh walkthrough": the commands a user types, run here as written.
 func readmeBlocks(t *testing.T) []string {
 	t.Helper()
+	return readmeBlocksTagged(t, "walkthrough")
+}
+
+// readmeBlocksTagged returns the README's code blocks whose info string is
+// "sh {tag}".
+func readmeBlocksTagged(t *testing.T, tag string) []string {
+	t.Helper()
 	f, err := os.Open("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +40,7 @@ func readmeBlocks(t *testing.T) []string {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case cur == nil && strings.TrimSpace(line) == "```sh walkthrough":
+		case cur == nil && strings.TrimSpace(line) == "```sh "+tag:
 			cur = &strings.Builder{}
 		case cur != nil && strings.TrimSpace(line) == "```":
 			blocks = append(blocks, cur.String())
@@ -43,7 +50,7 @@ func readmeBlocks(t *testing.T) []string {
 		}
 	}
 	if len(blocks) == 0 {
-		t.Fatal("README.md has no ```sh walkthrough block")
+		t.Fatalf("README.md has no ```sh %s block", tag)
 	}
 	return blocks
 }
