@@ -126,27 +126,39 @@ func CheckEndpointURL(raw string) (*url.URL, error) {
 
 // RoleCredentials assumes the credentials roles of AWS integrations and
 // keeps each session until five minutes before it expires, so that a
-// request does not create a session of its own.
+// request does not create a session of its own. Concurrent requests that
+// find no session wait for one assumption.
 type RoleCredentials struct {
 	// Assume asks the STS for a session of the role, as
 	// apigateway.amazonaws.com.
 	Assume func(ctx context.Context, roleARN string) (aws.Credentials, error)
 
-	mu       sync.Mutex
+	assuming sync.Mutex // held while Assume runs
+	mu       sync.Mutex // guards sessions
 	sessions map[string]aws.Credentials
 }
 
 // refreshBefore is how long before its expiry a session is replaced.
 const refreshBefore = 5 * time.Minute
 
-// Get returns a session of the role.
-func (r *RoleCredentials) Get(ctx context.Context, roleARN string) (aws.Credentials, error) {
-	now := time.Now()
+func (r *RoleCredentials) kept(roleARN string, now time.Time) (aws.Credentials, bool) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	c, ok := r.sessions[roleARN]
-	r.mu.Unlock()
-	if ok && (!c.CanExpire || c.Expires.Sub(now) > refreshBefore) {
+	return c, ok && (!c.CanExpire || c.Expires.Sub(now) > refreshBefore)
+}
+
+// Get returns a session of the role. A refusal is not kept: the next
+// request asks again.
+func (r *RoleCredentials) Get(ctx context.Context, roleARN string) (aws.Credentials, error) {
+	if c, ok := r.kept(roleARN, time.Now()); ok {
 		return c, nil
+	}
+	r.assuming.Lock()
+	defer r.assuming.Unlock()
+	now := time.Now()
+	if c, ok := r.kept(roleARN, now); ok {
+		return c, nil // another request assumed it meanwhile
 	}
 	c, err := r.Assume(ctx, roleARN)
 	if err != nil {
@@ -164,13 +176,6 @@ func (r *RoleCredentials) Get(ctx context.Context, roleARN string) (aws.Credenti
 	}
 	r.sessions[roleARN] = c
 	return c, nil
-}
-
-// Forget drops every kept session (a role changed).
-func (r *RoleCredentials) Forget() {
-	r.mu.Lock()
-	r.sessions = nil
-	r.mu.Unlock()
 }
 
 // awsEndpoint calls an AWS service. Its httpEndpoint builds and sends the

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -289,6 +290,45 @@ func TestAWSServiceIntegration(t *testing.T) {
 			t.Errorf("an anonymous caller got %d", rec.Code)
 		}
 	})
+}
+
+// A kept session is used until five minutes before it expires, then
+// replaced; a failure is not kept.
+func TestRoleCredentialsRefresh(t *testing.T) {
+	calls := 0
+	expires := time.Now().Add(4 * time.Minute)
+	fail := false
+	r := &RoleCredentials{Assume: func(ctx context.Context, arn string) (aws.Credentials, error) {
+		calls++
+		if fail {
+			return aws.Credentials{}, errors.New("AccessDenied")
+		}
+		return aws.Credentials{AccessKeyID: fmt.Sprint("ASIA", calls), CanExpire: true, Expires: expires}, nil
+	}}
+	ctx := context.Background()
+	for i, want := range []struct {
+		key   string
+		calls int
+	}{{"ASIA1", 1}, {"ASIA2", 2}} { // 4 minutes left: too close, assumed again
+		c, err := r.Get(ctx, testRole)
+		if err != nil || c.AccessKeyID != want.key || calls != want.calls {
+			t.Fatalf("call %d: %v %v, %d assumptions", i, c.AccessKeyID, err, calls)
+		}
+	}
+	expires = time.Now().Add(time.Hour)
+	if c, _ := r.Get(ctx, testRole); c.AccessKeyID != "ASIA3" {
+		t.Fatalf("got %s", c.AccessKeyID)
+	}
+	if c, _ := r.Get(ctx, testRole); c.AccessKeyID != "ASIA3" || calls != 3 {
+		t.Fatalf("an hour-long session was not kept: %s after %d assumptions", c.AccessKeyID, calls)
+	}
+	fail = true
+	if _, err := r.Get(ctx, "arn:aws:iam::123456789012:role/other"); err == nil {
+		t.Fatal("a refused role gave credentials")
+	}
+	if _, err := r.Get(ctx, "arn:aws:iam::123456789012:role/other"); err == nil || calls != 5 {
+		t.Fatalf("a refusal was kept (%d assumptions)", calls)
+	}
 }
 
 // Lambda's non-proxy integration: the request template is the event, a
