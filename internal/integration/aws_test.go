@@ -331,6 +331,33 @@ func TestRoleCredentialsRefresh(t *testing.T) {
 	}
 }
 
+// Requests that find no session at once wait for one assumption.
+func TestRoleCredentialsConcurrent(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	r := &RoleCredentials{Assume: func(ctx context.Context, arn string) (aws.Credentials, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond) // a store write
+		return roleKeys, nil
+	}}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if c, err := r.Get(context.Background(), testRole); err != nil || c.AccessKeyID != roleKeys.AccessKeyID {
+				t.Errorf("got %v %v", c, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if calls != 1 {
+		t.Errorf("16 concurrent requests assumed the role %d times", calls)
+	}
+}
+
 // Lambda's non-proxy integration: the request template is the event, a
 // function error selects the response whose pattern matches its
 // errorMessage.
