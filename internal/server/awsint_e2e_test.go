@@ -225,7 +225,16 @@ func TestAWSIntegrationDynamoDB(t *testing.T) {
 				t.Errorf("%s: got %d %s %v", p, r.status, r.body, r.header)
 			}
 		}
-		// The execution log says why.
+		// The test invocation's execution log says why, as the console's does.
+		out, err := in.Client.TestInvokeMethod(ctx, &apigateway.TestInvokeMethodInput{RestApiId: aws.String(a.id),
+			ResourceId: aws.String(a.resource("/wrongrole")), HttpMethod: aws.String("GET"), PathWithQueryString: aws.String("/wrongrole")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status != 500 || !strings.Contains(aws.ToString(out.Log), "Execution failed due to configuration error: API Gateway does not have permission to assume the provided role") {
+			t.Errorf("TestInvokeMethod: %d\n%s", out.Status, aws.ToString(out.Log))
+		}
+		// So does apigw's log.
 		if got := logs.String(); !strings.Contains(got, "API Gateway does not have permission to assume the provided role "+aws.ToString(lambdaRole.Role.Arn)) ||
 			!strings.Contains(got, "role/does-not-exist") {
 			t.Errorf("the log does not give the reason:\n%s", got)
