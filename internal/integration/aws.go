@@ -83,6 +83,11 @@ var targetServices = map[string]struct{ target, contentType string }{
 	"states":   {"AWSStepFunctions", "application/x-amz-json-1.0"},
 }
 
+// endpointHosts are the services of integration URIs whose endpoint host
+// is not their name: {account-prefix}.iotdata is the IoT data plane at
+// {account-prefix}.iot.{region}.amazonaws.com.
+var endpointHosts = map[string]string{"iotdata": "iot"}
+
 // signingNames are the services whose SigV4 name is not their endpoint
 // prefix.
 var signingNames = map[string]string{"email": "ses"}
@@ -93,7 +98,11 @@ var signingNames = map[string]string{"email": "ses"}
 func ServiceEndpoint(endpoints map[string]string, service, subdomain, region string) (*url.URL, error) {
 	raw, ok := endpoints[service]
 	if !ok {
-		host := service + "." + region + ".amazonaws.com"
+		host := service
+		if h, ok := endpointHosts[service]; ok {
+			host = h
+		}
+		host += "." + region + ".amazonaws.com"
 		if strings.HasPrefix(region, "cn-") {
 			host += ".cn"
 		}
@@ -186,9 +195,9 @@ type awsEndpoint struct {
 	// target is the X-Amz-Target of an action of a JSON service, with
 	// its content type (unless a mapping sets Content-Type).
 	target, contentType string
-	service, region     string // the SigV4 scope
-	role                string // the credentials role, or ""
-	asCaller            bool   // credentials arn:aws:iam::*:user/*
+	service, region     string    // the SigV4 scope
+	role                []uriPart // the credentials role (stage variables substituted per call), or nil
+	asCaller            bool      // credentials arn:aws:iam::*:user/*
 	roles               *RoleCredentials
 	callerCreds         func(ctx context.Context, accessKeyID string) (aws.Credentials, error)
 	signer              *v4.Signer
@@ -220,7 +229,9 @@ func compileAWS(in *model.Integration, opts Options) (endpoint, error) {
 	case CallerCredentials:
 		ep.asCaller = true
 	default:
-		ep.role = in.Credentials
+		if ep.role, err = parseURI(in.Credentials); err != nil {
+			return nil, err
+		}
 	}
 	h := &httpEndpoint{transport: opts.Transport, sign: ep.sign}
 	if h.transport == nil {
@@ -321,13 +332,14 @@ func (ep *awsEndpoint) credentials(ctx context.Context, c *Call) (aws.Credential
 			return aws.Credentials{}, configFailure("the caller's credentials", err)
 		}
 		return cr, nil
-	case ep.role != "":
+	case ep.role != nil:
+		role := renderText(ep.role, c.StageVars)
 		if ep.roles == nil {
-			return aws.Credentials{}, configFailure("no STS to assume "+ep.role, nil)
+			return aws.Credentials{}, configFailure("no STS to assume "+role, nil)
 		}
-		cr, err := ep.roles.Get(ctx, ep.role)
+		cr, err := ep.roles.Get(ctx, role)
 		if err != nil {
-			return aws.Credentials{}, configFailure("API Gateway does not have permission to assume the provided role "+ep.role, err)
+			return aws.Credentials{}, configFailure("API Gateway does not have permission to assume the provided role "+role, err)
 		}
 		return cr, nil
 	}
@@ -353,6 +365,26 @@ func (e *execFailure) Unwrap() error { return e.err }
 
 func configFailure(reason string, err error) error {
 	return fault.ConfigurationError(&execFailure{reason, err})
+}
+
+// renderText substitutes the stage variables of parts (placeholders stay as
+// written).
+func renderText(parts []uriPart, vars map[string]string) string {
+	if len(parts) == 1 && parts[0].kind == 0 {
+		return parts[0].text
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		switch p.kind {
+		case 1:
+			b.WriteString(vars[p.text])
+		case 2:
+			b.WriteString("{" + p.text + "}")
+		default:
+			b.WriteString(p.text)
+		}
+	}
+	return b.String()
 }
 
 // sign signs the request with SigV4 for the service, as the integration's

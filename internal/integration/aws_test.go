@@ -64,6 +64,7 @@ func TestServiceEndpoint(t *testing.T) {
 		{nil, "dynamodb", "", "us-east-1", "https://dynamodb.us-east-1.amazonaws.com"},
 		{nil, "s3", "photos", "eu-west-1", "https://photos.s3.eu-west-1.amazonaws.com"},
 		{nil, "kinesis", "", "cn-north-1", "https://kinesis.cn-north-1.amazonaws.com.cn"},
+		{nil, "iotdata", "a1b2c3-ats", "us-east-1", "https://a1b2c3-ats.iot.us-east-1.amazonaws.com"},
 		{map[string]string{"dynamodb": "http://127.0.0.1:8000/"}, "dynamodb", "", "us-east-1", "http://127.0.0.1:8000"},
 		{map[string]string{"s3": "http://127.0.0.1:9000"}, "s3", "photos", "us-east-1", "http://127.0.0.1:9000"},
 		{map[string]string{"s3": "https://s3.internal:9000/base"}, "s3", "photos", "us-east-1", "https://photos.s3.internal:9000/base"},
@@ -242,6 +243,18 @@ func TestAWSServiceIntegration(t *testing.T) {
 		}
 		if got := lastErr(); got.path != "/tables/Movies Old" || got.verifyErr != nil || got.body != `{}` {
 			t.Errorf("the service saw %+v", got)
+		}
+	})
+
+	t.Run("a stage variable names the role", func(t *testing.T) {
+		ig := compile(t, &model.Integration{Type: "AWS", HTTPMethod: "POST", URI: "arn:aws:apigateway:us-east-1:dynamodb:action/Scan",
+			Credentials: "arn:aws:iam::123456789012:role/${stageVariables.role}", IntegrationResponses: map[string]*model.IntegrationResponse{"200": {StatusCode: "200"}}})
+		for role, status := range map[string]int{"apigw-dynamodb": 200, "other": 500} {
+			c := newCall(t, "POST", "/scan", "prod", "/scan", `{}`)
+			c.StageVars = map[string]string{"role": role}
+			if rec := serve(t, ig, c); rec.Code != status {
+				t.Errorf("role %s: got %d %s", role, rec.Code, rec.Body)
+			}
 		}
 	})
 

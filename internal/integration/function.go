@@ -26,18 +26,7 @@ func ParseFunctionURI(uri string) (*FunctionURI, error) {
 
 // ARN renders the function ARN with the call's stage variables.
 func (f *FunctionURI) ARN(vars map[string]string) (string, error) {
-	var b strings.Builder
-	for _, p := range f.fn {
-		switch p.kind {
-		case 0:
-			b.WriteString(p.text)
-		case 1:
-			b.WriteString(vars[p.text])
-		case 2:
-			b.WriteString("{" + p.text + "}")
-		}
-	}
-	name := b.String()
+	name := renderText(f.fn, vars)
 	if name == "" || strings.ContainsAny(name, "/{} ") || strings.HasSuffix(name, ":") {
 		return "", fmt.Errorf("invalid Lambda function %q in the invocation URI", name)
 	}
