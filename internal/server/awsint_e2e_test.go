@@ -71,8 +71,8 @@ func awsMoto(t *testing.T) string {
 	}
 }
 
-// awsCLI runs the AWS CLI against endpoint with moto's dummy keys.
-func awsCLI(t *testing.T, endpoint string, args ...string) string {
+// motoCLI runs the AWS CLI against endpoint with moto's dummy keys.
+func motoCLI(t *testing.T, endpoint string, args ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the AWS CLI is not installed; skipping")
@@ -114,7 +114,7 @@ func TestAWSIntegrationDynamoDB(t *testing.T) {
 	})
 	ctx := t.Context()
 
-	awsCLI(t, moto, "dynamodb", "create-table", "--table-name", "Movies",
+	motoCLI(t, moto, "dynamodb", "create-table", "--table-name", "Movies",
 		"--attribute-definitions", "AttributeName=year,AttributeType=N", "AttributeName=title,AttributeType=S",
 		"--key-schema", "AttributeName=year,KeyType=HASH", "AttributeName=title,KeyType=RANGE",
 		"--billing-mode", "PAY_PER_REQUEST")
@@ -172,7 +172,7 @@ func TestAWSIntegrationDynamoDB(t *testing.T) {
 	var scan struct {
 		Items []map[string]map[string]string
 	}
-	if err := json.Unmarshal([]byte(awsCLI(t, moto, "dynamodb", "scan", "--table-name", "Movies")), &scan); err != nil {
+	if err := json.Unmarshal([]byte(motoCLI(t, moto, "dynamodb", "scan", "--table-name", "Movies")), &scan); err != nil {
 		t.Fatal(err)
 	}
 	if len(scan.Items) != len(awsMovies) {
