@@ -41,9 +41,12 @@ func importParams(r *http.Request) (openapi.BasePath, []string, bool, error) {
 func parseDefinition(body []byte, apiID string, bp openapi.BasePath, failOnWarnings bool) (*openapi.API, error) {
 	def, err := openapi.Import(body, openapi.Options{APIID: apiID, BasePath: bp})
 	var ie *openapi.ImportError
+	var le *openapi.LimitError
 	switch {
 	case errors.As(err, &ie):
 		return nil, badRequest("%s", ie.Error())
+	case errors.As(err, &le):
+		return nil, badRequest("%s", le.Error())
 	case err != nil:
 		return nil, badRequest("Invalid OpenAPI input.")
 	}

@@ -104,6 +104,13 @@ func TestOpenAPIImportErrors(t *testing.T) {
 	_, err := in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte("not a document")})
 	apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Invalid OpenAPI input.")
 
+	// Schemas nested 4000 deep took 48 s to read before the import was
+	// bounded.
+	deep := `{"swagger":"2.0","info":{"title":"x","version":"1"},"paths":{},"definitions":{"A":` +
+		strings.Repeat(`{"type":"object","properties":{"a":`, 4000) + `{"type":"string"}` + strings.Repeat(`}}`, 4000) + `}}`
+	_, err = in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(deep)})
+	apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Invalid OpenAPI input: The document nests deeper than 128 levels")
+
 	bad := `{"openapi":"3.0.1","info":{"title":"bad","version":"1"},"paths":{"/a":{"get":{"responses":{},
 	  "x-amazon-apigateway-integration":{"type":"http","httpMethod":"GET","uri":"not-a-url"}}}}}`
 	_, err = in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(bad)})
