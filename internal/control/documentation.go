@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/openapi"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -303,13 +304,7 @@ func (a *API) deleteDocumentationPart(r *http.Request, _ []byte) (int, any, erro
 // importedDocs is the part of an OpenAPI document ImportDocumentationParts
 // reads.
 type importedDocs struct {
-	Docs *struct {
-		Version string `json:"version"`
-		Parts   []struct {
-			Location   model.DocumentationPartLocation `json:"location"`
-			Properties json.RawMessage                 `json:"properties"`
-		} `json:"documentationParts"`
-	} `json:"x-amazon-apigateway-documentation"`
+	Docs *openapi.Documentation `json:"x-amazon-apigateway-documentation"`
 }
 
 // importDocumentationParts reads the x-amazon-apigateway-documentation of
@@ -337,35 +332,13 @@ func (a *API) importDocumentationParts(r *http.Request, body []byte) (int, any, 
 	}
 	ctx := r.Context()
 	apiID := r.PathValue("api")
-	ids := []string{}
+	var ids []string
 	err = a.Store.Update(ctx, func(tx store.Tx) error {
-		parts, err := a.loadDocParts(ctx, tx, apiID)
-		if err != nil {
+		if _, err := a.loadRestApi(ctx, tx, apiID); err != nil {
 			return err
 		}
-		if mode == "overwrite" {
-			for _, p := range parts {
-				if err := tx.Delete(ctx, model.KindDocumentationPart, model.ChildKey(apiID, p.ID)); err != nil {
-					return err
-				}
-			}
-			parts = nil
-		}
-		for _, p := range incoming {
-			if old := docPartAt(parts, p.Location); old != nil {
-				old.Properties = p.Properties
-				if err := putJSON(ctx, tx, model.KindDocumentationPart, model.ChildKey(apiID, old.ID), old); err != nil {
-					return err
-				}
-				ids = append(ids, old.ID)
-				continue
-			}
-			if err := createDocPart(ctx, tx, apiID, p); err != nil {
-				return err
-			}
-			ids = append(ids, p.ID)
-		}
-		return nil
+		ids, err = writeDocParts(ctx, tx, apiID, incoming, mode == "overwrite")
+		return err
 	})
 	if err != nil {
 		return 0, nil, err
@@ -388,40 +361,81 @@ func parseImportedDocs(body []byte) ([]*model.DocumentationPart, []string, error
 	if err := json.Unmarshal(trimmed, &doc); err != nil {
 		return nil, nil, badRequest("Invalid OpenAPI input: %s", jsonErrText(err))
 	}
+	if doc.Docs == nil {
+		return nil, []string{"The document has no x-amazon-apigateway-documentation: no documentation parts imported"}, nil
+	}
+	incoming, warnings := checkDocParts(doc.Docs.Parts)
+	return incoming, warnings, nil
+}
+
+// checkDocParts checks the parts of an x-amazon-apigateway-documentation:
+// the parts it can import, and a warning for each one it cannot.
+func checkDocParts(parts []openapi.DocPart) ([]*model.DocumentationPart, []string) {
 	var warnings []string
 	var incoming []*model.DocumentationPart
-	if doc.Docs == nil {
-		warnings = append(warnings, "The document has no x-amazon-apigateway-documentation: no documentation parts imported")
-	} else {
-		seen := map[model.DocumentationPartLocation]bool{}
-		for i, in := range doc.Docs.Parts {
-			loc := in.Location
-			var props string
-			var buf bytes.Buffer
-			if len(in.Properties) > 0 && in.Properties[0] == '{' && json.Compact(&buf, in.Properties) == nil {
-				props = buf.String()
-			}
-			err := checkDocLocation(&loc, "documentationParts")
-			if err == nil && props == "" {
-				err = badRequest("properties must be a JSON object")
-			}
-			if err == nil && seen[loc] {
-				err = badRequest("duplicate location %s", describeDocLocation(loc))
-			}
-			if err != nil {
-				var e *Error
-				msg := err.Error()
-				if errors.As(err, &e) {
-					msg = e.Message
-				}
-				warnings = append(warnings, fmt.Sprintf("Documentation part %d skipped: %s", i, msg))
-				continue
-			}
-			seen[loc] = true
-			incoming = append(incoming, &model.DocumentationPart{Location: loc, Properties: props})
+	seen := map[model.DocumentationPartLocation]bool{}
+	for i, in := range parts {
+		loc := in.Location
+		var props string
+		var buf bytes.Buffer
+		if len(in.Properties) > 0 && in.Properties[0] == '{' && json.Compact(&buf, in.Properties) == nil {
+			props = buf.String()
 		}
+		err := checkDocLocation(&loc, "documentationParts")
+		if err == nil && props == "" {
+			err = badRequest("properties must be a JSON object")
+		}
+		if err == nil && seen[loc] {
+			err = badRequest("duplicate location %s", describeDocLocation(loc))
+		}
+		if err != nil {
+			var e *Error
+			msg := err.Error()
+			if errors.As(err, &e) {
+				msg = e.Message
+			}
+			warnings = append(warnings, fmt.Sprintf("Documentation part %d skipped: %s", i, msg))
+			continue
+		}
+		seen[loc] = true
+		incoming = append(incoming, &model.DocumentationPart{Location: loc, Properties: props})
 	}
-	return incoming, warnings, nil
+	return incoming, warnings
+}
+
+// writeDocParts stores incoming parts in the API apiID: a part at a
+// location that has one replaces its properties and keeps its id, the
+// others are added; with overwrite, the API's other parts are deleted. It
+// returns the ids of the parts written.
+func writeDocParts(ctx context.Context, tx store.Tx, apiID string, incoming []*model.DocumentationPart, overwrite bool) ([]string, error) {
+	parts, err := listJSON[model.DocumentationPart](ctx, tx, model.KindDocumentationPart, model.ApiPrefix(apiID))
+	if err != nil {
+		return nil, err
+	}
+	if overwrite {
+		for _, p := range parts {
+			if err := tx.Delete(ctx, model.KindDocumentationPart, model.ChildKey(apiID, p.ID)); err != nil {
+				return nil, err
+			}
+		}
+		parts = nil
+	}
+	ids := []string{}
+	for _, p := range incoming {
+		if old := docPartAt(parts, p.Location); old != nil {
+			old.Properties = p.Properties
+			if err := putJSON(ctx, tx, model.KindDocumentationPart, model.ChildKey(apiID, old.ID), old); err != nil {
+				return nil, err
+			}
+			ids = append(ids, old.ID)
+			continue
+		}
+		if err := createDocPart(ctx, tx, apiID, p); err != nil {
+			return nil, err
+		}
+		ids = append(ids, p.ID)
+	}
+	return ids, nil
 }
 
 func (a *API) loadDocVersion(ctx context.Context, rd store.Reader, apiID, version string) (*model.DocumentationVersionRecord, error) {

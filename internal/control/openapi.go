@@ -37,9 +37,18 @@ func importParams(r *http.Request) (openapi.BasePath, []string, bool, error) {
 	return bp, types, q.Get("failonwarnings") == "true", nil
 }
 
-// parseDefinition imports body for the API apiID, with AWS's errors.
-func parseDefinition(body []byte, apiID string, bp openapi.BasePath, failOnWarnings bool) (*openapi.API, error) {
-	def, err := openapi.Import(body, openapi.Options{APIID: apiID, BasePath: bp})
+// definition is an imported document: what openapi.Import read, and the
+// documentation parts of its x-amazon-apigateway-documentation as checked.
+type definition struct {
+	*openapi.API
+	docParts []*model.DocumentationPart
+}
+
+// parseDefinition imports body for the API apiID, with AWS's errors. The
+// document's documentation parts come along unless the parameter ignore is
+// "documentation", as on AWS.
+func parseDefinition(r *http.Request, body []byte, apiID string, bp openapi.BasePath, failOnWarnings bool) (*definition, error) {
+	d, err := openapi.Import(body, openapi.Options{APIID: apiID, BasePath: bp})
 	var ie *openapi.ImportError
 	var le *openapi.LimitError
 	switch {
@@ -50,10 +59,55 @@ func parseDefinition(body []byte, apiID string, bp openapi.BasePath, failOnWarni
 	case err != nil:
 		return nil, badRequest("Invalid OpenAPI input.")
 	}
+	def := &definition{API: d}
+	if r.URL.Query().Get("ignore") == "documentation" {
+		def.Documentation = nil
+	}
+	if def.Documentation != nil {
+		parts, warnings := checkDocParts(def.Documentation.Parts)
+		def.docParts = parts
+		def.Warnings = append(def.Warnings, warnings...)
+	}
 	if failOnWarnings && len(def.Warnings) > 0 {
 		return nil, badRequest("Warnings found during import:\n\t%s", strings.Join(def.Warnings, "\n\t"))
 	}
 	return def, nil
+}
+
+// writeDocumentation stores an imported document's documentation parts
+// (replacing the API's with overwrite) and, where the extension names a
+// version, a documentation version of the API's parts as they are then
+// (replacing that version's parts when it exists).
+func (a *API) writeDocumentation(ctx context.Context, tx store.Tx, apiID string, def *definition, overwrite bool) error {
+	if def.Documentation == nil {
+		return nil
+	}
+	if _, err := writeDocParts(ctx, tx, apiID, def.docParts, overwrite); err != nil {
+		return err
+	}
+	v := def.Documentation.Version
+	if v == "" {
+		return nil
+	}
+	if strings.TrimSpace(v) == "" || strings.Contains(v, "/") {
+		return badRequest("Invalid documentation version specified: '%s'", v)
+	}
+	parts, err := listJSON[model.DocumentationPart](ctx, tx, model.KindDocumentationPart, model.ApiPrefix(apiID))
+	if err != nil {
+		return err
+	}
+	rec := new(model.DocumentationVersionRecord)
+	if err := getJSON(ctx, tx, model.KindDocumentationVersion, model.ChildKey(apiID, v), rec, nil); err != nil {
+		return err
+	}
+	if rec.Version == "" {
+		rec.DocumentationVersion = model.DocumentationVersion{Version: v, CreatedDate: a.now().Unix()}
+	}
+	rec.Parts = make([]model.DocumentationPart, len(parts))
+	for i, p := range parts {
+		rec.Parts[i] = *p
+	}
+	return putJSON(ctx, tx, model.KindDocumentationVersion, model.ChildKey(apiID, v), rec)
 }
 
 func (a *API) importRestApi(r *http.Request, body []byte) (int, any, error) {
@@ -62,7 +116,7 @@ func (a *API) importRestApi(r *http.Request, body []byte) (int, any, error) {
 		return 0, nil, err
 	}
 	id := newID(10)
-	def, err := parseDefinition(body, id, bp, failOnWarnings)
+	def, err := parseDefinition(r, body, id, bp, failOnWarnings)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -93,8 +147,11 @@ func (a *API) importRestApi(r *http.Request, body []byte) (int, any, error) {
 		if err := putJSON(ctx, tx, model.KindRestApi, api.ID, &stored); err != nil {
 			return err
 		}
-		root, err := a.writeDefinition(ctx, tx, api.ID, def, false)
+		root, err := a.writeDefinition(ctx, tx, api.ID, def.API, false)
 		if err != nil {
+			return err
+		}
+		if err := a.writeDocumentation(ctx, tx, api.ID, def, false); err != nil {
 			return err
 		}
 		stored.RootResourceID = root
@@ -121,7 +178,7 @@ func (a *API) putRestApi(r *http.Request, body []byte) (int, any, error) {
 		return 0, nil, badRequest("Invalid mode parameter: %s. Valid values are merge and overwrite", r.URL.Query().Get("mode"))
 	}
 	id := r.PathValue("api")
-	def, err := parseDefinition(body, id, bp, failOnWarnings)
+	def, err := parseDefinition(r, body, id, bp, failOnWarnings)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -168,8 +225,11 @@ func (a *API) putRestApi(r *http.Request, body []byte) (int, any, error) {
 				}
 			}
 		}
-		root, err := a.writeDefinition(ctx, tx, id, def, merge)
+		root, err := a.writeDefinition(ctx, tx, id, def.API, merge)
 		if err != nil {
+			return err
+		}
+		if err := a.writeDocumentation(ctx, tx, id, def, !merge); err != nil {
 			return err
 		}
 		api.RootResourceID = root
@@ -430,6 +490,15 @@ func (a *API) getExport(r *http.Request, _ []byte) (int, any, error) {
 	snap := new(model.Snapshot)
 	if err := getJSON(ctx, a.Store, model.KindSnapshot, model.ChildKey(apiID, st.DeploymentID), snap, errNoDeployment); err != nil {
 		return 0, nil, err
+	}
+	if v := st.DocumentationVersion; v != "" {
+		rec := new(model.DocumentationVersionRecord)
+		if err := getJSON(ctx, a.Store, model.KindDocumentationVersion, model.ChildKey(apiID, v), rec, nil); err != nil {
+			return 0, nil, err
+		}
+		if rec.Version != "" { // a version deleted after the stage named it exports none
+			opt.Documentation = &openapi.ExportedDocs{Version: v, Parts: rec.Parts}
+		}
 	}
 	opt.Created = time.Unix(dep.CreatedDate, 0)
 	doc, err := openapi.Export(snap, opt)

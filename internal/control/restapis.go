@@ -400,7 +400,7 @@ func (a *API) deleteRestApi(r *http.Request, _ []byte) (int, any, error) {
 			}
 			return err
 		}
-		for _, kind := range []string{model.KindResource, model.KindDeployment, model.KindSnapshot, model.KindStage, model.KindAuthorizer, model.KindGatewayResponse, model.KindModel, model.KindValidator} {
+		for _, kind := range []string{model.KindResource, model.KindDeployment, model.KindSnapshot, model.KindStage, model.KindAuthorizer, model.KindGatewayResponse, model.KindModel, model.KindValidator, model.KindDocumentationPart, model.KindDocumentationVersion} {
 			items, err := tx.List(ctx, kind, model.ApiPrefix(id))
 			if err != nil {
 				return err

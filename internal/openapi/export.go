@@ -26,6 +26,66 @@ type ExportOptions struct {
 	// Created is the deployment's time, the info.version of an API without
 	// a version.
 	Created time.Time
+	// Documentation is the documentation version of the stage, or nil.
+	Documentation *ExportedDocs
+}
+
+// ExportedDocs is a documentation version: its parts go into the document
+// as AWS puts them, the summary and description of METHOD parts into the
+// operations and the description of RESPONSE parts into the responses,
+// and, with the apigateway extensions, every part into
+// x-amazon-apigateway-documentation.
+type ExportedDocs struct {
+	Version string
+	Parts   []model.DocumentationPart
+}
+
+// docProps is the properties of the part of type typ at path, for method
+// and status code (or the part for every method or status, "*"), or nil.
+func (d *ExportedDocs) docProps(typ, path, method, status string) map[string]any {
+	if d == nil {
+		return nil
+	}
+	var best map[string]any
+	bestScore := -1
+	for _, p := range d.Parts {
+		l := p.Location
+		if l.Type != typ || l.Path != path || (l.Method != method && l.Method != "*") || (l.StatusCode != status && l.StatusCode != "*") {
+			continue
+		}
+		score := 0
+		if l.Method == method {
+			score += 2
+		}
+		if l.StatusCode == status {
+			score++
+		}
+		var m map[string]any
+		if json.Unmarshal([]byte(p.Properties), &m) == nil && score > bestScore {
+			best, bestScore = m, score
+		}
+	}
+	return best
+}
+
+// extension is x-amazon-apigateway-documentation: the parts, their
+// properties as objects, in a stable order.
+func (d *ExportedDocs) extension() map[string]any {
+	parts := append([]model.DocumentationPart(nil), d.Parts...)
+	key := func(p model.DocumentationPart) string {
+		l := p.Location
+		return strings.Join([]string{l.Type, l.Path, l.Method, l.StatusCode, l.Name}, "\x00")
+	}
+	sort.Slice(parts, func(i, j int) bool { return key(parts[i]) < key(parts[j]) })
+	list := make([]any, 0, len(parts))
+	for _, p := range parts {
+		var props any
+		if json.Unmarshal([]byte(p.Properties), &props) != nil {
+			continue
+		}
+		list = append(list, map[string]any{"location": p.Location, "properties": props})
+	}
+	return map[string]any{"version": d.Version, "documentationParts": list}
 }
 
 func (o ExportOptions) has(name string) bool {
@@ -105,9 +165,19 @@ func Export(snap *model.Snapshot, opt ExportOptions) ([]byte, error) {
 				}
 				op["requestBody"] = map[string]any{"content": content, "required": true}
 			}
+			if props := opt.Documentation.docProps("METHOD", res.Path, name, ""); props != nil {
+				for _, k := range []string{"summary", "description"} {
+					if v, ok := props[k].(string); ok {
+						op[k] = v
+					}
+				}
+			}
 			responses := map[string]any{}
 			for code, mr := range m.MethodResponses {
 				r := map[string]any{"description": code + " response"}
+				if v, ok := opt.Documentation.docProps("RESPONSE", res.Path, name, code)["description"].(string); ok {
+					r["description"] = v
+				}
 				if len(mr.ResponseParameters) > 0 {
 					headers := map[string]any{}
 					for p := range mr.ResponseParameters {
@@ -202,6 +272,9 @@ func Export(snap *model.Snapshot, opt ExportOptions) ([]byte, error) {
 	}
 	if all {
 		rootExtensionsExport(doc, snap)
+		if opt.Documentation != nil {
+			doc["x-amazon-apigateway-documentation"] = opt.Documentation.extension()
+		}
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {

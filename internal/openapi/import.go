@@ -59,7 +59,25 @@ type API struct {
 	Models           []*model.Model
 	Validators       []*model.RequestValidator
 	GatewayResponses []*model.GatewayResponse
-	Warnings         []string
+	// Documentation is the document's x-amazon-apigateway-documentation,
+	// or nil; the caller checks its parts' locations.
+	Documentation *Documentation
+	Warnings      []string
+}
+
+// Documentation is the x-amazon-apigateway-documentation extension:
+// documentation parts, and the version of the snapshot they were exported
+// from.
+type Documentation struct {
+	Version string    `json:"version,omitempty"`
+	Parts   []DocPart `json:"documentationParts"`
+}
+
+// DocPart is a documentation part as the extension writes it: properties
+// as a JSON object, not a string.
+type DocPart struct {
+	Location   model.DocumentationPartLocation `json:"location"`
+	Properties json.RawMessage                 `json:"properties"`
 }
 
 // Parse reads a document, OpenAPI 3 or Swagger 2, in JSON or YAML. A
@@ -298,6 +316,12 @@ func (im *importer) rootExtensions(exts map[string]any) {
 		if len(ec.VpcEndpointIds) > 0 || ec.IPAddressType != "" {
 			api.EndpointConfiguration = &model.EndpointConfiguration{VpcEndpointIds: ec.VpcEndpointIds, IPAddressType: ec.IPAddressType}
 		}
+	}
+	var docs Documentation
+	if ok, err := ext(exts, "x-amazon-apigateway-documentation", &docs); err != nil {
+		im.fail("Invalid x-amazon-apigateway-documentation")
+	} else if ok {
+		im.out.Documentation = &docs
 	}
 	var grs map[string]struct {
 		StatusCode         json.Number       `json:"statusCode"`

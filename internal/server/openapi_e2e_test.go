@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 
 	"github.com/apigw/apigw/internal/apigwtest"
+	"github.com/apigw/apigw/internal/model"
 )
 
 // importAndDeploy imports doc, deploys it to stage and waits until it is
@@ -166,4 +168,126 @@ func sortStrings(s []string) []string {
 		}
 	}
 	return s
+}
+
+// docsDoc is a document with x-amazon-apigateway-documentation: three
+// parts AWS takes and one it skips with a warning.
+const docsDoc = `{"openapi":"3.0.1","info":{"title":"docs","version":"1"},
+ "paths":{"/pets":{"get":{"responses":{"200":{"description":"200 response"}},
+   "x-amazon-apigateway-integration":{"type":"mock","requestTemplates":{"application/json":"{\"statusCode\":200}"},
+     "responses":{"default":{"statusCode":"200"}}}}}},
+ "x-amazon-apigateway-documentation":{"version":"1.0","documentationParts":[
+   {"location":{"type":"API"},"properties":{"description":"The pet API"}},
+   {"location":{"type":"METHOD","path":"/pets","method":"GET"},"properties":{"summary":"List pets","description":"Every pet","tags":["pets"]}},
+   {"location":{"type":"RESPONSE","path":"/pets","method":"GET","statusCode":"200"},"properties":{"description":"The pets"}},
+   {"location":{"type":"NOPE"},"properties":{}}]}}`
+
+// TestOpenAPIDocumentation: ImportRestApi and PutRestApi store the
+// document's documentation parts and version (not with
+// ignore=documentation); GetExport of a stage with that version puts the
+// parts' summary and descriptions into the document and, with the
+// apigateway extensions, the parts into x-amazon-apigateway-documentation;
+// the export imports and exports again the same; DeleteRestApi deletes the
+// parts and versions.
+func TestOpenAPIDocumentation(t *testing.T) {
+	in := apigwtest.Start(t)
+	ctx := t.Context()
+	imp := func(params map[string]string) (string, []string) {
+		t.Helper()
+		api, err := in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(docsDoc), Parameters: params})
+		if err != nil {
+			t.Fatalf("ImportRestApi: %v", err)
+		}
+		return aws.ToString(api.Id), api.Warnings
+	}
+	parts := func(id string) int {
+		t.Helper()
+		ps, err := in.Client.GetDocumentationParts(ctx, &apigateway.GetDocumentationPartsInput{RestApiId: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ps.Items)
+	}
+	id, warnings := imp(nil)
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "Documentation part 3 skipped: 1 validation error detected: Value 'NOPE' at 'documentationParts.location.type'") {
+		t.Errorf("warnings %q", warnings)
+	}
+	if n := parts(id); n != 3 {
+		t.Errorf("%d documentation parts, want 3", n)
+	}
+	if v, err := in.Client.GetDocumentationVersion(ctx, &apigateway.GetDocumentationVersionInput{RestApiId: aws.String(id), DocumentationVersion: aws.String("1.0")}); err != nil {
+		t.Errorf("GetDocumentationVersion 1.0: %v %+v", err, v)
+	}
+	_, err := in.Client.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(docsDoc), FailOnWarnings: true})
+	apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Warnings found during import:\n\tDocumentation part 3 skipped: 1 validation error detected: Value 'NOPE' at 'documentationParts.location.type' failed to satisfy constraint: Member must satisfy enum value set: [RESPONSE_BODY, RESPONSE, METHOD, MODEL, AUTHORIZER, RESPONSE_HEADER, RESOURCE, PATH_PARAMETER, REQUEST_BODY, QUERY_PARAMETER, API, REQUEST_HEADER]")
+	if ignored, _ := imp(map[string]string{"ignore": "documentation"}); parts(ignored) != 0 {
+		t.Errorf("ignore=documentation imported %d parts", parts(ignored))
+	}
+
+	// PutRestApi overwrite replaces the parts; merge keeps the others.
+	one := strings.Replace(docsDoc, `"version":"1.0"`, `"version":"1.1"`, 1)
+	one = one[:strings.Index(one, `{"location":{"type":"METHOD"`)] + `{"location":{"type":"RESOURCE","path":"/pets"},"properties":{"description":"Pets"}}]}}`
+	if _, err := in.Client.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: aws.String(id), Body: []byte(one), Mode: "merge"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := parts(id); n != 4 {
+		t.Errorf("after merge: %d parts, want 4", n)
+	}
+	if _, err := in.Client.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: aws.String(id), Body: []byte(one), Mode: "overwrite"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := parts(id); n != 2 {
+		t.Errorf("after overwrite: %d parts, want 2", n)
+	}
+	if _, err := in.Client.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: aws.String(id), Body: []byte(docsDoc), Mode: "overwrite"}); err != nil {
+		t.Fatal(err)
+	}
+
+	deploy := func(id string) {
+		t.Helper()
+		dep, err := in.Client.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Client.CreateStage(ctx, &apigateway.CreateStageInput{RestApiId: aws.String(id), StageName: aws.String("prod"),
+			DeploymentId: dep.Id, DocumentationVersion: aws.String("1.0")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deploy(id)
+	first := export(t, in, id, "prod", "oas30", "application/json")
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Summary, Description string
+			Responses            map[string]struct{ Description string }
+		}
+		Docs struct {
+			Version string
+			Parts   []any `json:"documentationParts"`
+		} `json:"x-amazon-apigateway-documentation"`
+	}
+	if err := json.Unmarshal(first, &doc); err != nil {
+		t.Fatal(err)
+	}
+	get := doc.Paths["/pets"]["get"]
+	if get.Summary != "List pets" || get.Description != "Every pet" || get.Responses["200"].Description != "The pets" || doc.Docs.Version != "1.0" || len(doc.Docs.Parts) != 3 {
+		t.Errorf("export:\n%s", first)
+	}
+	id2, _ := imp(nil)
+	if _, err := in.Client.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: aws.String(id2), Body: first, Mode: "overwrite"}); err != nil {
+		t.Fatal(err)
+	}
+	deploy(id2)
+	if second := export(t, in, id2, "prod", "oas30", "application/json"); strings.ReplaceAll(string(second), id2, id) != string(first) {
+		t.Errorf("export of the re-imported export differs:\nfirst:\n%s\nsecond:\n%s", first, second)
+	}
+
+	if _, err := in.Client.DeleteRestApi(ctx, &apigateway.DeleteRestApiInput{RestApiId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{model.KindDocumentationPart, model.KindDocumentationVersion} {
+		if left, err := in.Server.Store.List(ctx, kind, model.ApiPrefix(id)); err != nil || len(left) != 0 {
+			t.Errorf("after DeleteRestApi: %d %s records left (%v)", len(left), kind, err)
+		}
+	}
 }
