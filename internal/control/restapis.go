@@ -116,6 +116,9 @@ func (a *API) createRestApi(r *http.Request, body []byte) (int, any, error) {
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return 0, nil, err
+	}
 	ctx := r.Context()
 	api := &model.RestApi{
 		ID:                        newID(10),

@@ -101,6 +101,11 @@ func TestTags(t *testing.T) {
 		apigwtest.WantAPIError(t, err, 400, "ValidationException", "1 validation error detected: Value '"+strings.Repeat("v", 257)+"' at 'tags.k' failed to satisfy constraint: Member must have length less than or equal to 256")
 		_, err = c.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("k2"), Tags: map[string]string{"aws:x": "y"}})
 		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Tag keys must not start with 'aws:'...")
+		_, err = c.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("tagged"), Tags: map[string]string{"aws:x": "y"}})
+		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Tag keys must not start with 'aws:'...")
+		many["k49"], many["k50"] = "v", "v"
+		_, err = c.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("tagged"), Tags: many})
+		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Too many tags: a resource can have at most 50 tags")
 	})
 
 	t.Run("unknown resources", func(t *testing.T) {
