@@ -42,7 +42,17 @@ func checkModel(apiID string, m *model.Model, others []*model.Model) error {
 			all = append(all, o)
 		}
 	}
-	if _, err := schema.NewSet(apiID, all).Compile(m.Name); err != nil {
+	return checkModelIn(schema.NewSet(apiID, all), m)
+}
+
+// checkModelIn checks the model m of set, whose compiled models it
+// reuses: an import checks each of its models in one set, so the work is
+// linear in the models, however they refer to each other.
+func checkModelIn(set *schema.Set, m *model.Model) error {
+	if m.Schema == "" {
+		return badRequest("Model schema must have at least 1 property or array items defined")
+	}
+	if _, err := set.Compile(m.Name); err != nil {
 		return badRequest("Invalid model specified: Validation Result: warnings : [], errors : [Invalid model schema specified]")
 	}
 	return nil

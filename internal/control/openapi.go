@@ -10,6 +10,7 @@ import (
 
 	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/openapi"
+	"github.com/apigw/apigw/internal/schema"
 	"github.com/apigw/apigw/internal/store"
 )
 
@@ -328,8 +329,9 @@ func (a *API) writeDefinition(ctx context.Context, tx store.Tx, apiID string, de
 	for _, n := range sortedKeys(byName) {
 		all = append(all, byName[n])
 	}
+	set := schema.NewSet(apiID, all)
 	for _, m := range all {
-		if err := checkModel(apiID, m, all); err != nil {
+		if err := checkModelIn(set, m); err != nil {
 			fail("Unable to create model for '%s': %s", m.Name, msg(err))
 			continue
 		}

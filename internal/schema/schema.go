@@ -24,7 +24,13 @@ type Set struct {
 	models   map[string]*model.Model
 	compiler *jsonschema.Compiler
 	compiled map[string]*Schema
+	loads    int
 }
+
+// Loads is how many times the set has read a model's schema: once per
+// model however often models refer to it, as the compiler keeps what it
+// compiled.
+func (s *Set) Loads() int { return s.loads }
 
 // NewSet prepares the models of the API apiID.
 func NewSet(apiID string, models []*model.Model) *Set {
@@ -71,6 +77,7 @@ func (l loader) Load(url string) (any, error) {
 	prefix := model.ModelURL(l.s.apiID, "")
 	name, ok := strings.CutPrefix(url, prefix)
 	m := l.s.models[name]
+	l.s.loads++
 	if !ok || m == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoModel, url)
 	}

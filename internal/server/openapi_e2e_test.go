@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -288,6 +289,29 @@ func TestOpenAPIDocumentation(t *testing.T) {
 	for _, kind := range []string{model.KindDocumentationPart, model.KindDocumentationVersion} {
 		if left, err := in.Server.Store.List(ctx, kind, model.ApiPrefix(id)); err != nil || len(left) != 0 {
 			t.Errorf("after DeleteRestApi: %d %s records left (%v)", len(left), kind, err)
+		}
+	}
+}
+
+// TestOpenAPIModelChain: a document of 1000 models, each referring to the
+// next, imports in one pass over its models (it took 40 s when each model
+// was checked in a set of its own, 4000 models more than 9 minutes).
+func TestOpenAPIModelChain(t *testing.T) {
+	in := apigwtest.Start(t)
+	const n = 1000
+	var sb strings.Builder
+	sb.WriteString(`{"openapi":"3.0.1","info":{"title":"chain","version":"1"},"paths":{},"components":{"schemas":{`)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sb, `"M%d":{"type":"object","properties":{"a":{"$ref":"#/components/schemas/M%d"}}},`, i, i+1)
+	}
+	fmt.Fprintf(&sb, `"M%d":{"type":"string"}}}}`, n)
+	api, err := in.Client.ImportRestApi(t.Context(), &apigateway.ImportRestApiInput{Body: []byte(sb.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"M0", fmt.Sprintf("M%d", n)} {
+		if _, err := in.Client.GetModel(t.Context(), &apigateway.GetModelInput{RestApiId: api.Id, ModelName: aws.String(name)}); err != nil {
+			t.Errorf("GetModel %s: %v", name, err)
 		}
 	}
 }
