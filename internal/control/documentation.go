@@ -420,9 +420,13 @@ func writeDocParts(ctx context.Context, tx store.Tx, apiID string, incoming []*m
 		}
 		parts = nil
 	}
+	at := make(map[model.DocumentationPartLocation]*model.DocumentationPart, len(parts))
+	for _, p := range parts {
+		at[p.Location] = p
+	}
 	ids := []string{}
 	for _, p := range incoming {
-		if old := docPartAt(parts, p.Location); old != nil {
+		if old := at[p.Location]; old != nil {
 			old.Properties = p.Properties
 			if err := putJSON(ctx, tx, model.KindDocumentationPart, model.ChildKey(apiID, old.ID), old); err != nil {
 				return nil, err
