@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -188,4 +190,26 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// CLI returns a runner of `aws apigateway` commands against in, with the
+// root credentials and no configuration of the user's, in dir (also the
+// CLI's HOME). It fails the test when the command's failure is not
+// wantErr, and returns what the command wrote. The caller skips where the
+// CLI is absent.
+func (in *Instance) CLI(t testing.TB, dir string) func(wantErr bool, args ...string) string {
+	return func(wantErr bool, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", in.AdminURL, "--output", "json", "apigateway"}, args...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(),
+			"HOME="+dir, "AWS_CONFIG_FILE="+dir+"/none", "AWS_SHARED_CREDENTIALS_FILE="+dir+"/none",
+			"AWS_ACCESS_KEY_ID="+AccessKeyID, "AWS_SECRET_ACCESS_KEY="+SecretAccessKey,
+			"AWS_DEFAULT_REGION="+Region, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "NO_PROXY=127.0.0.1")
+		out, err := cmd.CombinedOutput()
+		if (err != nil) != wantErr {
+			t.Fatalf("aws apigateway %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
 }

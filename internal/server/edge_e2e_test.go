@@ -670,19 +670,7 @@ func TestClientCertificatesCLI(t *testing.T) {
 	}
 	in := apigwtest.Start(t)
 	home := t.TempDir()
-	aws := func(wantErr bool, args ...string) string {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"--endpoint-url", in.AdminURL, "--output", "json", "apigateway"}, args...)...)
-		cmd.Env = append(os.Environ(),
-			"HOME="+home, "AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none",
-			"AWS_ACCESS_KEY_ID="+apigwtest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+apigwtest.SecretAccessKey,
-			"AWS_DEFAULT_REGION="+apigwtest.Region, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "NO_PROXY=127.0.0.1")
-		out, err := cmd.CombinedOutput()
-		if (err != nil) != wantErr {
-			t.Fatalf("aws apigateway %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	aws := in.CLI(t, home)
 	var gen map[string]any
 	if err := json.Unmarshal([]byte(aws(false, "generate-client-certificate", "--description", "seed 000", "--tags", "env=prod")), &gen); err != nil {
 		t.Fatal(err)

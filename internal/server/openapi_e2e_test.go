@@ -332,20 +332,7 @@ func TestOpenAPICLI(t *testing.T) {
 	}
 	in := apigwtest.Start(t)
 	dir := t.TempDir()
-	cli := func(wantErr bool, args ...string) string {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"--endpoint-url", in.AdminURL, "--output", "json", "apigateway"}, args...)...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(),
-			"HOME="+dir, "AWS_CONFIG_FILE="+dir+"/none", "AWS_SHARED_CREDENTIALS_FILE="+dir+"/none",
-			"AWS_ACCESS_KEY_ID="+apigwtest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+apigwtest.SecretAccessKey,
-			"AWS_DEFAULT_REGION="+apigwtest.Region, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "NO_PROXY=127.0.0.1")
-		out, err := cmd.CombinedOutput()
-		if (err != nil) != wantErr {
-			t.Fatalf("aws apigateway %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	cli := in.CLI(t, dir)
 	write := func(name, body string) string {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
