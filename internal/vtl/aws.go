@@ -100,10 +100,11 @@ func (in *input) bodyString() Value {
 func (in *input) json() (Value, error) {
 	if !in.parsed {
 		in.parsed = true
-		b := in.req.Body()
-		if len(strings.TrimSpace(string(b))) == 0 {
+		// The body is read and copied once, for $input.body too.
+		s := in.bodyString().s
+		if len(strings.TrimSpace(s)) == 0 {
 			in.root = MapValue(NewMap(0))
-		} else if in.root, in.perr = parseJSONString(in.bodyString().s); in.perr != nil {
+		} else if in.root, in.perr = parseJSONString(s); in.perr != nil {
 			in.perr = &BodyError{in.perr}
 		}
 	}

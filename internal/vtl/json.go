@@ -209,7 +209,7 @@ func (d *jsonDecoder) finishMap(base int) *Map {
 	m.keys, m.vals = d.slab[:0:n], d.slab[n:n:2*n]
 	d.slab = d.slab[2*n:]
 	for i := 0; i < len(kv); i += 2 {
-		if n >= indexMin || m.find(kv[i]) >= 0 {
+		if n >= indexMin || hasKey(m.keys, kv[i].s) {
 			m.Put(kv[i], kv[i+1])
 			continue
 		}
@@ -218,6 +218,27 @@ func (d *jsonDecoder) finishMap(base int) *Map {
 	}
 	d.stack = d.stack[:base]
 	return m
+}
+
+// strStop is the bytes a string's fast loop stops at: its end, an escape,
+// and the control characters JSON forbids in strings.
+var strStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// hasKey reports whether keys, the string keys of a small map being read,
+// hold k: a JSON key is a string, so a string comparison, not javaEquals.
+func hasKey(keys []Value, k string) bool {
+	for i := range keys {
+		if keys[i].s == k {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *jsonDecoder) word(w string, v Value) (Value, error) {
@@ -285,20 +306,20 @@ func (d *jsonDecoder) number() (Value, error) {
 func (d *jsonDecoder) str() (string, error) {
 	d.i++
 	start := d.i
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		if c == '"' {
-			s := d.b[start:d.i]
+	// The common case, a string without escapes, in a loop over locals.
+	b, i := d.b, d.i
+	for i < len(b) && !strStop[b[i]] {
+		i++
+	}
+	d.i = i
+	if i < len(b) {
+		switch c := b[i]; {
+		case c == '"':
 			d.i++
-			return s, nil
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
+			return b[start:i], nil
+		case c < 0x20:
 			return "", d.err("control character in string")
 		}
-		d.i++
 	}
 	buf := append([]byte(nil), d.b[start:d.i]...)
 	for d.i < len(d.b) {
