@@ -258,7 +258,7 @@ func (d *jsonDecoder) number() (Value, error) {
 	for d.i < len(d.b) && isDigit(d.b[d.i]) {
 		d.i++
 	}
-	if d.i == digits {
+	if d.i == digits || (d.b[digits] == '0' && d.i-digits > 1) { // JSON has no leading zeros
 		return Null, d.err("bad number")
 	}
 	float := false
