@@ -100,6 +100,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.AdminListen, "admin-listen", env("APIGW_ADMIN_LISTEN", "127.0.0.1:8081"), "admin listener address: AWS-compatible management API (APIGW_ADMIN_LISTEN)")
 	f.StringVar(&cfg.TLSListen, "tls-listen", env("APIGW_TLS_LISTEN", ""), "HTTPS data listener address (HTTP/1.1 and HTTP/2, TLS 1.2+), e.g. 127.0.0.1:8443; off when empty (APIGW_TLS_LISTEN)")
 	f.StringVar(&cfg.DomainTarget, "domain-target", env("APIGW_DOMAIN_TARGET", ""), "host name custom domain names report as regionalDomainName/distributionDomainName, where their CNAME points (APIGW_DOMAIN_TARGET); empty: d-{id}.execute-api.{region}.localhost")
+	f.StringVar(&cfg.InvokeURL, "invoke-url", env("APIGW_INVOKE_URL", ""), "base URL of a stage in generated SDKs, {apiId} standing for the API's id, /{stage} added, e.g. https://{apiId}.execute-api.example.com (APIGW_INVOKE_URL); empty: http://{listen}/_aws/execute-api/{apiId}")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", env("APIGW_TLS_CERT", ""), "PEM certificate chain the HTTPS listener serves by default; empty: one from apigw's local CA in the data dir (APIGW_TLS_CERT)")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", env("APIGW_TLS_KEY", ""), "PEM private key of --tls-cert (APIGW_TLS_KEY)")
 	f.StringVar(&cfg.BackendCAFile, "backend-ca-file", env("APIGW_BACKEND_CA_FILE", ""), "PEM bundle trusted for https:// backends besides the system's roots (APIGW_BACKEND_CA_FILE)")

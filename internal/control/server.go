@@ -60,6 +60,9 @@ type API struct {
 	// Truststores reads the truststores of mutual-TLS domains; nil reads
 	// file:// and https:// ones, and s3:// ones anonymously from AWS.
 	Truststores *edge.TruststoreFetcher
+	// InvokeURL is the URL of a stage that generated SDKs call (no
+	// trailing /); nil means the path-style URL on 127.0.0.1:8080.
+	InvokeURL func(apiID, stage string) string
 
 	handler http.Handler
 }
@@ -95,6 +98,9 @@ func (a *API) Handler() http.Handler {
 	h("GET /restapis/{api}", a.getRestApi)
 	h("PUT /restapis/{api}", a.putRestApi)
 	h("GET /restapis/{api}/stages/{stage}/exports/{type}", a.getExport)
+	h("GET /restapis/{api}/stages/{stage}/sdks/{type}", a.getSdk)
+	h("GET /sdktypes", a.getSdkTypes)
+	h("GET /sdktypes/{sdktype}", a.getSdkType)
 	h("PATCH /restapis/{api}", a.updateRestApi)
 	h("DELETE /restapis/{api}", a.deleteRestApi)
 

@@ -21,7 +21,6 @@ var notImplemented = []string{
 	"DeleteDomainNameAccessAssociation",
 	"FlushStageCache",
 	"GetDomainNameAccessAssociations",
-	"GetSdk", "GetSdkType", "GetSdkTypes",
 	"RejectDomainNameAccessAssociation",
 }
 

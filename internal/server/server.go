@@ -129,6 +129,11 @@ type Config struct {
 	// regionalDomainName/distributionDomainName: where a user points the
 	// domain's CNAME (apigw's own public name).
 	DomainTarget string
+	// InvokeURL is the base URL of a stage in the SDKs GetSdk generates,
+	// with {apiId} for the API's id; "/{stage}" is added. Empty means the
+	// path-style URL of the data listener,
+	// http://{listen address}/_aws/execute-api/{apiId}.
+	InvokeURL string
 	// ShutdownTimeout bounds how long requests in flight may take to finish
 	// at shutdown; 0 means 30 seconds.
 	ShutdownTimeout time.Duration
@@ -348,6 +353,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("data listener: %w", err)
 	}
+	s.Control.InvokeURL = invokeURL(cfg.InvokeURL, s.dataLn.Addr())
 	if s.adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
 		s.dataLn.Close()
 		return nil, fmt.Errorf("admin listener: %w", err)
@@ -709,4 +715,21 @@ func (s *Server) AdminHandler() http.Handler {
 				Message: fmt.Sprintf("apigw does not serve the %q service on this endpoint", res.Service)})
 		}
 	}))
+}
+
+// invokeURL returns the stage URL generated SDKs call: base with {apiId}
+// replaced, or the data listener's path-style URL (on 127.0.0.1 when it
+// listens on every address), then /{stage}.
+func invokeURL(base string, data net.Addr) func(apiID, stage string) string {
+	if base == "" {
+		host, port, _ := net.SplitHostPort(data.String())
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			host = "127.0.0.1"
+		}
+		base = "http://" + net.JoinHostPort(host, port) + "/_aws/execute-api/{apiId}"
+	}
+	base = strings.TrimSuffix(base, "/")
+	return func(apiID, stage string) string {
+		return strings.ReplaceAll(base, "{apiId}", apiID) + "/" + stage
+	}
 }
