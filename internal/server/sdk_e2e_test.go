@@ -1,0 +1,216 @@
+package server_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+
+	"github.com/apigw/apigw/internal/apigwtest"
+)
+
+// sdkScript loads the generated JavaScript SDK in node, the way its README
+// says (mode "require": require('./apigClient.js'); mode "script": every
+// file evaluated in one vm context in the order of the README's <script>
+// tags, as a browser does), then calls the methods the test names and
+// prints one JSON object per call.
+const sdkScript = `
+const fs = require('fs'), path = require('path'), vm = require('vm');
+const [dir, mode, callsJSON] = process.argv.slice(1);
+let factory;
+if (mode === 'require') {
+  factory = require(path.join(dir, 'apigClient.js'));
+} else {
+  const ctx = vm.createContext({ fetch: fetch, console: console });
+  for (const f of ['lib/url-template/url-template.js', 'lib/apiGatewayCore/sha256.js',
+      'lib/apiGatewayCore/sigV4Client.js', 'lib/apiGatewayCore/apiGatewayClient.js',
+      'lib/apiGatewayCore/simpleHttpClient.js', 'lib/apiGatewayCore/utils.js', 'apigClient.js']) {
+    vm.runInContext(fs.readFileSync(path.join(dir, f), 'utf8'), ctx, { filename: f });
+  }
+  factory = ctx.apigClientFactory;
+}
+(async () => {
+  const out = [];
+  for (const c of JSON.parse(callsJSON)) {
+    const client = factory.newClient(c.config);
+    try {
+      const r = await client[c.method](c.params, c.body, c.additional);
+      out.push({ status: r.status, data: r.data });
+    } catch (e) {
+      out.push(e.response ? { status: e.response.status, data: e.response.data, error: e.message } : { error: String(e) });
+    }
+  }
+  console.log(JSON.stringify(out));
+})();
+`
+
+type sdkCall struct {
+	Config     map[string]string `json:"config"`
+	Method     string            `json:"method"`
+	Params     map[string]string `json:"params,omitempty"`
+	Body       any               `json:"body,omitempty"`
+	Additional map[string]any    `json:"additional,omitempty"`
+}
+
+type sdkResult struct {
+	Status int
+	Data   any
+	Error  string
+}
+
+// TestGeneratedJavaScriptSDK deploys an API with an AWS_IAM method and an
+// API-key method, downloads its JavaScript SDK with GetSdk and calls both
+// methods from node through the SDK.
+func TestGeneratedJavaScriptSDK(t *testing.T) {
+	in := apigwtest.Start(t)
+	ctx, c := t.Context(), in.Client
+	backend := iaNewBackend(t)
+
+	api := iaMust(c.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("pets")}))(t)
+	pets := iaMust(c.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String("pets")}))(t)
+	pet := iaMust(c.CreateResource(ctx, &apigateway.CreateResourceInput{RestApiId: api.Id, ParentId: pets.Id, PathPart: aws.String("{petId}")}))(t)
+	// GET /pets/{petId}: AWS_IAM, a query parameter.
+	iaMust(c.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: pet.Id, HttpMethod: aws.String("GET"),
+		AuthorizationType: aws.String("AWS_IAM"), RequestParameters: map[string]bool{"method.request.path.petId": true, "method.request.querystring.verbose": false}}))(t)
+	iaMust(c.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: pet.Id, HttpMethod: aws.String("GET"),
+		Type: agtypes.IntegrationTypeHttpProxy, IntegrationHttpMethod: aws.String("GET"), Uri: aws.String(backend.URL + "/pets/{petId}"),
+		RequestParameters: map[string]string{"integration.request.path.petId": "method.request.path.petId"}}))(t)
+	// POST /pets: an API key.
+	iaMust(c.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: pets.Id, HttpMethod: aws.String("POST"),
+		AuthorizationType: aws.String("NONE"), ApiKeyRequired: true}))(t)
+	iaMust(c.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: pets.Id, HttpMethod: aws.String("POST"),
+		Type: agtypes.IntegrationTypeHttpProxy, IntegrationHttpMethod: aws.String("POST"), Uri: aws.String(backend.URL + "/pets")}))(t)
+	// A method changed after the deployment is not in the stage's SDK.
+	dep := iaMust(c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}))(t)
+	in.WaitServing(t, *api.Id, "prod", *dep.Id)
+	iaMust(c.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: pets.Id, HttpMethod: aws.String("DELETE"), AuthorizationType: aws.String("NONE")}))(t)
+
+	plan := iaMust(c.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("sdk"),
+		ApiStages: []agtypes.ApiStage{{ApiId: api.Id, Stage: aws.String("prod")}}}))(t)
+	_, apiKey := upKey(t, c, "sdk-key", "", *plan.Id)
+
+	acct := iaAccount(t, in)
+	user := iaNewUser(t, iaIAM(in, iaRoot), "sdk-user",
+		iaAllow("execute-api:Invoke", "arn:aws:execute-api:"+iaRegion+":"+acct+":"+*api.Id+"/prod/GET/pets/*"))
+
+	out := iaMust(c.GetSdk(ctx, &apigateway.GetSdkInput{RestApiId: api.Id, StageName: aws.String("prod"), SdkType: aws.String("javascript")}))(t)
+	if ct := aws.ToString(out.ContentType); ct != "application/zip" {
+		t.Errorf("Content-Type = %q, want application/zip", ct)
+	}
+	if cd := aws.ToString(out.ContentDisposition); !regexp.MustCompile(`^attachment; filename="javascript_\d{4}-\d\d-\d\d_\d\d-\d\dZ\.zip"$`).MatchString(cd) {
+		t.Errorf("Content-Disposition = %q", cd)
+	}
+	dir := t.TempDir()
+	sdkUnzip(t, out.Body, dir)
+	client, err := os.ReadFile(filepath.Join(dir, "apiGateway-js-sdk", "apigClient.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `invokeUrl: "` + in.DataURL + "/_aws/execute-api/" + *api.Id + `/prod"`; !strings.Contains(string(client), want) {
+		t.Errorf("apigClient.js lacks %s", want)
+	}
+	if strings.Contains(string(client), "petsDelete") {
+		t.Error("apigClient.js has petsDelete, a method added after the stage's deployment")
+	}
+
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the generated SDK is not run")
+	}
+	iam := map[string]string{"accessKey": user.AccessKeyID, "secretKey": user.SecretAccessKey}
+	wrong := map[string]string{"accessKey": user.AccessKeyID, "secretKey": "x" + user.SecretAccessKey[1:]}
+	keyed := map[string]string{"apiKey": apiKey}
+	calls := []sdkCall{
+		{Config: iam, Method: "petsPetIdGet", Params: map[string]string{"petId": "42", "verbose": "yes"}},
+		{Config: keyed, Method: "petsPost", Body: map[string]string{"name": "rex"}, Additional: map[string]any{"headers": map[string]string{"x-trace": "t1"}}},
+		{Config: wrong, Method: "petsPetIdGet", Params: map[string]string{"petId": "42"}},
+		{Config: map[string]string{}, Method: "petsPost", Body: map[string]string{"name": "rex"}},
+		{Config: iam, Method: "petsPetIdGet", Params: map[string]string{"petId": "a b"}},
+	}
+	callsJSON, _ := json.Marshal(calls)
+	for _, mode := range []string{"require", "script"} {
+		t.Run(mode, func(t *testing.T) {
+			cmd := exec.Command(node, "-e", sdkScript, filepath.Join(dir, "apiGateway-js-sdk"), mode, string(callsJSON))
+			cmd.Env = append(os.Environ(), "NO_PROXY=127.0.0.1", "no_proxy=127.0.0.1")
+			b, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("node: %v\n%s", err, b)
+			}
+			var got []sdkResult
+			if err := json.Unmarshal(b, &got); err != nil || len(got) != len(calls) {
+				t.Fatalf("node printed %s (%v)", b, err)
+			}
+			t.Logf("node: %s", bytes.TrimSpace(b))
+			if got[0].Status != 200 || got[0].Data != "GET /pets/42?verbose=yes" {
+				t.Errorf("signed petsPetIdGet = %+v, want 200 %q", got[0], "GET /pets/42?verbose=yes")
+			}
+			if got[1].Status != 200 || got[1].Data != "POST /pets" {
+				t.Errorf("petsPost with the API key = %+v, want 200 %q", got[1], "POST /pets")
+			}
+			var post *iaReceived
+			backend.mu.Lock()
+			for i := range backend.reqs {
+				if backend.reqs[i].Method == "POST" {
+					post = &backend.reqs[i]
+				}
+			}
+			backend.mu.Unlock()
+			if post == nil || post.Body != `{"name":"rex"}` || post.Header.Get("x-trace") != "t1" || post.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("the backend's POST = %+v, want body {\"name\":\"rex\"}, x-trace t1, Content-Type application/json", post)
+			}
+			msg := func(r sdkResult) string {
+				m, _ := r.Data.(map[string]any)
+				s, _ := m["message"].(string)
+				return s
+			}
+			if got[2].Status != 403 || !strings.HasPrefix(msg(got[2]), "The request signature we calculated does not match the signature you provided") {
+				t.Errorf("petsPetIdGet with a wrong secret key = %+v, want 403 signature mismatch", got[2])
+			}
+			if got[3].Status != 403 || msg(got[3]) != "Forbidden" {
+				t.Errorf("petsPost without an API key = %+v, want 403 Forbidden", got[3])
+			}
+			if got[4].Status != 200 || got[4].Data != "GET /pets/a%20b" {
+				t.Errorf("signed petsPetIdGet of %q = %+v, want 200 %q", "a b", got[4], "GET /pets/a%20b")
+			}
+		})
+	}
+}
+
+func sdkUnzip(t *testing.T, b []byte, dir string) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("GetSdk's body is not a zip: %v", err)
+	}
+	for _, f := range zr.File {
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			t.Fatalf("zip entry %q escapes the folder", f.Name)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
