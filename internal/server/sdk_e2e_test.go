@@ -214,3 +214,111 @@ func sdkUnzip(t *testing.T, b []byte, dir string) {
 		}
 	}
 }
+
+// TestSdkTypesAndErrors: GetSdkTypes and GetSdkType as AWS lists them, and
+// GetSdk's refusals.
+func TestSdkTypesAndErrors(t *testing.T) {
+	in := apigwtest.Start(t)
+	ctx, c := t.Context(), in.Client
+
+	types := iaMust(c.GetSdkTypes(ctx, &apigateway.GetSdkTypesInput{}))(t)
+	var ids []string
+	for _, it := range types.Items {
+		ids = append(ids, aws.ToString(it.Id))
+	}
+	if got := strings.Join(ids, ","); got != "android,java,javascript,objectivec,ruby,swift" {
+		t.Errorf("GetSdkTypes ids = %s", got)
+	}
+	page := iaMust(c.GetSdkTypes(ctx, &apigateway.GetSdkTypesInput{Limit: aws.Int32(2)}))(t)
+	if len(page.Items) != 2 || aws.ToString(page.Items[1].Id) != "java" {
+		t.Errorf("GetSdkTypes limit 2 = %+v", page.Items)
+	}
+	swift := iaMust(c.GetSdkType(ctx, &apigateway.GetSdkTypeInput{Id: aws.String("swift")}))(t)
+	if aws.ToString(swift.FriendlyName) != "iOS (Swift)" || len(swift.ConfigurationProperties) != 1 ||
+		aws.ToString(swift.ConfigurationProperties[0].Name) != "classPrefix" || !swift.ConfigurationProperties[0].Required {
+		t.Errorf("GetSdkType swift = %+v", swift)
+	}
+	android := iaMust(c.GetSdkType(ctx, &apigateway.GetSdkTypeInput{Id: aws.String("android")}))(t)
+	var names []string
+	for _, p := range android.ConfigurationProperties {
+		names = append(names, aws.ToString(p.Name))
+	}
+	if strings.Join(names, ",") != "groupId,invokerPackage,artifactId,artifactVersion" {
+		t.Errorf("android properties = %v", names)
+	}
+	js := iaMust(c.GetSdkType(ctx, &apigateway.GetSdkTypeInput{Id: aws.String("javascript")}))(t)
+	if aws.ToString(js.FriendlyName) != "JavaScript" || len(js.ConfigurationProperties) != 0 {
+		t.Errorf("GetSdkType javascript = %+v", js)
+	}
+	_, err := c.GetSdkType(ctx, &apigateway.GetSdkTypeInput{Id: aws.String("cobol")})
+	apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid SDK type specified: cobol")
+
+	apiID := upAPI(t, in, "prod")
+	get := func(api, stage, typ string, params map[string]string) error {
+		_, err := c.GetSdk(ctx, &apigateway.GetSdkInput{RestApiId: aws.String(api), StageName: aws.String(stage), SdkType: aws.String(typ), Parameters: params})
+		return err
+	}
+	for _, typ := range []string{"android", "java", "objectivec", "swift", "ruby"} {
+		apigwtest.WantAPIError(t, get(apiID, "prod", typ, map[string]string{"classPrefix": "X", "groupId": "g"}), 400, "BadRequestException",
+			"apigw generates only javascript SDKs; it does not generate "+typ+" SDKs (...")
+	}
+	apigwtest.WantAPIError(t, get(apiID, "prod", "cobol", nil), 400, "BadRequestException",
+		"Invalid SDK type specified: cobol. Valid values are android, java, javascript, objectivec, ruby, swift")
+	apigwtest.WantAPIError(t, get(apiID, "nope", "javascript", nil), 404, "NotFoundException", "Invalid stage identifier specified")
+	apigwtest.WantAPIError(t, get("nosuchapi0", "prod", "javascript", nil), 404, "NotFoundException", "Invalid API identifier specified ...")
+	// Parameters (a query map in botocore's model) are accepted; the
+	// JavaScript SDK has no configuration property to read.
+	if err := get(apiID, "prod", "javascript", map[string]string{"anything": "x"}); err != nil {
+		t.Errorf("GetSdk javascript with parameters: %v", err)
+	}
+}
+
+// TestGetSdkCLI downloads the JavaScript SDK with aws apigateway get-sdk.
+func TestGetSdkCLI(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the AWS CLI (aws) is not installed: skipping get-sdk with the CLI")
+	}
+	if testing.Short() {
+		t.Skip("the AWS CLI is slow to start: skipped with -short")
+	}
+	in := apigwtest.Start(t)
+	apiID := upAPI(t, in, "prod")
+	home := t.TempDir()
+	zipPath := filepath.Join(home, "out.zip")
+	cliEnv := append(os.Environ(),
+		"HOME="+home, "AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none",
+		"AWS_ACCESS_KEY_ID="+apigwtest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+apigwtest.SecretAccessKey,
+		"AWS_DEFAULT_REGION="+apigwtest.Region, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "NO_PROXY=127.0.0.1")
+	cmd := exec.Command("aws", "--endpoint-url", in.AdminURL, "apigateway", "get-sdk", "--rest-api-id", apiID,
+		"--stage-name", "prod", "--sdk-type", "javascript", zipPath)
+	cmd.Env = cliEnv
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("aws apigateway get-sdk: %v\n%s", err, out)
+	}
+	var meta struct{ ContentType, ContentDisposition string }
+	if err := json.Unmarshal(out, &meta); err != nil || meta.ContentType != "application/zip" || !strings.HasPrefix(meta.ContentDisposition, `attachment; filename="javascript_`) {
+		t.Errorf("get-sdk printed %s (%v)", out, err)
+	}
+	b, err := os.ReadFile(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sdkUnzip(t, b, dir)
+	client, err := os.ReadFile(filepath.Join(dir, "apiGateway-js-sdk", "apigClient.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{`apigClient["helloGet"]`, `apigClient["otherGet"]`} {
+		if !strings.Contains(string(client), m) {
+			t.Errorf("the CLI's apigClient.js lacks %s", m)
+		}
+	}
+	cmd = exec.Command("aws", "--endpoint-url", in.AdminURL, "apigateway", "get-sdk", "--rest-api-id", apiID,
+		"--stage-name", "prod", "--sdk-type", "swift", "--parameters", "classPrefix=PET", zipPath)
+	cmd.Env = cliEnv
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "BadRequestException") || !strings.Contains(string(out), "apigw generates only javascript SDKs") {
+		t.Errorf("get-sdk swift: %v\n%s", err, out)
+	}
+}
