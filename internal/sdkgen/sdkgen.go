@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -113,7 +114,7 @@ func Methods(snap *model.Snapshot) []Method {
 			if me.Template == "" {
 				me.Template = "/"
 			}
-			for _, k := range sortedKeys(m.RequestParameters) {
+			for _, k := range slices.Sorted(maps.Keys(m.RequestParameters)) {
 				var name string
 				var list *[]string
 				if n, ok := strings.CutPrefix(k, "method.request.querystring."); ok {
@@ -237,13 +238,4 @@ func comment(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

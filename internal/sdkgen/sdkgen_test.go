@@ -1,10 +1,7 @@
-package sdkgen
+package sdkgen_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apigw/apigw/internal/apigwtest"
 	"github.com/apigw/apigw/internal/model"
+	"github.com/apigw/apigw/internal/sdkgen"
 )
 
 func TestMethodName(t *testing.T) {
@@ -29,7 +28,7 @@ func TestMethodName(t *testing.T) {
 		{"/v1.2/items", "PATCH", "v12ItemsPatch"},
 		{"/2fa", "HEAD", "_2faHead"},
 	} {
-		if got := MethodName(tc.path, tc.verb); got != tc.want {
+		if got := sdkgen.MethodName(tc.path, tc.verb); got != tc.want {
 			t.Errorf("MethodName(%q, %q) = %q, want %q", tc.path, tc.verb, got, tc.want)
 		}
 	}
@@ -63,7 +62,7 @@ func testSnapshot() *model.Snapshot {
 }
 
 func TestMethods(t *testing.T) {
-	ms := Methods(testSnapshot())
+	ms := sdkgen.Methods(testSnapshot())
 	var names []string
 	for _, m := range ms {
 		names = append(names, m.Name)
@@ -87,44 +86,19 @@ func TestMethods(t *testing.T) {
 		{Path: "/a-b", ResourceMethods: map[string]*model.Method{"GET": {}}},
 		{Path: "/aB", ResourceMethods: map[string]*model.Method{"GET": {}}},
 	}}
-	if ms := Methods(dup); ms[0].Name != "aBGet" || ms[1].Name != "aBGet2" {
+	if ms := sdkgen.Methods(dup); ms[0].Name != "aBGet" || ms[1].Name != "aBGet2" {
 		t.Errorf("colliding names = %q, %q", ms[0].Name, ms[1].Name)
 	}
 }
 
-// unzip writes the zip's files under dir and returns their names.
-func unzip(t *testing.T, b []byte, dir string) []string {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, f := range zr.File {
-		names = append(names, f.Name)
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(rc)
-		rc.Close()
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return names
-}
-
 func TestJavaScript(t *testing.T) {
 	now := time.Date(2026, 12, 7, 16, 0, 0, 0, time.UTC)
-	b, err := JavaScript(testSnapshot(), Options{Stage: "prod", InvokeURL: "http://127.0.0.1:9/_aws/execute-api/abc123defg/prod/", Region: "eu-west-3", Now: now})
+	b, err := sdkgen.JavaScript(testSnapshot(), sdkgen.Options{Stage: "prod", InvokeURL: "http://127.0.0.1:9/_aws/execute-api/abc123defg/prod/", Region: "eu-west-3", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	names := unzip(t, b, dir)
+	names := apigwtest.Unzip(t, b, dir)
 	slices.Sort(names)
 	want := []string{
 		"apiGateway-js-sdk/README.md",
@@ -139,7 +113,7 @@ func TestJavaScript(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Fatalf("zip files = %v, want %v", names, want)
 	}
-	client, _ := os.ReadFile(filepath.Join(dir, Root, "apigClient.js"))
+	client, _ := os.ReadFile(filepath.Join(dir, sdkgen.Root, "apigClient.js"))
 	for _, s := range []string{
 		`invokeUrl: "http://127.0.0.1:9/_aws/execute-api/abc123defg/prod"`,
 		`region: "eu-west-3"`,
@@ -174,7 +148,7 @@ console.log(JSON.stringify({
   greedy: uritemplate('/files/{+proxy}').expand({proxy: 'x y/z?#'}),
   query: apiGateway.core.utils.queryString({b: 'x y', a: ['1', '2']}),
 }));`
-	out, err := exec.Command(node, "-e", script, filepath.Join(dir, Root)).CombinedOutput()
+	out, err := exec.Command(node, "-e", script, filepath.Join(dir, sdkgen.Root)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, out)
 	}

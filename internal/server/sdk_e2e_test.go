@@ -1,10 +1,8 @@
 package server_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,7 +109,7 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 		t.Errorf("Content-Disposition = %q", cd)
 	}
 	dir := t.TempDir()
-	sdkUnzip(t, out.Body, dir)
+	apigwtest.Unzip(t, out.Body, dir)
 	client, err := os.ReadFile(filepath.Join(dir, "apiGateway-js-sdk", "apigClient.js"))
 	if err != nil {
 		t.Fatal(err)
@@ -183,35 +181,6 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 				t.Errorf("signed petsPetIdGet of %q = %+v, want 200 %q", "a b", got[4], "GET /pets/a%20b")
 			}
 		})
-	}
-}
-
-func sdkUnzip(t *testing.T, b []byte, dir string) {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatalf("GetSdk's body is not a zip: %v", err)
-	}
-	for _, f := range zr.File {
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
-			t.Fatalf("zip entry %q escapes the folder", f.Name)
-		}
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, body, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
@@ -305,7 +274,7 @@ func TestGetSdkCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	sdkUnzip(t, b, dir)
+	apigwtest.Unzip(t, b, dir)
 	client, err := os.ReadFile(filepath.Join(dir, "apiGateway-js-sdk", "apigClient.js"))
 	if err != nil {
 		t.Fatal(err)
