@@ -148,7 +148,7 @@ func MethodName(resourcePath, httpMethod string) string {
 	if len(words) == 0 {
 		words = []string{"root"}
 	}
-	words = append(words, strings.ToLower(httpMethod))
+	words = append(words, splitWords(strings.ToLower(httpMethod))...)
 	var b strings.Builder
 	for i, w := range words {
 		r := []rune(w)
@@ -160,7 +160,7 @@ func MethodName(resourcePath, httpMethod string) string {
 		b.WriteString(string(r))
 	}
 	name := b.String()
-	if r := []rune(name); unicode.IsDigit(r[0]) {
+	if r := []rune(name); len(r) == 0 || unicode.IsDigit(r[0]) {
 		name = "_" + name
 	}
 	return name

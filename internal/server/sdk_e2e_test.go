@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/apigw/apigw/internal/apigwtest"
 )
@@ -126,6 +127,9 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 		t.Skip("node is not installed: the generated SDK is not run")
 	}
 	iam := map[string]string{"accessKey": user.AccessKeyID, "secretKey": user.SecretAccessKey}
+	tmp := iaMust(iaSTS(in, user).GetSessionToken(ctx, &sts.GetSessionTokenInput{}))(t).Credentials
+	session := map[string]string{"accessKey": aws.ToString(tmp.AccessKeyId), "secretKey": aws.ToString(tmp.SecretAccessKey), "sessionToken": aws.ToString(tmp.SessionToken)}
+	noToken := map[string]string{"accessKey": aws.ToString(tmp.AccessKeyId), "secretKey": aws.ToString(tmp.SecretAccessKey)}
 	wrong := map[string]string{"accessKey": user.AccessKeyID, "secretKey": "x" + user.SecretAccessKey[1:]}
 	keyed := map[string]string{"apiKey": apiKey}
 	calls := []sdkCall{
@@ -134,6 +138,8 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 		{Config: wrong, Method: "petsPetIdGet", Params: map[string]string{"petId": "42"}},
 		{Config: map[string]string{}, Method: "petsPost", Body: map[string]string{"name": "rex"}},
 		{Config: iam, Method: "petsPetIdGet", Params: map[string]string{"petId": "a b"}},
+		{Config: session, Method: "petsPetIdGet", Params: map[string]string{"petId": "7"}},
+		{Config: noToken, Method: "petsPetIdGet", Params: map[string]string{"petId": "7"}},
 	}
 	callsJSON, _ := json.Marshal(calls)
 	for _, mode := range []string{"require", "script"} {
@@ -179,6 +185,12 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 			}
 			if got[4].Status != 200 || got[4].Data != "GET /pets/a%20b" {
 				t.Errorf("signed petsPetIdGet of %q = %+v, want 200 %q", "a b", got[4], "GET /pets/a%20b")
+			}
+			if got[5].Status != 200 || got[5].Data != "GET /pets/7" {
+				t.Errorf("petsPetIdGet with temporary credentials = %+v, want 200 %q", got[5], "GET /pets/7")
+			}
+			if got[6].Status != 403 {
+				t.Errorf("petsPetIdGet with temporary credentials but no session token = %+v, want 403", got[6])
 			}
 		})
 	}
