@@ -21,16 +21,41 @@ import (
 // sdkScript loads the generated JavaScript SDK in node, the way its README
 // says (mode "require": require('./apigClient.js'); mode "script": every
 // file evaluated in one vm context in the order of the README's <script>
-// tags, as a browser does), then calls the methods the test names and
+// tags, as a browser does; mode "xhr": the same without fetch), then calls
+// the methods the test names and
 // prints one JSON object per call.
 const sdkScript = `
 const fs = require('fs'), path = require('path'), vm = require('vm');
 const [dir, mode, callsJSON] = process.argv.slice(1);
 let factory;
+function NodeXHR() { this.headers = {}; }
+NodeXHR.prototype.open = function (method, url) { this.method = method; this.url = url; };
+NodeXHR.prototype.setRequestHeader = function (k, v) { this.headers[k] = v; };
+NodeXHR.prototype.send = function (body) {
+  const xhr = this;
+  const req = require('http').request(xhr.url, { method: xhr.method, headers: xhr.headers }, (res) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (d) => { text += d; });
+    res.on('end', () => {
+      xhr.status = res.statusCode;
+      xhr.statusText = res.statusMessage;
+      xhr.responseText = text;
+      xhr.rawHeaders = Object.entries(res.headers).map(([k, v]) => k + ': ' + v).join('\r\n');
+      xhr.onload();
+    });
+  });
+  req.on('error', () => xhr.onerror());
+  if (body !== null && body !== undefined) req.write(Buffer.from(body));
+  req.end();
+};
+NodeXHR.prototype.getAllResponseHeaders = function () { return this.rawHeaders; };
 if (mode === 'require') {
   factory = require(path.join(dir, 'apigClient.js'));
 } else {
-  const ctx = vm.createContext({ fetch: fetch, console: console });
+  // "script" gives the page fetch; "xhr" only an XMLHttpRequest (over
+  // node's http module), as in a browser without fetch.
+  const ctx = vm.createContext(mode === 'xhr' ? { XMLHttpRequest: NodeXHR, console: console } : { fetch: fetch, console: console });
   for (const f of ['lib/url-template/url-template.js', 'lib/apiGatewayCore/sha256.js',
       'lib/apiGatewayCore/sigV4Client.js', 'lib/apiGatewayCore/apiGatewayClient.js',
       'lib/apiGatewayCore/simpleHttpClient.js', 'lib/apiGatewayCore/utils.js', 'apigClient.js']) {
@@ -142,7 +167,7 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 		{Config: noToken, Method: "petsPetIdGet", Params: map[string]string{"petId": "7"}},
 	}
 	callsJSON, _ := json.Marshal(calls)
-	for _, mode := range []string{"require", "script"} {
+	for _, mode := range []string{"require", "script", "xhr"} {
 		t.Run(mode, func(t *testing.T) {
 			cmd := exec.Command(node, "-e", sdkScript, filepath.Join(dir, "apiGateway-js-sdk"), mode, string(callsJSON))
 			cmd.Env = append(os.Environ(), "NO_PROXY=127.0.0.1", "no_proxy=127.0.0.1")
