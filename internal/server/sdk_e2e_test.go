@@ -22,8 +22,7 @@ import (
 // says (mode "require": require('./apigClient.js'); mode "script": every
 // file evaluated in one vm context in the order of the README's <script>
 // tags, as a browser does; mode "xhr": the same without fetch), then calls
-// the methods the test names and
-// prints one JSON object per call.
+// the methods the test names and prints one JSON object per call.
 const sdkScript = `
 const fs = require('fs'), path = require('path'), vm = require('vm');
 const [dir, mode, callsJSON] = process.argv.slice(1);
