@@ -280,29 +280,13 @@ func TestSdkTypesAndErrors(t *testing.T) {
 
 // TestGetSdkCLI downloads the JavaScript SDK with aws apigateway get-sdk.
 func TestGetSdkCLI(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the AWS CLI (aws) is not installed: skipping get-sdk with the CLI")
-	}
-	if testing.Short() {
-		t.Skip("the AWS CLI is slow to start: skipped with -short")
-	}
 	in := apigwtest.Start(t)
+	cli := awsCLI(t, in, "apigateway")
 	apiID := upAPI(t, in, "prod")
-	home := t.TempDir()
-	zipPath := filepath.Join(home, "out.zip")
-	cliEnv := append(os.Environ(),
-		"HOME="+home, "AWS_CONFIG_FILE="+home+"/none", "AWS_SHARED_CREDENTIALS_FILE="+home+"/none",
-		"AWS_ACCESS_KEY_ID="+apigwtest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+apigwtest.SecretAccessKey,
-		"AWS_DEFAULT_REGION="+apigwtest.Region, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "NO_PROXY=127.0.0.1")
-	cmd := exec.Command("aws", "--endpoint-url", in.AdminURL, "apigateway", "get-sdk", "--rest-api-id", apiID,
-		"--stage-name", "prod", "--sdk-type", "javascript", zipPath)
-	cmd.Env = cliEnv
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("aws apigateway get-sdk: %v\n%s", err, out)
-	}
+	zipPath := filepath.Join(t.TempDir(), "out.zip")
+	out := cli(false, "get-sdk", "--rest-api-id", apiID, "--stage-name", "prod", "--sdk-type", "javascript", zipPath)
 	var meta struct{ ContentType, ContentDisposition string }
-	if err := json.Unmarshal(out, &meta); err != nil || meta.ContentType != "application/zip" || !strings.HasPrefix(meta.ContentDisposition, `attachment; filename="javascript_`) {
+	if err := json.Unmarshal([]byte(out), &meta); err != nil || meta.ContentType != "application/zip" || !strings.HasPrefix(meta.ContentDisposition, `attachment; filename="javascript_`) {
 		t.Errorf("get-sdk printed %s (%v)", out, err)
 	}
 	b, err := os.ReadFile(zipPath)
@@ -320,10 +304,8 @@ func TestGetSdkCLI(t *testing.T) {
 			t.Errorf("the CLI's apigClient.js lacks %s", m)
 		}
 	}
-	cmd = exec.Command("aws", "--endpoint-url", in.AdminURL, "apigateway", "get-sdk", "--rest-api-id", apiID,
-		"--stage-name", "prod", "--sdk-type", "swift", "--parameters", "classPrefix=PET", zipPath)
-	cmd.Env = cliEnv
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "BadRequestException") || !strings.Contains(string(out), "apigw generates only javascript SDKs") {
-		t.Errorf("get-sdk swift: %v\n%s", err, out)
+	out = cli(true, "get-sdk", "--rest-api-id", apiID, "--stage-name", "prod", "--sdk-type", "swift", "--parameters", "classPrefix=PET", zipPath)
+	if !strings.Contains(out, "BadRequestException") || !strings.Contains(out, "apigw generates only javascript SDKs") {
+		t.Errorf("get-sdk swift: %s", out)
 	}
 }
