@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,6 +114,14 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 		AuthorizationType: aws.String("NONE"), ApiKeyRequired: true}))(t)
 	iaMust(c.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: pets.Id, HttpMethod: aws.String("POST"),
 		Type: agtypes.IntegrationTypeHttpProxy, IntegrationHttpMethod: aws.String("POST"), Uri: aws.String(backend.URL + "/pets")}))(t)
+	// GET /: a MOCK, through the stage's root URL.
+	iaMust(c.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}))(t)
+	iaMust(c.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET"),
+		Type: agtypes.IntegrationTypeMock, RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`}}))(t)
+	iaMust(c.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET"), StatusCode: aws.String("200"),
+		ResponseModels: map[string]string{"application/json": "Empty"}}))(t)
+	iaMust(c.PutIntegrationResponse(ctx, &apigateway.PutIntegrationResponseInput{RestApiId: api.Id, ResourceId: api.RootResourceId, HttpMethod: aws.String("GET"), StatusCode: aws.String("200"),
+		ResponseTemplates: map[string]string{"application/json": `{"pets": "/pets"}`}}))(t)
 	// A method changed after the deployment is not in the stage's SDK.
 	dep := iaMust(c.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}))(t)
 	in.WaitServing(t, *api.Id, "prod", *dep.Id)
@@ -164,6 +173,7 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 		{Config: iam, Method: "petsPetIdGet", Params: map[string]string{"petId": "a b"}},
 		{Config: session, Method: "petsPetIdGet", Params: map[string]string{"petId": "7"}},
 		{Config: noToken, Method: "petsPetIdGet", Params: map[string]string{"petId": "7"}},
+		{Config: map[string]string{}, Method: "rootGet"},
 	}
 	callsJSON, _ := json.Marshal(calls)
 	for _, mode := range []string{"require", "script", "xhr"} {
@@ -212,6 +222,9 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 			}
 			if got[5].Status != 200 || got[5].Data != "GET /pets/7" {
 				t.Errorf("petsPetIdGet with temporary credentials = %+v, want 200 %q", got[5], "GET /pets/7")
+			}
+			if got[7].Status != 200 || fmt.Sprint(got[7].Data) != "map[pets:/pets]" {
+				t.Errorf("rootGet = %+v, want 200 and the parsed JSON {\"pets\": \"/pets\"}", got[7])
 			}
 			if got[6].Status != 403 {
 				t.Errorf("petsPetIdGet with temporary credentials but no session token = %+v, want 403", got[6])
