@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/apigw/apigw/internal/apigwtest"
+	"github.com/apigw/apigw/internal/server"
 )
 
 // sdkScript loads the generated JavaScript SDK in node, the way its README
@@ -236,7 +237,7 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 // TestSdkTypesAndErrors: GetSdkTypes and GetSdkType as AWS lists them, and
 // GetSdk's refusals.
 func TestSdkTypesAndErrors(t *testing.T) {
-	in := apigwtest.Start(t)
+	in := apigwtest.Start(t, func(c *server.Config) { c.InvokeURL = "https://{apiId}.execute-api.example.com/" })
 	ctx, c := t.Context(), in.Client
 
 	types := iaMust(c.GetSdkTypes(ctx, &apigateway.GetSdkTypesInput{}))(t)
@@ -286,8 +287,17 @@ func TestSdkTypesAndErrors(t *testing.T) {
 	apigwtest.WantAPIError(t, get("nosuchapi0", "prod", "javascript", nil), 404, "NotFoundException", "Invalid API identifier specified ...")
 	// Parameters (a query map in botocore's model) are accepted; the
 	// JavaScript SDK has no configuration property to read.
-	if err := get(apiID, "prod", "javascript", map[string]string{"anything": "x"}); err != nil {
-		t.Errorf("GetSdk javascript with parameters: %v", err)
+	sdk, err := c.GetSdk(ctx, &apigateway.GetSdkInput{RestApiId: aws.String(apiID), StageName: aws.String("prod"), SdkType: aws.String("javascript"),
+		Parameters: map[string]string{"anything": "x"}})
+	if err != nil {
+		t.Fatalf("GetSdk javascript with parameters: %v", err)
+	}
+	// --invoke-url names the stage's URL in the SDK.
+	dir := t.TempDir()
+	apigwtest.Unzip(t, sdk.Body, dir)
+	client, err := os.ReadFile(filepath.Join(dir, "apiGateway-js-sdk", "apigClient.js"))
+	if want := `invokeUrl: "https://` + apiID + `.execute-api.example.com/prod"`; err != nil || !strings.Contains(string(client), want) {
+		t.Errorf("apigClient.js lacks %s (%v)", want, err)
 	}
 }
 
