@@ -93,10 +93,19 @@ type sdkResult struct {
 	Error  string
 }
 
-// TestGeneratedJavaScriptSDK deploys an API with an AWS_IAM method and an
-// API-key method, downloads its JavaScript SDK with GetSdk and calls both
-// methods from node through the SDK.
-func TestGeneratedJavaScriptSDK(t *testing.T) {
+// sdkFixture is a deployed API with an AWS_IAM method, an API-key method
+// and a MOCK at its root, its JavaScript SDK from GetSdk unzipped in dir,
+// and the calls of the SDK a test makes.
+type sdkFixture struct {
+	in      *apigwtest.Instance
+	backend *iaBackend
+	apiID   string
+	dir     string // the zip's apiGateway-js-sdk folder
+	calls   []sdkCall
+}
+
+func newSDKFixture(t *testing.T) *sdkFixture {
+	t.Helper()
 	in := apigwtest.Start(t)
 	ctx, c := t.Context(), in.Client
 	backend := iaNewBackend(t)
@@ -155,11 +164,6 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 	if strings.Contains(string(client), "petsDelete") {
 		t.Error("apigClient.js has petsDelete, a method added after the stage's deployment")
 	}
-
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the generated SDK is not run")
-	}
 	iam := map[string]string{"accessKey": user.AccessKeyID, "secretKey": user.SecretAccessKey}
 	tmp := iaMust(iaSTS(in, user).GetSessionToken(ctx, &sts.GetSessionTokenInput{}))(t).Credentials
 	session := map[string]string{"accessKey": aws.ToString(tmp.AccessKeyId), "secretKey": aws.ToString(tmp.SecretAccessKey), "sessionToken": aws.ToString(tmp.SessionToken)}
@@ -176,60 +180,79 @@ func TestGeneratedJavaScriptSDK(t *testing.T) {
 		{Config: noToken, Method: "petsPetIdGet", Params: map[string]string{"petId": "7"}},
 		{Config: map[string]string{}, Method: "rootGet"},
 	}
-	callsJSON, _ := json.Marshal(calls)
+	return &sdkFixture{in: in, backend: backend, apiID: *api.Id, dir: filepath.Join(dir, "apiGateway-js-sdk"), calls: calls}
+}
+
+// check asserts what the calls got, in order.
+func (f *sdkFixture) check(t *testing.T, got []sdkResult) {
+	t.Helper()
+	backend := f.backend
+	if got[0].Status != 200 || got[0].Data != "GET /pets/42?verbose=yes" {
+		t.Errorf("signed petsPetIdGet = %+v, want 200 %q", got[0], "GET /pets/42?verbose=yes")
+	}
+	if got[1].Status != 200 || got[1].Data != "POST /pets" {
+		t.Errorf("petsPost with the API key = %+v, want 200 %q", got[1], "POST /pets")
+	}
+	var post *iaReceived
+	backend.mu.Lock()
+	for i := range backend.reqs {
+		if backend.reqs[i].Method == "POST" {
+			post = &backend.reqs[i]
+		}
+	}
+	backend.mu.Unlock()
+	if post == nil || post.Body != `{"name":"rex"}` || post.Header.Get("x-trace") != "t1" || post.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("the backend's POST = %+v, want body {\"name\":\"rex\"}, x-trace t1, Content-Type application/json", post)
+	}
+	msg := func(r sdkResult) string {
+		m, _ := r.Data.(map[string]any)
+		s, _ := m["message"].(string)
+		return s
+	}
+	if got[2].Status != 403 || !strings.HasPrefix(msg(got[2]), "The request signature we calculated does not match the signature you provided") {
+		t.Errorf("petsPetIdGet with a wrong secret key = %+v, want 403 signature mismatch", got[2])
+	}
+	if got[3].Status != 403 || msg(got[3]) != "Forbidden" {
+		t.Errorf("petsPost without an API key = %+v, want 403 Forbidden", got[3])
+	}
+	if got[4].Status != 200 || got[4].Data != "GET /pets/a%20b" {
+		t.Errorf("signed petsPetIdGet of %q = %+v, want 200 %q", "a b", got[4], "GET /pets/a%20b")
+	}
+	if got[5].Status != 200 || got[5].Data != "GET /pets/7" {
+		t.Errorf("petsPetIdGet with temporary credentials = %+v, want 200 %q", got[5], "GET /pets/7")
+	}
+	if got[7].Status != 200 || fmt.Sprint(got[7].Data) != "map[pets:/pets]" {
+		t.Errorf("rootGet = %+v, want 200 and the parsed JSON {\"pets\": \"/pets\"}", got[7])
+	}
+	if got[6].Status != 403 {
+		t.Errorf("petsPetIdGet with temporary credentials but no session token = %+v, want 403", got[6])
+	}
+}
+
+// TestGeneratedJavaScriptSDK downloads the JavaScript SDK of a stage with
+// GetSdk and calls its AWS_IAM and API-key methods from node through the
+// SDK.
+func TestGeneratedJavaScriptSDK(t *testing.T) {
+	f := newSDKFixture(t)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the generated SDK is not run")
+	}
+	callsJSON, _ := json.Marshal(f.calls)
 	for _, mode := range []string{"require", "script", "xhr"} {
 		t.Run(mode, func(t *testing.T) {
-			cmd := exec.Command(node, "-e", sdkScript, filepath.Join(dir, "apiGateway-js-sdk"), mode, string(callsJSON))
+			cmd := exec.Command(node, "-e", sdkScript, f.dir, mode, string(callsJSON))
 			cmd.Env = append(os.Environ(), "NO_PROXY=127.0.0.1", "no_proxy=127.0.0.1")
 			b, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("node: %v\n%s", err, b)
 			}
 			var got []sdkResult
-			if err := json.Unmarshal(b, &got); err != nil || len(got) != len(calls) {
+			if err := json.Unmarshal(b, &got); err != nil || len(got) != len(f.calls) {
 				t.Fatalf("node printed %s (%v)", b, err)
 			}
 			t.Logf("node: %s", bytes.TrimSpace(b))
-			if got[0].Status != 200 || got[0].Data != "GET /pets/42?verbose=yes" {
-				t.Errorf("signed petsPetIdGet = %+v, want 200 %q", got[0], "GET /pets/42?verbose=yes")
-			}
-			if got[1].Status != 200 || got[1].Data != "POST /pets" {
-				t.Errorf("petsPost with the API key = %+v, want 200 %q", got[1], "POST /pets")
-			}
-			var post *iaReceived
-			backend.mu.Lock()
-			for i := range backend.reqs {
-				if backend.reqs[i].Method == "POST" {
-					post = &backend.reqs[i]
-				}
-			}
-			backend.mu.Unlock()
-			if post == nil || post.Body != `{"name":"rex"}` || post.Header.Get("x-trace") != "t1" || post.Header.Get("Content-Type") != "application/json" {
-				t.Errorf("the backend's POST = %+v, want body {\"name\":\"rex\"}, x-trace t1, Content-Type application/json", post)
-			}
-			msg := func(r sdkResult) string {
-				m, _ := r.Data.(map[string]any)
-				s, _ := m["message"].(string)
-				return s
-			}
-			if got[2].Status != 403 || !strings.HasPrefix(msg(got[2]), "The request signature we calculated does not match the signature you provided") {
-				t.Errorf("petsPetIdGet with a wrong secret key = %+v, want 403 signature mismatch", got[2])
-			}
-			if got[3].Status != 403 || msg(got[3]) != "Forbidden" {
-				t.Errorf("petsPost without an API key = %+v, want 403 Forbidden", got[3])
-			}
-			if got[4].Status != 200 || got[4].Data != "GET /pets/a%20b" {
-				t.Errorf("signed petsPetIdGet of %q = %+v, want 200 %q", "a b", got[4], "GET /pets/a%20b")
-			}
-			if got[5].Status != 200 || got[5].Data != "GET /pets/7" {
-				t.Errorf("petsPetIdGet with temporary credentials = %+v, want 200 %q", got[5], "GET /pets/7")
-			}
-			if got[7].Status != 200 || fmt.Sprint(got[7].Data) != "map[pets:/pets]" {
-				t.Errorf("rootGet = %+v, want 200 and the parsed JSON {\"pets\": \"/pets\"}", got[7])
-			}
-			if got[6].Status != 403 {
-				t.Errorf("petsPetIdGet with temporary credentials but no session token = %+v, want 403", got[6])
-			}
+			f.check(t, got)
 		})
 	}
 }
