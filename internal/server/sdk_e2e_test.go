@@ -2,14 +2,22 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
@@ -354,4 +362,96 @@ func TestGetSdkCLI(t *testing.T) {
 	if !strings.Contains(out, "BadRequestException") || !strings.Contains(out, "apigw generates only javascript SDKs") {
 		t.Errorf("get-sdk swift: %s", out)
 	}
+}
+
+// sdkPage loads the SDK with the <script> tags of its README and writes
+// the calls' results into <pre id="out">.
+const sdkPage = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>apigw SDK</title>
+<script>
+function fail(m) { document.title = 'error: ' + m; var o = document.getElementById('out'); if (o) o.textContent = 'error: ' + m; }
+window.onerror = function (m) { fail(m); };
+window.onunhandledrejection = function (e) { fail(e.reason); };
+</script>
+<script src="/sdk/lib/url-template/url-template.js"></script>
+<script src="/sdk/lib/apiGatewayCore/sha256.js"></script>
+<script src="/sdk/lib/apiGatewayCore/sigV4Client.js"></script>
+<script src="/sdk/lib/apiGatewayCore/apiGatewayClient.js"></script>
+<script src="/sdk/lib/apiGatewayCore/simpleHttpClient.js"></script>
+<script src="/sdk/lib/apiGatewayCore/utils.js"></script>
+<script src="/sdk/apigClient.js"></script>
+</head><body><pre id="out">pending</pre>
+<script type="application/json" id="calls">CALLS</script>
+<script>
+(async function () {
+  var out = [];
+  var calls = JSON.parse(document.getElementById('calls').textContent);
+  for (var i = 0; i < calls.length; i++) {
+    var c = calls[i];
+    c.config.invokeUrl = location.origin + INVOKE_PATH;
+    var client = apigClientFactory.newClient(c.config);
+    try {
+      var r = await client[c.method](c.params, c.body, c.additional);
+      out.push({ status: r.status, data: r.data });
+    } catch (e) {
+      out.push(e.response ? { status: e.response.status, data: e.response.data, error: e.message } : { error: String(e) });
+    }
+  }
+  document.getElementById('out').textContent = JSON.stringify(out);
+})();
+</script>
+</body></html>`
+
+// TestGeneratedJavaScriptSDKInBrowser makes the same calls from a page in
+// headless Chromium. The page's server serves the SDK's files and passes
+// /_aws/ on to apigw's data listener with the page's Host, so the calls
+// are same-origin (no CORS) and signed for the host the browser sends.
+func TestGeneratedJavaScriptSDKInBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed: the generated SDK is not run in a browser")
+	}
+	if testing.Short() {
+		t.Skip("a browser is slow to start: skipped with -short")
+	}
+	f := newSDKFixture(t)
+	data, _ := url.Parse(f.in.DataURL)
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(data)
+		r.Out.Host = r.In.Host
+	}}
+	callsJSON, _ := json.Marshal(f.calls)
+	page := strings.NewReplacer("INVOKE_PATH", `"/_aws/execute-api/`+f.apiID+`/prod"`,
+		"CALLS", strings.ReplaceAll(string(callsJSON), "</", `<\/`)).Replace(sdkPage)
+	mux := http.NewServeMux()
+	mux.Handle("/_aws/", proxy)
+	mux.Handle("/sdk/", http.StripPrefix("/sdk/", http.FileServer(http.Dir(f.dir))))
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, page)
+	})
+	site := httptest.NewServer(mux)
+	t.Cleanup(site.Close)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-proxy-server",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=20000", "--dump-dom", site.URL+"/")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s\n%s", err, b, stderr.Bytes())
+	}
+	m := regexp.MustCompile(`<pre id="out">([^<]*)</pre>`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("the page has no result:\n%s", b)
+	}
+	text := html.UnescapeString(string(m[1]))
+	var got []sdkResult
+	if err := json.Unmarshal([]byte(text), &got); err != nil || len(got) != len(f.calls) {
+		t.Fatalf("the page wrote %s (%v)\n%s\n%s", text, err, b, stderr.Bytes())
+	}
+	t.Logf("chromium: %s", text)
+	f.check(t, got)
 }
