@@ -176,7 +176,11 @@ func newSDKFixture(t *testing.T) *sdkFixture {
 	tmp := iaMust(iaSTS(in, user).GetSessionToken(ctx, &sts.GetSessionTokenInput{}))(t).Credentials
 	session := map[string]string{"accessKey": aws.ToString(tmp.AccessKeyId), "secretKey": aws.ToString(tmp.SecretAccessKey), "sessionToken": aws.ToString(tmp.SessionToken)}
 	noToken := map[string]string{"accessKey": aws.ToString(tmp.AccessKeyId), "secretKey": aws.ToString(tmp.SecretAccessKey)}
-	wrong := map[string]string{"accessKey": user.AccessKeyID, "secretKey": "x" + user.SecretAccessKey[1:]}
+	other := "x"
+	if strings.HasPrefix(user.SecretAccessKey, other) {
+		other = "y"
+	}
+	wrong := map[string]string{"accessKey": user.AccessKeyID, "secretKey": other + user.SecretAccessKey[1:]}
 	keyed := map[string]string{"apiKey": apiKey}
 	calls := []sdkCall{
 		{Config: iam, Method: "petsPetIdGet", Params: map[string]string{"petId": "42", "verbose": "yes"}},
