@@ -72,20 +72,28 @@ if (mode === 'require') {
   }
   factory = ctx.apigClientFactory;
 }
-(async () => {
-  const out = [];
-  for (const c of JSON.parse(callsJSON)) {
-    const client = factory.newClient(c.config);
+` + sdkRunCalls + `
+runCalls(factory, JSON.parse(callsJSON), {}).then((out) => console.log(JSON.stringify(out)));
+`
+
+// sdkRunCalls makes the calls one after the other, each with a new client
+// of its configuration (and the keys of extra), and resolves with one
+// result object per call: status and data, and the error for a rejection.
+const sdkRunCalls = `
+async function runCalls(factory, calls, extra) {
+  var out = [];
+  for (var i = 0; i < calls.length; i++) {
+    var c = calls[i];
+    var client = factory.newClient(Object.assign({}, c.config, extra));
     try {
-      const r = await client[c.method](c.params, c.body, c.additional);
+      var r = await client[c.method](c.params, c.body, c.additional);
       out.push({ status: r.status, data: r.data });
     } catch (e) {
       out.push(e.response ? { status: e.response.status, data: e.response.data, error: e.message } : { error: String(e) });
     }
   }
-  console.log(JSON.stringify(out));
-})();
-`
+  return out;
+}`
 
 type sdkCall struct {
 	Config     map[string]string `json:"config"`
@@ -386,23 +394,11 @@ window.onunhandledrejection = function (e) { fail(e.reason); };
 <script src="/sdk/apigClient.js"></script>
 </head><body><pre id="out">pending</pre>
 <script type="application/json" id="calls">CALLS</script>
-<script>
-(async function () {
-  var out = [];
-  var calls = JSON.parse(document.getElementById('calls').textContent);
-  for (var i = 0; i < calls.length; i++) {
-    var c = calls[i];
-    c.config.invokeUrl = location.origin + INVOKE_PATH;
-    var client = apigClientFactory.newClient(c.config);
-    try {
-      var r = await client[c.method](c.params, c.body, c.additional);
-      out.push({ status: r.status, data: r.data });
-    } catch (e) {
-      out.push(e.response ? { status: e.response.status, data: e.response.data, error: e.message } : { error: String(e) });
-    }
-  }
+<script>` + sdkRunCalls + `
+runCalls(apigClientFactory, JSON.parse(document.getElementById('calls').textContent),
+    { invokeUrl: location.origin + INVOKE_PATH }).then(function (out) {
   document.getElementById('out').textContent = JSON.stringify(out);
-})();
+});
 </script>
 </body></html>`
 
