@@ -478,19 +478,12 @@ func (a *API) getExport(r *http.Request, _ []byte) (int, any, error) {
 			}
 		}
 	}
-	if _, err := a.loadRestApi(ctx, a.Store, apiID); err != nil {
-		return 0, nil, err
-	}
-	st, err := a.loadStage(ctx, a.Store, apiID, stageName)
+	st, snap, err := a.stageSnapshot(ctx, apiID, stageName)
 	if err != nil {
 		return 0, nil, err
 	}
 	dep, err := a.loadDeployment(ctx, a.Store, apiID, st.DeploymentID)
 	if err != nil {
-		return 0, nil, err
-	}
-	snap := new(model.Snapshot)
-	if err := getJSON(ctx, a.Store, model.KindSnapshot, model.ChildKey(apiID, st.DeploymentID), snap, errNoDeployment); err != nil {
 		return 0, nil, err
 	}
 	if v := st.DocumentationVersion; v != "" {
@@ -520,4 +513,21 @@ func (a *API) getExport(r *http.Request, _ []byte) (int, any, error) {
 		disposition: fmt.Sprintf(`attachment; filename="%s_%s.%s"`, name, opt.Created.UTC().Format("2006-01-02T15:04:05Z"), ext),
 		body:        doc,
 	}, nil
+}
+
+// stageSnapshot reads a stage and the snapshot of its deployment, with
+// AWS's errors for an unknown API or stage.
+func (a *API) stageSnapshot(ctx context.Context, apiID, stageName string) (*model.Stage, *model.Snapshot, error) {
+	if _, err := a.loadRestApi(ctx, a.Store, apiID); err != nil {
+		return nil, nil, err
+	}
+	st, err := a.loadStage(ctx, a.Store, apiID, stageName)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap := new(model.Snapshot)
+	if err := getJSON(ctx, a.Store, model.KindSnapshot, model.ChildKey(apiID, st.DeploymentID), snap, errNoDeployment); err != nil {
+		return nil, nil, err
+	}
+	return st, snap, nil
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/apigw/apigw/internal/model"
 	"github.com/apigw/apigw/internal/sdkgen"
 )
 
@@ -40,10 +39,7 @@ func (a *API) invokeURL(apiID, stage string) string {
 func (a *API) getSdk(r *http.Request, _ []byte) (int, any, error) {
 	ctx := r.Context()
 	apiID, stageName, typ := r.PathValue("api"), r.PathValue("stage"), r.PathValue("type")
-	if _, err := a.loadRestApi(ctx, a.Store, apiID); err != nil {
-		return 0, nil, err
-	}
-	st, err := a.loadStage(ctx, a.Store, apiID, stageName)
+	_, snap, err := a.stageSnapshot(ctx, apiID, stageName)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -53,10 +49,6 @@ func (a *API) getSdk(r *http.Request, _ []byte) (int, any, error) {
 	}
 	if !t.Generated {
 		return 0, nil, badRequest("apigw generates only javascript SDKs; it does not generate %s SDKs (%s). GetExport gives the stage's OpenAPI document for another generator", t.ID, t.FriendlyName)
-	}
-	snap := new(model.Snapshot)
-	if err := getJSON(ctx, a.Store, model.KindSnapshot, model.ChildKey(apiID, st.DeploymentID), snap, errNoDeployment); err != nil {
-		return 0, nil, err
 	}
 	now := a.now()
 	zip, err := sdkgen.JavaScript(snap, sdkgen.Options{
