@@ -198,9 +198,15 @@ func (l *LogBuffer) String() string {
 // wantErr, and returns what the command wrote. The caller skips where the
 // CLI is absent.
 func (in *Instance) CLI(t testing.TB, dir string) func(wantErr bool, args ...string) string {
+	return in.ServiceCLI(t, dir, "apigateway")
+}
+
+// ServiceCLI is CLI for another service of the admin listener (acm, iam,
+// lambda, apigatewayv2, ...).
+func (in *Instance) ServiceCLI(t testing.TB, dir, service string) func(wantErr bool, args ...string) string {
 	return func(wantErr bool, args ...string) string {
 		t.Helper()
-		cmd := exec.Command("aws", append([]string{"--endpoint-url", in.AdminURL, "--output", "json", "apigateway"}, args...)...)
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", in.AdminURL, "--output", "json", service}, args...)...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(),
 			"HOME="+dir, "AWS_CONFIG_FILE="+dir+"/none", "AWS_SHARED_CREDENTIALS_FILE="+dir+"/none",
@@ -208,7 +214,7 @@ func (in *Instance) CLI(t testing.TB, dir string) func(wantErr bool, args ...str
 			"AWS_DEFAULT_REGION="+Region, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "NO_PROXY=127.0.0.1")
 		out, err := cmd.CombinedOutput()
 		if (err != nil) != wantErr {
-			t.Fatalf("aws apigateway %s: %v\n%s", strings.Join(args, " "), err, out)
+			t.Fatalf("aws %s %s: %v\n%s", service, strings.Join(args, " "), err, out)
 		}
 		return string(out)
 	}
