@@ -122,6 +122,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", env("APIGW_SECRET_KEY_FILE", ""), "file holding the key that seals the store's secrets, the same on every node (default: APIGW_MASTER_KEY, else {data-dir}/master.key) (APIGW_SECRET_KEY_FILE)")
 	f.StringVar(&cfg.Redis, "redis", env("APIGW_REDIS", ""), "share throttles and quotas with the other nodes through this Redis, redis://[:password@]host:port/db (APIGW_REDIS)")
 	f.StringVar(&cfg.RedisFailure, "redis-failure", env("APIGW_REDIS_FAILURE", "open"), "while Redis is unreachable: open = local limits, each node admitting its share; closed = answer 503 (APIGW_REDIS_FAILURE)")
+	f.Int64Var(&cfg.StageCacheMaxBytes, "stage-cache-max-bytes", int64(envFloat("APIGW_STAGE_CACHE_MAX_BYTES", gateway.DefaultStageCacheMaxBytes)), "most memory one stage's cache uses, in bytes: its cacheClusterSize in GB × 2^30, at most this (APIGW_STAGE_CACHE_MAX_BYTES)")
 	f.StringVar(&cfg.RedisPrefix, "redis-prefix", env("APIGW_REDIS_PREFIX", "apigw:"), "prefix of apigw's keys in Redis, one per cluster (APIGW_REDIS_PREFIX)")
 	f.StringToStringVar(&remotes, "lambda-remote", nil, "run functions whose ARN starts with a prefix on a Lambda-compatible endpoint, arn-prefix=URL (signed with the usual AWS credentials); repeatable")
 	f.StringToStringVar(&cfg.AWSEndpoints, "aws-endpoint", nil, "call an AWS service at this endpoint instead of AWS's, service=URL (e.g. dynamodb=http://127.0.0.1:8000, s3=http://127.0.0.1:9000), for AWS integrations and s3:// truststores; repeatable")

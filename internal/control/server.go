@@ -63,6 +63,9 @@ type API struct {
 	// InvokeURL is the URL of a stage that generated SDKs call (no
 	// trailing /); nil means the path-style URL on 127.0.0.1:8080.
 	InvokeURL func(apiID, stage string) string
+	// CacheSettle is how long a stage cache's status stays
+	// CREATE_IN_PROGRESS or DELETE_IN_PROGRESS; 0 means DefaultCacheSettle.
+	CacheSettle time.Duration
 
 	handler http.Handler
 }
@@ -142,6 +145,7 @@ func (a *API) Handler() http.Handler {
 	h("PATCH /restapis/{api}/stages/{stage}", a.updateStage)
 	h("DELETE /restapis/{api}/stages/{stage}", a.deleteStage)
 	h("DELETE /restapis/{api}/stages/{stage}/cache/authorizers", a.flushStageAuthorizersCache)
+	h("DELETE /restapis/{api}/stages/{stage}/cache/data", a.flushStageCache)
 
 	h("POST /restapis/{api}/authorizers", a.createAuthorizer)
 	h("GET /restapis/{api}/authorizers", a.getAuthorizers)

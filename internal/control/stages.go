@@ -48,6 +48,9 @@ func (a *API) createStage(r *http.Request, body []byte) (int, any, error) {
 	if err := checkTags(in.Tags); err != nil {
 		return 0, nil, err
 	}
+	if err := checkCacheClusterSize(in.CacheClusterSize); err != nil {
+		return 0, nil, err
+	}
 	ctx := r.Context()
 	apiID := r.PathValue("api")
 	st := newStage(in.StageName, in.DeploymentID, a.now().Unix())
@@ -70,6 +73,7 @@ func (a *API) createStage(r *http.Request, body []byte) (int, any, error) {
 	st.CanarySettings = in.CanarySettings
 	st.TracingEnabled = in.TracingEnabled
 	st.Tags = in.Tags
+	settle := cacheTransition(nil, st)
 	err := a.Store.Update(ctx, func(tx store.Tx) error {
 		if _, err := a.loadDeployment(ctx, tx, apiID, in.DeploymentID); err != nil {
 			return err
@@ -86,6 +90,9 @@ func (a *API) createStage(r *http.Request, body []byte) (int, any, error) {
 	})
 	if err != nil {
 		return 0, nil, err
+	}
+	if settle {
+		a.settleCacheLater(ctx, apiID, st.StageName)
 	}
 	return http.StatusCreated, st, nil
 }
@@ -133,14 +140,20 @@ func (a *API) updateStage(r *http.Request, body []byte) (int, any, error) {
 	ctx := r.Context()
 	apiID, name := r.PathValue("api"), r.PathValue("stage")
 	var st *model.Stage
+	settle := false
 	err = a.Store.Update(ctx, func(tx store.Tx) error {
 		if st, err = a.loadStage(ctx, tx, apiID, name); err != nil {
 			return err
 		}
 		prevCert := st.ClientCertificateID
+		was := *st
 		if err := applyOps(ops, st, patchStage); err != nil {
 			return err
 		}
+		if err := checkCacheClusterSize(st.CacheClusterSize); err != nil {
+			return err
+		}
+		settle = cacheTransition(&was, st)
 		if err := validateVariables(st.Variables); err != nil {
 			return err
 		}
@@ -160,6 +173,9 @@ func (a *API) updateStage(r *http.Request, body []byte) (int, any, error) {
 	})
 	if err != nil {
 		return 0, nil, err
+	}
+	if settle {
+		a.settleCacheLater(ctx, apiID, name)
 	}
 	return http.StatusOK, st, nil
 }
@@ -340,12 +356,23 @@ func patchMethodSetting(ms *model.MethodSetting, op PatchOp, setting string) err
 	case "caching/enabled":
 		return patchBool(op, &ms.CachingEnabled)
 	case "caching/ttlInSeconds":
-		return patchInt(op, &ms.CacheTtlInSeconds)
+		var n int64
+		if err := patchInt(op, &n); err != nil {
+			return err
+		}
+		if err := checkCacheSetting(setting, op.value(), n); err != nil {
+			return err
+		}
+		ms.CacheTtlInSeconds = n
+		return nil
 	case "caching/dataEncrypted":
 		return patchBool(op, &ms.CacheDataEncrypted)
 	case "caching/requireAuthorizationForCacheControl":
 		return patchBool(op, &ms.RequireAuthorizationForCacheControl)
 	case "caching/unauthorizedCacheControlHeaderStrategy":
+		if err := checkCacheSetting(setting, op.value(), 0); err != nil {
+			return err
+		}
 		return patchString(op, &ms.UnauthorizedCacheControlHeaderStrategy)
 	}
 	return errStagePath(op)

@@ -94,6 +94,8 @@ type Gateway struct {
 	// not call an authorizer again for an identity another node's result
 	// is cached for. Nil caches them in this process only.
 	AuthorizerCache SharedCache
+	// StageCache configures the stage caches (stagecache.go).
+	StageCache StageCacheOptions
 
 	state    atomic.Pointer[state]
 	syncMu   sync.Mutex
@@ -103,7 +105,8 @@ type Gateway struct {
 	certTransports map[string]*integration.Transports
 	baseOnce       sync.Once
 	base           *integration.Transports
-	requests       sync.Pool // of *request
+	stageCaches    map[string]*stageCacheSlot // by apiID/stage, guarded by syncMu
+	requests       sync.Pool                  // of *request
 
 	authCache    authCache
 	verifierOnce sync.Once

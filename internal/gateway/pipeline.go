@@ -29,6 +29,7 @@ var pipeline = []step{
 	authorizeStep,           // resource policy, then the method's authorizer
 	meterStep,               // API key; plan method, plan, stage and account throttles; plan quota
 	validateStep,            // payload size; request validators
+	cacheStep,               // the stage cache: a hit ends here (stagecache.go)
 	integrationRequestStep,  // parameter mappings, request template, the Lambda event
 	endpointStep,            // the call: HTTP backend, Lambda function (MOCK has none)
 	integrationResponseStep, // selection, response mappings, templates; proxies pass through
@@ -69,6 +70,9 @@ func (e *StepError) Unwrap() error { return e.Err }
 func (g *Gateway) run(rq *request, steps []step) error {
 	for i := range steps {
 		if err := steps[i].run(g, rq); err != nil {
+			if err == errAnswered {
+				return nil
+			}
 			return &StepError{Step: steps[i].name, Err: err}
 		}
 	}
@@ -113,6 +117,12 @@ type requestFields struct {
 	status      int
 	integration time.Duration
 	integrated  bool
+	// The stage cache: the key finish stores the answer under ("" for
+	// none) and its TTL; cacheWarn when the client's Cache-Control was
+	// ignored with a Warning (stagecache.go).
+	cacheKey  string
+	cacheTTL  time.Duration
+	cacheWarn bool
 }
 
 func (g *Gateway) newRequest() *request {
@@ -443,7 +453,11 @@ func (g *Gateway) finish(w http.ResponseWriter, rq *request, err error) {
 		rq.status = g.render(w, rq, err)
 		return
 	}
-	rq.out.Write(w)
+	if rq.cacheKey != "" {
+		g.writeCaching(w, rq)
+	} else {
+		rq.out.Write(w)
+	}
 	rq.status = rq.out.Status
 }
 

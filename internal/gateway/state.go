@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw/apigw/internal/cache"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/metrics"
 	"github.com/apigw/apigw/internal/model"
@@ -65,6 +66,11 @@ type Stage struct {
 	canary        *Stage
 	canaryPercent float64
 	isCanary      bool // this is a canary release
+	// cache is the stage cache (stagecache.go), nil when the stage has
+	// none (or this canary does not use it); cachePolicies, by
+	// Route.index, say how each method caches (nil: none does).
+	cache         *cache.Cache
+	cachePolicies []*cachePolicy
 }
 
 // Deployment is a compiled snapshot, shared by the stages that use it.
@@ -196,7 +202,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 		apiIDs = map[string]bool{}
 		for _, c := range changes {
 			switch c.Kind {
-			case model.KindStage, model.KindSnapshot, model.KindRestApi:
+			case model.KindStage, model.KindSnapshot, model.KindRestApi, model.KindStageCacheFlush:
 				id, _, _ := strings.Cut(c.Key, "/")
 				apiIDs[id] = true
 			case model.KindApiKey, model.KindUsagePlan, model.KindUsagePlanKey:
@@ -336,6 +342,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 				disabled[apiID] = dis
 			}
 			ns.executeAPIDisabled = dis
+			g.attachCache(ctx, apiID, st, ns)
 			next.apis[apiID][st.StageName] = ns
 		}
 	}
@@ -361,6 +368,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 		}
 	}
 	g.forgetCertTransports(next)
+	g.forgetStageCaches(next)
 	g.state.Store(next)
 	g.synced.Store(time.Now().UnixNano())
 	return nil

@@ -103,6 +103,19 @@ var _ Limiter = (*Redis)(nil)
 // need not be reachable yet: until it answers, limits are local (or refused,
 // with FailClosed).
 func DialRedis(ctx context.Context, url string, cfg RedisConfig) (*Redis, error) {
+	opts, err := RedisOptions(url)
+	if err != nil {
+		return nil, err
+	}
+	r := NewRedis(ctx, redis.NewClient(opts), cfg)
+	r.ownRDB = true
+	return r, nil
+}
+
+// RedisOptions are the connection options of apigw's Redis clients (the
+// limiter's, the stage cache's) for a redis:// URL: short timeouts and one
+// retry, so that a Redis that stopped answering does not hold requests.
+func RedisOptions(url string) (*redis.Options, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
@@ -113,9 +126,7 @@ func DialRedis(ctx context.Context, url string, cfg RedisConfig) (*Redis, error)
 	opts.ReadTimeout = time.Second
 	opts.WriteTimeout = time.Second
 	opts.MaxRetries = 1
-	r := NewRedis(ctx, redis.NewClient(opts), cfg)
-	r.ownRDB = true
-	return r, nil
+	return opts, nil
 }
 
 // NewRedis returns a limiter on rdb and starts its background loop (unless

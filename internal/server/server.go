@@ -121,6 +121,13 @@ type Config struct {
 	// RedisPrefix starts the keys apigw writes in Redis; "apigw:" when
 	// empty. Clusters sharing one Redis need different prefixes.
 	RedisPrefix string
+	// StageCacheMaxBytes caps the memory of one stage's cache (its
+	// cacheClusterSize in GB × 2^30 bytes, at most this); 0 means
+	// gateway.DefaultStageCacheMaxBytes.
+	StageCacheMaxBytes int64
+	// CacheSettle is how long a stage cache stays CREATE_IN_PROGRESS or
+	// DELETE_IN_PROGRESS; 0 means control.DefaultCacheSettle.
+	CacheSettle time.Duration
 	// RootAccessKeyID and RootSecretAccessKey, when set, are the root
 	// credentials; otherwise they are generated on first start.
 	RootAccessKeyID     string
@@ -173,8 +180,9 @@ type Server struct {
 	keySource       string       // where masterKey came from
 	health          healthState
 	metrics         http.Handler
-	metricsToken    []byte // the bearer token of /_apigw/metrics, or nil
-	node            string // this node's name: host/admin address/pid
+	metricsToken    []byte                     // the bearer token of /_apigw/metrics, or nil
+	node            string                     // this node's name: host/admin address/pid
+	cacheRedis      interface{ Close() error } // the stage cache's Redis client, or nil
 }
 
 // RootCredentials are the root principal's access key.
@@ -268,7 +276,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Limiter = r
 	}
 	s.Control.Meter = meter{s.Limiter}
+	s.Control.CacheSettle = cfg.CacheSettle
 	s.Gateway = gateway.New(st)
+	if err := s.stageCache(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.Gateway.Limiter = s.Limiter
 	if r, ok := s.Limiter.(*limit.Redis); ok {
 		s.Gateway.AuthorizerCache = r.Cache("auth:")
@@ -336,6 +349,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// VPC links a stopped process created but did not settle.
 	if err := s.Control.SettleVpcLinks(ctx); err != nil {
+		return nil, err
+	}
+	// Likewise stage caches being created or deleted.
+	if err := s.Control.SettleStageCaches(ctx); err != nil {
 		return nil, err
 	}
 	s.IAM = &iam.Service{Store: st, AccountID: s.AccountID, Region: cfg.Region, Key: s.masterKey,
@@ -601,6 +618,9 @@ func (s *Server) Run(ctx context.Context) error {
 	// With no request left, quota counters are written back exactly, and
 	// function workers stop.
 	err = errors.Join(err, s.Limiter.Close(shutCtx))
+	if s.cacheRedis != nil {
+		err = errors.Join(err, s.cacheRedis.Close())
+	}
 	s.Lambda.Wait()
 	err = errors.Join(err, s.host.Close())
 	if s.Gateway.AccessLog != nil {
