@@ -19,7 +19,6 @@ import (
 var notImplemented = []string{
 	"CreateDomainNameAccessAssociation",
 	"DeleteDomainNameAccessAssociation",
-	"FlushStageCache",
 	"GetDomainNameAccessAssociations",
 	"RejectDomainNameAccessAssociation",
 }
