@@ -6,8 +6,12 @@ package server_test
 // CacheHitCount/CacheMissCount metrics.
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,9 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/apigw/apigw/internal/apigwtest"
 	"github.com/apigw/apigw/internal/server"
+	"github.com/apigw/apigw/internal/store/postgres/pgtest"
 )
 
 func scOp(path, value string) types.PatchOperation {
@@ -206,5 +212,67 @@ func TestStageCache(t *testing.T) {
 	scGet(t, url)
 	if calls.Load() != n+2 {
 		t.Errorf("without the cache: calls %d, want %d", calls.Load(), n+2)
+	}
+}
+
+// TestStageCacheRedisNodes: two nodes on one PostgreSQL store and one
+// Redis share the stage cache: an answer one node cached is served by the
+// other without a backend call, and FlushStageCache through one empties
+// it for both.
+func TestStageCacheRedisNodes(t *testing.T) {
+	rurl := os.Getenv("APIGW_TEST_REDIS")
+	if rurl == "" {
+		t.Skip("APIGW_TEST_REDIS is not set (e.g. redis://127.0.0.1:6379/0): skipping the shared stage cache test")
+	}
+	url := pgtest.URL(t)
+	var rb [4]byte
+	rand.Read(rb[:])
+	prefix := "apigwtest:" + t.Name() + ":" + hex.EncodeToString(rb[:]) + ":"
+	opts, err := redis.ParseURL(rurl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for k := range rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator().Vals(ctx) {
+			rdb.Del(ctx, k)
+		}
+		rdb.Close()
+	})
+	node := func(c *server.Config) { c.Redis, c.RedisPrefix, c.CacheSettle = rurl, prefix, 50*time.Millisecond }
+	dir := t.TempDir()
+	a := apigwtest.StartIn(t, dir, pgStore(url), node)
+	b := apigwtest.StartIn(t, dir, pgStore(url), node)
+
+	backend, calls := scBackend(t)
+	api := newDPAPI(t, a, "shared-cache")
+	api.proxy("/items", "GET", backend.URL+"/items", nil)
+	api.deploy("prod", nil)
+	mxUpdateStage(t, a, api.id, "prod", scOp("/cacheClusterEnabled", "true"), scOp("/*/*/caching/enabled", "true"))
+	dpEventually(t, "node B serves the stage with its cache", func() bool { return b.Server.Gateway.StageCacheOf(api.id, "prod") != nil })
+
+	first := scGet(t, a.InvokeURL(api.id, "prod", "/items"))
+	viaB := scGet(t, b.InvokeURL(api.id, "prod", "/items"))
+	if calls.Load() != 1 || viaB.body != first.body {
+		t.Fatalf("node B: backend calls %d, body %q, want 1 and node A's %q", calls.Load(), viaB.body, first.body)
+	}
+	keys, err := rdb.Keys(t.Context(), prefix+"stagecache:"+api.id+"/prod:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("entries in Redis: %v %v, want 1", keys, err)
+	}
+	if ttl := rdb.PTTL(t.Context(), keys[0]).Val(); ttl <= 0 || ttl > 300*time.Second {
+		t.Errorf("the entry's TTL in Redis is %v, want at most 300s", ttl)
+	}
+
+	if _, err := a.Client.FlushStageCache(t.Context(), &apigateway.FlushStageCacheInput{RestApiId: aws.String(api.id), StageName: aws.String("prod")}); err != nil {
+		t.Fatalf("FlushStageCache: %v", err)
+	}
+	// Node B hears of the flush through the store; until then it may serve
+	// the old entry.
+	dpEventually(t, "node B misses after the flush", func() bool { return scGet(t, b.InvokeURL(api.id, "prod", "/items")).body != first.body })
+	fresh := scGet(t, b.InvokeURL(api.id, "prod", "/items"))
+	if got := scGet(t, a.InvokeURL(api.id, "prod", "/items")); got.body != fresh.body {
+		t.Errorf("after the flush node A serves %q, node B %q", got.body, fresh.body)
 	}
 }
