@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -274,5 +275,72 @@ func TestStageCacheRedisNodes(t *testing.T) {
 	fresh := scGet(t, b.InvokeURL(api.id, "prod", "/items"))
 	if got := scGet(t, a.InvokeURL(api.id, "prod", "/items")); got.body != fresh.body {
 		t.Errorf("after the flush node A serves %q, node B %q", got.body, fresh.body)
+	}
+}
+
+// TestStageCacheCLI: the stage cache as the AWS CLI drives it: update-stage
+// turns it on (and GET caching for every method), get-stage reports it
+// AVAILABLE, flush-stage-cache empties it.
+func TestStageCacheCLI(t *testing.T) {
+	in := apigwtest.Start(t, func(c *server.Config) { c.CacheSettle = 50 * time.Millisecond })
+	cli := awsCLI(t, in, "apigateway")
+	b, calls := scBackend(t)
+	a := newDPAPI(t, in, "cli cache")
+	a.proxy("/items", "GET", b.URL+"/items", nil)
+	a.deploy("prod", nil)
+
+	var st struct {
+		CacheClusterEnabled bool   `json:"cacheClusterEnabled"`
+		CacheClusterSize    string `json:"cacheClusterSize"`
+		CacheClusterStatus  string `json:"cacheClusterStatus"`
+	}
+	out := cli(false, "update-stage", "--rest-api-id", a.id, "--stage-name", "prod", "--patch-operations",
+		"op=replace,path=/cacheClusterEnabled,value=true", "op=replace,path=/cacheClusterSize,value=1.6",
+		"op=replace,path=/*/*/caching/enabled,value=true")
+	if err := json.Unmarshal([]byte(out), &st); err != nil || !st.CacheClusterEnabled || st.CacheClusterSize != "1.6" || st.CacheClusterStatus != "CREATE_IN_PROGRESS" {
+		t.Fatalf("update-stage: %v %s", err, out)
+	}
+	dpEventually(t, "get-stage says AVAILABLE", func() bool {
+		if err := json.Unmarshal([]byte(cli(false, "get-stage", "--rest-api-id", a.id, "--stage-name", "prod")), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.CacheClusterStatus == "AVAILABLE"
+	})
+	if out := cli(true, "update-stage", "--rest-api-id", a.id, "--stage-name", "prod", "--patch-operations", "op=replace,path=/cacheClusterSize,value=3"); !strings.Contains(out, "Invalid cache cluster size specified: 3") {
+		t.Fatalf("a bad size: %s", out)
+	}
+
+	url := a.url("prod", "/items")
+	first := scGet(t, url)
+	if again := scGet(t, url); again.body != first.body || calls.Load() != 1 {
+		t.Fatalf("second GET: %q, backend calls %d", again.body, calls.Load())
+	}
+	if out := cli(false, "flush-stage-cache", "--rest-api-id", a.id, "--stage-name", "prod"); strings.TrimSpace(out) != "" {
+		t.Errorf("flush-stage-cache printed %q, want nothing", out)
+	}
+	if after := scGet(t, url); after.body == first.body || calls.Load() != 2 {
+		t.Fatalf("after flush-stage-cache: %q, backend calls %d", after.body, calls.Load())
+	}
+}
+
+// A canary uses the stage cache only when its useStageCache says so.
+func TestStageCacheCanary(t *testing.T) {
+	in := apigwtest.Start(t, func(c *server.Config) { c.CacheSettle = 50 * time.Millisecond })
+	b, calls := scBackend(t)
+	a := newDPAPI(t, in, "canary cache")
+	a.proxy("/items", "GET", b.URL+"/items", nil)
+	a.deploy("prod", nil)
+	mxUpdateStage(t, in, a.id, "prod", scOp("/cacheClusterEnabled", "true"), scOp("/*/*/caching/enabled", "true"),
+		scOp("/canarySettings/percentTraffic", "100"), scOp("/canarySettings/useStageCache", "false"))
+	url := a.url("prod", "/items")
+	scGet(t, url)
+	scGet(t, url)
+	if calls.Load() != 2 {
+		t.Fatalf("a canary without useStageCache: backend calls %d, want 2", calls.Load())
+	}
+	mxUpdateStage(t, in, a.id, "prod", scOp("/canarySettings/useStageCache", "true"))
+	first := scGet(t, url)
+	if again := scGet(t, url); again.body != first.body || calls.Load() != 3 {
+		t.Fatalf("a canary with useStageCache: %q then %q, backend calls %d, want 3", first.body, again.body, calls.Load())
 	}
 }
