@@ -52,7 +52,7 @@ func Decode(b []byte) (*Entry, error) {
 	if len(b) < 15 || b[0] != encodingVersion {
 		return nil, errBadEntry
 	}
-	e := &Entry{Status: int(binary.BigEndian.Uint16(b[1:])), TTL: time.Duration(binary.BigEndian.Uint64(b[3:]) % (1 << 40)) * time.Millisecond}
+	e := &Entry{Status: int(binary.BigEndian.Uint16(b[1:])), TTL: time.Duration(binary.BigEndian.Uint64(b[3:])%(1<<40)) * time.Millisecond}
 	if e.Status < 100 || e.Status > 999 {
 		return nil, errBadEntry
 	}

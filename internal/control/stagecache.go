@@ -153,17 +153,22 @@ func (a *API) flushStageCache(r *http.Request, _ []byte) (int, any, error) {
 		if _, err := a.loadStage(ctx, tx, apiID, name); err != nil {
 			return err
 		}
-		key := model.ChildKey(apiID, name)
-		var f model.StageCacheFlush
-		if err := getJSON(ctx, tx, model.KindStageCacheFlush, key, &f, errNoStage); err != nil && !errors.Is(err, errNoStage) {
-			return err
-		}
-		f.Generation++
-		f.FlushedAt = a.now().Unix()
-		return putJSON(ctx, tx, model.KindStageCacheFlush, key, &f)
+		return bumpCacheGeneration(ctx, tx, model.ChildKey(apiID, name), a.now().Unix())
 	})
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, nil, nil
+}
+
+// bumpCacheGeneration moves the stage's cache to its next generation:
+// nothing stored under an earlier one is served again, on any node.
+func bumpCacheGeneration(ctx context.Context, tx store.Tx, key string, now int64) error {
+	var f model.StageCacheFlush
+	if err := getJSON(ctx, tx, model.KindStageCacheFlush, key, &f, errNoStage); err != nil && !errors.Is(err, errNoStage) {
+		return err
+	}
+	f.Generation++
+	f.FlushedAt = now
+	return putJSON(ctx, tx, model.KindStageCacheFlush, key, &f)
 }

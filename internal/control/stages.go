@@ -395,7 +395,9 @@ func (a *API) deleteStage(r *http.Request, _ []byte) (int, any, error) {
 		if err := tx.Delete(ctx, model.KindAuthorizerFlush, model.ChildKey(apiID, name)); err != nil && err != store.ErrNotFound {
 			return err
 		}
-		return nil
+		// Entries the stage left in Redis are never served to a new stage
+		// of the same name: its cache starts a generation later.
+		return bumpCacheGeneration(ctx, tx, model.ChildKey(apiID, name), a.now().Unix())
 	})
 	if err != nil {
 		return 0, nil, err
