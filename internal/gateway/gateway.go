@@ -105,8 +105,9 @@ type Gateway struct {
 	certTransports map[string]*integration.Transports
 	baseOnce       sync.Once
 	base           *integration.Transports
-	stageCaches    map[string]*stageCacheSlot // by apiID/stage, guarded by syncMu
-	requests       sync.Pool                  // of *request
+	requests       sync.Pool // of *request
+
+	stageCaches map[string]*stageCacheSlot // by apiID/stage, guarded by syncMu
 
 	authCache    authCache
 	verifierOnce sync.Once
