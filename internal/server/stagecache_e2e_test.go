@@ -344,3 +344,46 @@ func TestStageCacheCanary(t *testing.T) {
 		t.Fatalf("a canary with useStageCache: %q then %q, backend calls %d, want 3", first.body, again.body, calls.Load())
 	}
 }
+
+// On an AWS_IAM method, Cache-Control: max-age=0 invalidates for a signer
+// whose identity policy allows execute-api:InvalidateCache, and is ignored
+// (with the Warning) for one allowed only to invoke.
+func TestStageCacheInvalidateIAM(t *testing.T) {
+	in := apigwtest.Start(t, func(c *server.Config) { c.CacheSettle = 50 * time.Millisecond })
+	b, calls := scBackend(t)
+	a := newDPAPI(t, in, "iam cache")
+	if _, err := in.Client.PutMethod(t.Context(), &apigateway.PutMethodInput{RestApiId: aws.String(a.id), ResourceId: aws.String(a.resource("/items")),
+		HttpMethod: aws.String("GET"), AuthorizationType: aws.String("AWS_IAM")}); err != nil {
+		t.Fatal(err)
+	}
+	a.integration("/items", "GET", &apigateway.PutIntegrationInput{Type: types.IntegrationTypeHttpProxy, IntegrationHttpMethod: aws.String("GET"), Uri: aws.String(b.URL + "/items")})
+	a.deploy("prod", nil)
+	mxUpdateStage(t, in, a.id, "prod", scOp("/cacheClusterEnabled", "true"), scOp("/*/*/caching/enabled", "true"))
+
+	arn := "arn:aws:execute-api:" + apigwtest.Region + ":" + in.Server.AccountID + ":" + a.id + "/prod/GET/items"
+	invoker := iaNewUser(t, iaIAM(in, iaRoot), "invoker", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"`+arn+`"}]}`)
+	invalidator := iaNewUser(t, iaIAM(in, iaRoot), "invalidator", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["execute-api:Invoke","execute-api:InvalidateCache"],"Resource":"`+arn+`"}]}`)
+	url := a.url("prod", "/items")
+	call := func(c aws.Credentials, maxAge0 bool) dpAnswer {
+		t.Helper()
+		req := dpRequest(t, http.MethodGet, url, nil)
+		if maxAge0 {
+			req.Header.Set("Cache-Control", "max-age=0")
+		}
+		return dpCall(t, iaSign(t, req, "", c, time.Now()))
+	}
+	var first dpAnswer
+	dpEventually(t, "the invoker's policy applies", func() bool { first = call(invoker, false); return first.status == 200 })
+	n := calls.Load()
+	ignored := call(invoker, true)
+	if ignored.status != 200 || ignored.body != first.body || calls.Load() != n || !strings.HasPrefix(ignored.header.Get("Warning"), "199 ") {
+		t.Fatalf("invoker's max-age=0: %d %q Warning %q, backend calls %d→%d", ignored.status, ignored.body, ignored.header.Get("Warning"), n, calls.Load())
+	}
+	fresh := call(invalidator, true)
+	if fresh.status != 200 || fresh.body == first.body || calls.Load() != n+1 || fresh.header.Get("Warning") != "" {
+		t.Fatalf("invalidator's max-age=0: %d %q Warning %q, backend calls %d→%d", fresh.status, fresh.body, fresh.header.Get("Warning"), n, calls.Load())
+	}
+	if again := call(invoker, false); again.body != fresh.body {
+		t.Fatalf("after the invalidation the invoker gets %q, want the new %q", again.body, fresh.body)
+	}
+}
