@@ -34,25 +34,7 @@ import (
 // the quota between them, and GetUsage through apigw reports the count of
 // both.
 func TestRedisSharedQuota(t *testing.T) {
-	url := os.Getenv("APIGW_TEST_REDIS")
-	if url == "" {
-		t.Skip("APIGW_TEST_REDIS is not set (e.g. redis://127.0.0.1:6379/0): skipping the shared limits test")
-	}
-	var b [4]byte
-	rand.Read(b[:])
-	prefix := "apigwtest:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		for k := range rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator().Vals(ctx) {
-			rdb.Del(ctx, k)
-		}
-		rdb.Close()
-	})
+	url, prefix, rdb := testRedis(t, "the shared limits test")
 	ctx := context.Background()
 	in := apigwtest.Start(t, func(c *server.Config) { c.Redis, c.RedisPrefix = url, prefix })
 	other := limit.NewRedis(ctx, rdb, limit.RedisConfig{Prefix: prefix, Tick: -1, Node: "other"})

@@ -6,13 +6,9 @@ package server_test
 // CacheHitCount/CacheMissCount metrics.
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/apigw/apigw/internal/apigwtest"
 	"github.com/apigw/apigw/internal/server"
@@ -221,26 +216,8 @@ func TestStageCache(t *testing.T) {
 // other without a backend call, and FlushStageCache through one empties
 // it for both.
 func TestStageCacheRedisNodes(t *testing.T) {
-	rurl := os.Getenv("APIGW_TEST_REDIS")
-	if rurl == "" {
-		t.Skip("APIGW_TEST_REDIS is not set (e.g. redis://127.0.0.1:6379/0): skipping the shared stage cache test")
-	}
+	rurl, prefix, rdb := testRedis(t, "the shared stage cache test")
 	url := pgtest.URL(t)
-	var rb [4]byte
-	rand.Read(rb[:])
-	prefix := "apigwtest:" + t.Name() + ":" + hex.EncodeToString(rb[:]) + ":"
-	opts, err := redis.ParseURL(rurl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		for k := range rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator().Vals(ctx) {
-			rdb.Del(ctx, k)
-		}
-		rdb.Close()
-	})
 	node := func(c *server.Config) { c.Redis, c.RedisPrefix, c.CacheSettle = rurl, prefix, 50*time.Millisecond }
 	dir := t.TempDir()
 	a := apigwtest.StartIn(t, dir, pgStore(url), node)
