@@ -79,6 +79,7 @@ func (a *API) createDomainName(r *http.Request, body []byte) (int, any, error) {
 	}
 	d := in.DomainName
 	d.DomainName = strings.ToLower(strings.TrimSuffix(d.DomainName, "."))
+	d.DomainNameID = ""
 	if d.DomainName == "" {
 		return 0, nil, badRequest("No Domain Name specified")
 	}
@@ -114,14 +115,20 @@ func (a *API) createDomainName(r *http.Request, body []byte) (int, any, error) {
 				return err
 			}
 		}
-		if _, err := tx.Get(ctx, model.KindDomainName, d.DomainName); err == nil {
+		if d.Private() {
+			// Checked by putPrivateDomain: a private domain may share
+			// its name with a public one.
+		} else if _, err := tx.Get(ctx, model.KindDomainName, d.DomainName); err == nil {
 			return errDomainExists
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		d.DomainNameStatus = "AVAILABLE"
-		d.DomainNameArn = "arn:aws:apigateway:" + a.Region + "::/domainnames/" + d.DomainName
 		d.CertificateUploadDate = a.now().Unix()
+		if d.Private() {
+			return a.putPrivateDomain(ctx, tx, &d)
+		}
+		d.DomainNameArn = "arn:aws:apigateway:" + a.Region + "::/domainnames/" + d.DomainName
 		a.fillTargets(&d, "d-"+newID(10))
 		return putJSON(ctx, tx, model.KindDomainName, d.DomainName, &d)
 	})
@@ -167,7 +174,9 @@ func (a *API) checkDomain(ctx context.Context, rd store.Reader, d *model.DomainN
 			return badRequest("A certificate ARN or name must be provided for an EDGE domain name")
 		}
 	case "PRIVATE":
-		return badRequest("Private custom domain names are not supported by this apigw")
+		if err := checkPrivateDomain(d); err != nil {
+			return err
+		}
 	default:
 		return badRequest("Invalid endpoint configuration type %s", ec.Types[0])
 	}
@@ -200,7 +209,9 @@ func (a *API) checkDomain(ctx context.Context, rd store.Reader, d *model.DomainN
 	if !certCovers(&cert, d.DomainName) {
 		return badRequest("The certificate %s does not cover the domain name %s", arn, d.DomainName)
 	}
-	if ec.Types[0] == "REGIONAL" {
+	if d.Private() {
+		d.CertificateName = ""
+	} else if ec.Types[0] == "REGIONAL" {
 		d.RegionalCertificateName = cert.DomainName
 	} else {
 		d.CertificateName = cert.DomainName
@@ -244,8 +255,21 @@ func certCovers(c *model.CertificateRecord, name string) bool {
 	return false
 }
 
+// domainRef is the store key of the domain a request names: the path's
+// name, and for a private domain its domainNameId query parameter.
+func domainRef(r *http.Request) string {
+	name := r.PathValue("domain")
+	if id := r.URL.Query().Get("domainNameId"); id != "" {
+		return name + "+" + id
+	}
+	return name
+}
+
 func (a *API) loadDomainName(ctx context.Context, rd store.Reader, name string) (*model.DomainName, error) {
 	d := new(model.DomainName)
+	if strings.Count(name, "+") > 1 {
+		return nil, errNoDomainName
+	}
 	if err := getJSON(ctx, rd, model.KindDomainName, strings.ToLower(name), d, errNoDomainName); err != nil {
 		return nil, err
 	}
@@ -253,7 +277,7 @@ func (a *API) loadDomainName(ctx context.Context, rd store.Reader, name string) 
 }
 
 func (a *API) getDomainName(r *http.Request, _ []byte) (int, any, error) {
-	d, err := a.loadDomainName(r.Context(), a.Store, r.PathValue("domain"))
+	d, err := a.loadDomainName(r.Context(), a.Store, domainRef(r))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -281,7 +305,7 @@ func (a *API) updateDomainName(r *http.Request, body []byte) (int, any, error) {
 	// A truststore is read before the transaction (fetching may take
 	// seconds), from what the patch makes of the domain as it is now; the
 	// transaction checks that the domain still says the same.
-	pre, err := a.loadDomainName(ctx, a.Store, r.PathValue("domain"))
+	pre, err := a.loadDomainName(ctx, a.Store, domainRef(r))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -297,7 +321,7 @@ func (a *API) updateDomainName(r *http.Request, body []byte) (int, any, error) {
 	}
 	var d *model.DomainName
 	err = a.Store.Update(ctx, func(tx store.Tx) error {
-		if d, err = a.loadDomainName(ctx, tx, r.PathValue("domain")); err != nil {
+		if d, err = a.loadDomainName(ctx, tx, domainRef(r)); err != nil {
 			return err
 		}
 		if touched {
@@ -330,8 +354,13 @@ func (a *API) updateDomainName(r *http.Request, body []byte) (int, any, error) {
 				err = patchString(op, &d.RegionalCertificateName)
 			case "securityPolicy":
 				err = patchString(op, &d.SecurityPolicy)
+			case "policy":
+				if !d.Private() {
+					return badRequest("A policy can only be set on a PRIVATE domain name")
+				}
+				err = patchString(op, &d.Policy)
 			case "endpointConfiguration/types/0", "endpointConfiguration/types/EDGE", "endpointConfiguration/types/REGIONAL":
-				if op.Op != "replace" || (op.value() != "EDGE" && op.value() != "REGIONAL") {
+				if op.Op != "replace" || (op.value() != "EDGE" && op.value() != "REGIONAL") || d.Private() {
 					return badRequest("Invalid endpoint configuration type %s", op.value())
 				}
 				d.EndpointConfiguration = &model.EndpointConfiguration{Types: []string{op.value()}}
@@ -346,7 +375,7 @@ func (a *API) updateDomainName(r *http.Request, body []byte) (int, any, error) {
 		// type's certificate behind, as AWS does with one endpoint.
 		if d.EndpointConfiguration.Types[0] == "REGIONAL" {
 			d.CertificateArn, d.CertificateName = "", ""
-		} else {
+		} else if !d.Private() {
 			d.RegionalCertificateArn, d.RegionalCertificateName = "", ""
 		}
 		if err := a.checkDomain(ctx, tx, d); err != nil {
@@ -355,8 +384,10 @@ func (a *API) updateDomainName(r *http.Request, body []byte) (int, any, error) {
 		if d.ServedCertificateArn() != oldArn {
 			d.CertificateUploadDate = a.now().Unix()
 		}
-		a.fillTargets(d, "d-"+newID(10))
-		return putJSON(ctx, tx, model.KindDomainName, d.DomainName, d)
+		if !d.Private() {
+			a.fillTargets(d, "d-"+newID(10))
+		}
+		return putJSON(ctx, tx, model.KindDomainName, d.Key(), d)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -367,17 +398,19 @@ func (a *API) updateDomainName(r *http.Request, body []byte) (int, any, error) {
 func (a *API) deleteDomainName(r *http.Request, _ []byte) (int, any, error) {
 	ctx := r.Context()
 	err := a.Store.Update(ctx, func(tx store.Tx) error {
-		d, err := a.loadDomainName(ctx, tx, r.PathValue("domain"))
+		d, err := a.loadDomainName(ctx, tx, domainRef(r))
 		if err != nil {
 			return err
 		}
-		items, err := tx.List(ctx, model.KindBasePathMapping, d.DomainName+"/")
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			if err := tx.Delete(ctx, model.KindBasePathMapping, it.Key); err != nil {
+		for _, kind := range []string{model.KindBasePathMapping, model.KindDomainAccess} {
+			items, err := tx.List(ctx, kind, d.Key()+"/")
+			if err != nil {
 				return err
+			}
+			for _, it := range items {
+				if err := tx.Delete(ctx, kind, it.Key); err != nil {
+					return err
+				}
 			}
 		}
 		if d.MutualTLSAuthentication != nil {
@@ -385,7 +418,7 @@ func (a *API) deleteDomainName(r *http.Request, _ []byte) (int, any, error) {
 				return err
 			}
 		}
-		return tx.Delete(ctx, model.KindDomainName, d.DomainName)
+		return tx.Delete(ctx, model.KindDomainName, d.Key())
 	})
 	if err != nil {
 		return 0, nil, err
@@ -431,15 +464,19 @@ func sameTruststore(a, b *model.MutualTLS) bool {
 }
 
 // checkMapping refuses a mapping to an API or stage that does not exist.
-func (a *API) checkMapping(ctx context.Context, rd store.Reader, m *model.BasePathMapping) error {
+func (a *API) checkMapping(ctx context.Context, rd store.Reader, d *model.DomainName, m *model.BasePathMapping) error {
 	if m.RestApiID == "" {
 		return badRequest("Invalid REST API identifier specified")
 	}
-	if _, err := a.loadRestApi(ctx, rd, m.RestApiID); err != nil {
+	api, err := a.loadRestApi(ctx, rd, m.RestApiID)
+	if err != nil {
 		if e, ok := err.(*Error); ok && e.Status == http.StatusNotFound {
 			return badRequest("Invalid REST API identifier specified")
 		}
 		return err
+	}
+	if d.Private() && !isPrivateAPI(api) {
+		return badRequest("Only PRIVATE REST APIs can be mapped to a PRIVATE domain name")
 	}
 	if m.Stage != "" {
 		if _, err := rd.Get(ctx, model.KindStage, model.ChildKey(m.RestApiID, m.Stage)); errors.Is(err, store.ErrNotFound) {
@@ -479,14 +516,14 @@ func (a *API) createBasePathMapping(r *http.Request, body []byte) (int, any, err
 	m.BasePath, m.ID = bp, newID(apiMappingIDLen)
 	ctx := r.Context()
 	err = a.Store.Update(ctx, func(tx store.Tx) error {
-		d, err := a.loadDomainName(ctx, tx, r.PathValue("domain"))
+		d, err := a.loadDomainName(ctx, tx, domainRef(r))
 		if err != nil {
 			return err
 		}
-		if err := a.checkMapping(ctx, tx, &m); err != nil {
+		if err := a.checkMapping(ctx, tx, d, &m); err != nil {
 			return err
 		}
-		key := model.BasePathKey(d.DomainName, m.BasePath)
+		key := model.BasePathKey(d.Key(), m.BasePath)
 		if err := mappingFree(ctx, tx, key, errBasePathExists); err != nil {
 			return err
 		}
@@ -516,14 +553,14 @@ func (a *API) loadBasePathMapping(ctx context.Context, rd store.Reader, domain, 
 		return nil, nil, errNoBasePathMapping
 	}
 	m := new(model.BasePathMapping)
-	if err := getJSON(ctx, rd, model.KindBasePathMapping, model.BasePathKey(d.DomainName, bp), m, errNoBasePathMapping); err != nil {
+	if err := getJSON(ctx, rd, model.KindBasePathMapping, model.BasePathKey(d.Key(), bp), m, errNoBasePathMapping); err != nil {
 		return nil, nil, err
 	}
 	return d, m, nil
 }
 
 func (a *API) getBasePathMapping(r *http.Request, _ []byte) (int, any, error) {
-	_, m, err := a.loadBasePathMapping(r.Context(), a.Store, r.PathValue("domain"), r.PathValue("basepath"))
+	_, m, err := a.loadBasePathMapping(r.Context(), a.Store, domainRef(r), r.PathValue("basepath"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -532,11 +569,11 @@ func (a *API) getBasePathMapping(r *http.Request, _ []byte) (int, any, error) {
 
 func (a *API) getBasePathMappings(r *http.Request, _ []byte) (int, any, error) {
 	ctx := r.Context()
-	d, err := a.loadDomainName(ctx, a.Store, r.PathValue("domain"))
+	d, err := a.loadDomainName(ctx, a.Store, domainRef(r))
 	if err != nil {
 		return 0, nil, err
 	}
-	all, err := listJSON[model.BasePathMapping](ctx, a.Store, model.KindBasePathMapping, d.DomainName+"/")
+	all, err := listJSON[model.BasePathMapping](ctx, a.Store, model.KindBasePathMapping, d.Key()+"/")
 	if err != nil {
 		return 0, nil, err
 	}
@@ -564,10 +601,10 @@ func (a *API) updateBasePathMapping(r *http.Request, body []byte) (int, any, err
 	var m *model.BasePathMapping
 	err = a.Store.Update(ctx, func(tx store.Tx) error {
 		var d *model.DomainName
-		if d, m, err = a.loadBasePathMapping(ctx, tx, r.PathValue("domain"), r.PathValue("basepath")); err != nil {
+		if d, m, err = a.loadBasePathMapping(ctx, tx, domainRef(r), r.PathValue("basepath")); err != nil {
 			return err
 		}
-		oldKey := model.BasePathKey(d.DomainName, m.BasePath)
+		oldKey := model.BasePathKey(d.Key(), m.BasePath)
 		m.ID = mappingID(oldKey, m)
 		for _, op := range ops {
 			if op.Op != "replace" {
@@ -586,10 +623,10 @@ func (a *API) updateBasePathMapping(r *http.Request, body []byte) (int, any, err
 				return errPatchPath(op)
 			}
 		}
-		if err := a.checkMapping(ctx, tx, m); err != nil {
+		if err := a.checkMapping(ctx, tx, d, m); err != nil {
 			return err
 		}
-		key := model.BasePathKey(d.DomainName, m.BasePath)
+		key := model.BasePathKey(d.Key(), m.BasePath)
 		return putMapping(ctx, tx, oldKey, key, m, errBasePathExists)
 	})
 	if err != nil {
@@ -601,11 +638,11 @@ func (a *API) updateBasePathMapping(r *http.Request, body []byte) (int, any, err
 func (a *API) deleteBasePathMapping(r *http.Request, _ []byte) (int, any, error) {
 	ctx := r.Context()
 	err := a.Store.Update(ctx, func(tx store.Tx) error {
-		d, m, err := a.loadBasePathMapping(ctx, tx, r.PathValue("domain"), r.PathValue("basepath"))
+		d, m, err := a.loadBasePathMapping(ctx, tx, domainRef(r), r.PathValue("basepath"))
 		if err != nil {
 			return err
 		}
-		return tx.Delete(ctx, model.KindBasePathMapping, model.BasePathKey(d.DomainName, m.BasePath))
+		return tx.Delete(ctx, model.KindBasePathMapping, model.BasePathKey(d.Key(), m.BasePath))
 	})
 	if err != nil {
 		return 0, nil, err

@@ -15,7 +15,7 @@ func FuzzParseTagARN(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, arn string) {
-		segs, ok := parseTagARN(arn, "us-east-1")
+		segs, ok := parseTagARN(arn, "us-east-1", "000000000000")
 		if !ok {
 			return
 		}

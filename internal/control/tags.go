@@ -47,14 +47,16 @@ func errInvalidARN(arn string) *Error {
 }
 
 // parseTagARN splits an ARN of the form
-// arn:{partition}:apigateway:{region}::/{path} into its path's segments.
-func parseTagARN(arn, region string) ([]string, bool) {
+// arn:{partition}:apigateway:{region}:{account}:/{path} into its path's
+// segments; account is empty, or this one's (private domains and their
+// access associations are named with it).
+func parseTagARN(arn, region, account string) ([]string, bool) {
 	rest, ok := strings.CutPrefix(arn, "arn:")
 	if !ok {
 		return nil, false
 	}
 	f := strings.SplitN(rest, ":", 5)
-	if len(f) != 5 || !strings.HasPrefix(f[0], "aws") || f[1] != "apigateway" || f[2] != region || f[3] != "" || !strings.HasPrefix(f[4], "/") {
+	if len(f) != 5 || !strings.HasPrefix(f[0], "aws") || f[1] != "apigateway" || f[2] != region || (f[3] != "" && f[3] != account) || !strings.HasPrefix(f[4], "/") {
 		return nil, false
 	}
 	segs := strings.Split(f[4][1:], "/")
@@ -68,7 +70,7 @@ func parseTagARN(arn, region string) ([]string, bool) {
 
 // taggableOf resolves an ARN to its record and checks that it exists.
 func (a *API) taggableOf(ctx context.Context, rd store.Reader, arn string) (taggable, error) {
-	segs, ok := parseTagARN(arn, a.Region)
+	segs, ok := parseTagARN(arn, a.Region, a.AccountID)
 	if !ok {
 		return taggable{}, errInvalidARN(arn)
 	}
@@ -81,6 +83,14 @@ func (a *API) taggableOf(ctx context.Context, rd store.Reader, arn string) (tagg
 			return taggable{}, err
 		}
 		t = taggable{model.KindStage, model.ChildKey(segs[1], segs[3]), errNoStage}
+	case segs[0] == "domainnameaccessassociations":
+		key := a.accessKey(arn)
+		if key == "" {
+			return taggable{}, errInvalidARN(arn)
+		}
+		t = taggable{model.KindDomainAccess, key, errNoAccessAssociation}
+	case segs[0] == "domainnames" && len(segs) == 2:
+		t = taggable{model.KindDomainName, strings.ToLower(segs[1]), errNoDomainName}
 	case len(segs) == 2:
 		k, ok := taggableKinds[segs[0]]
 		if !ok {

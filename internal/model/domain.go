@@ -9,6 +9,9 @@ const (
 	KindDomainName      = "domainname"      // key: the domain name, lower case
 	KindBasePathMapping = "basepathmapping" // key: domainName/basePath ("(none)" for the empty one)
 	KindTruststore      = "truststore"      // key: the domain name, lower case
+	// KindDomainAccess is a private domain's access associations; key:
+	// the domain's key ({name}+{id}), "/", the VPC endpoint id.
+	KindDomainAccess = "domainaccessassociation"
 )
 
 // CertificateRecord is an ACM certificate as the store keeps it: the PEM
@@ -78,6 +81,34 @@ type DomainName struct {
 	OwnershipVerificationCertificateArn string                 `json:"ownershipVerificationCertificateArn,omitempty"`
 	RoutingMode                         string                 `json:"routingMode,omitempty"`
 	MutualTLSAuthentication             *MutualTLS             `json:"mutualTlsAuthentication,omitempty"`
+	// Policy is a PRIVATE domain's resource policy (execute-api:Invoke on
+	// the domain's ARN), as given.
+	Policy string `json:"policy,omitempty"`
+}
+
+// Private reports whether the domain is a PRIVATE one (reached through
+// VPC endpoints with an access association).
+func (d *DomainName) Private() bool {
+	return d.EndpointConfiguration != nil && len(d.EndpointConfiguration.Types) == 1 && d.EndpointConfiguration.Types[0] == "PRIVATE"
+}
+
+// Key is the domain's store key: its name, and for a private domain (which
+// may share its name with a public one, as on AWS) "+" and its id.
+func (d *DomainName) Key() string {
+	if d.DomainNameID != "" {
+		return d.DomainName + "+" + d.DomainNameID
+	}
+	return d.DomainName
+}
+
+// DomainAccessAssociation is API Gateway's DomainNameAccessAssociation: a
+// VPC endpoint allowed to reach a private custom domain name.
+type DomainAccessAssociation struct {
+	Arn           string            `json:"domainNameAccessAssociationArn"`
+	DomainNameArn string            `json:"domainNameArn"`
+	SourceType    string            `json:"accessAssociationSourceType"`
+	Source        string            `json:"accessAssociationSource"`
+	Tags          map[string]string `json:"tags,omitempty"`
 }
 
 // MutualTLS is a domain's mutualTlsAuthentication: where its truststore
