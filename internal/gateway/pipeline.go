@@ -263,7 +263,12 @@ func (g *Gateway) resolveStage(rq *request) error {
 	if !ok {
 		// Not an execute-api host: a custom domain's, or none.
 		var domain string
-		if dr, domain, apiID, stageName, path, ok = s.domains.lookup(rq.Host, rq.rawPath); !ok || rq.SourceVpce != "" {
+		// Through a VPC endpoint, only private domains (see admitPrivate).
+		t := s.domains
+		if rq.SourceVpce != "" {
+			t = s.privateDomains
+		}
+		if dr, domain, apiID, stageName, path, ok = t.lookup(rq.Host, rq.rawPath); !ok || (rq.SourceVpce != "" && !g.admitPrivate(rq, dr)) {
 			return fault.ErrForbidden
 		}
 		rq.DomainName, rq.DomainPath = domain, decodedPath(rq.rawPath)

@@ -29,6 +29,9 @@ type state struct {
 	keys *keyring
 	// domains are the custom domain names; nil when there are none.
 	domains domainTable
+	// privateDomains are the PRIVATE custom domain names, reached through
+	// VPC endpoints only; nil when there are none.
+	privateDomains domainTable
 	// account is the account throttle UpdateAccount stored; nil means the
 	// Gateway's AccountRate and AccountBurst.
 	account *model.ThrottleSettings
@@ -209,7 +212,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 				keyChanges = append(keyChanges, c)
 			case model.KindClientCertificate:
 				g.certChanged(cur, c.Key, apiIDs)
-			case model.KindDomainName, model.KindBasePathMapping, model.KindCertificate, model.KindTruststore:
+			case model.KindDomainName, model.KindBasePathMapping, model.KindCertificate, model.KindTruststore, model.KindDomainAccess:
 				domainsChanged = true
 			case model.KindAccount:
 				accountChanged = true
@@ -220,7 +223,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 			}
 		}
 	}
-	next := &state{rev: rev, keys: cur.keys, domains: cur.domains, account: cur.account, vpcLinks: cur.vpcLinks}
+	next := &state{rev: rev, keys: cur.keys, domains: cur.domains, privateDomains: cur.privateDomains, account: cur.account, vpcLinks: cur.vpcLinks}
 	if linksChanged {
 		t, err := g.loadVpcLinks(ctx)
 		if err != nil {
@@ -249,13 +252,16 @@ func (g *Gateway) sync(ctx context.Context) error {
 		next.account = t
 	}
 	if domainsChanged {
-		t, domains, err := g.loadDomains(ctx)
+		t, private, domains, err := g.loadDomains(ctx)
 		if err != nil {
 			return err
 		}
-		next.domains = t
+		next.domains, next.privateDomains = t, private
 		if len(t) == 0 {
 			next.domains = nil
+		}
+		if len(private) == 0 {
+			next.privateDomains = nil
 		}
 		if g.DomainsChanged != nil {
 			g.DomainsChanged(ctx, domains)
