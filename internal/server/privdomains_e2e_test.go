@@ -3,6 +3,8 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +185,81 @@ func TestPrivateCustomDomains(t *testing.T) {
 	iaMust(c.DeleteDomainName(ctx, &apigateway.DeleteDomainNameInput{DomainName: aws.String(name), DomainNameId: &id}))(t)
 	if l := iaMust(c.GetDomainNameAccessAssociations(ctx, &apigateway.GetDomainNameAccessAssociationsInput{}))(t); len(l.Items) != 0 {
 		t.Errorf("associations left after DeleteDomainName: %+v", l.Items)
+	}
+}
+
+// The AWS CLI walk-through of README's "Private custom domain names": a
+// PRIVATE domain with a policy, a base path mapping by domainNameId, an
+// access association, a call through the endpoint; then the association
+// deleted.
+func TestPrivateCustomDomainsCLI(t *testing.T) {
+	in := apigwtest.Start(t, func(c *server.Config) { c.VPCEndpoints = map[string]string{"vpce-0abc": "127.0.0.1:0"} })
+	acmCLI, agCLI := awsCLI(t, in, "acm"), awsCLI(t, in, "apigateway")
+	run := func(cli func(bool, ...string) string, wantErr bool, args ...string) string {
+		t.Helper()
+		return strings.TrimSpace(cli(wantErr, append(args, "--output", "text")...))
+	}
+	const name = "private.example.test"
+	ca := newTestCA(t, "CLI CA")
+	certPEM, keyPEM := ca.leaf(t, name)
+	dir := t.TempDir()
+	for f, b := range map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM} {
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apiID := iaNewAPI(t, in, &apigateway.CreateRestApiInput{
+		Name: aws.String("private"), Policy: aws.String(iaPolicy(`{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*"}`)),
+		EndpointConfiguration: &agtypes.EndpointConfiguration{Types: []agtypes.EndpointType{agtypes.EndpointTypePrivate}},
+	}, nil, iaMethod{"/sample", "GET", "NONE"})
+
+	arn := run(acmCLI, false, "import-certificate", "--certificate", "fileb://"+dir+"/cert.pem", "--private-key", "fileb://"+dir+"/key.pem", "--query", "CertificateArn")
+	pol := iaPolicy(`{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":["execute-api:/*"],"Condition":{"StringEquals":{"aws:SourceVpce":"vpce-0abc"}}}`)
+	out := run(agCLI, false, "create-domain-name", "--domain-name", name, "--certificate-arn", arn, "--endpoint-configuration", "types=PRIVATE",
+		"--security-policy", "TLS_1_2", "--policy", pol, "--query", "[domainNameId,domainNameArn,endpointConfiguration.types[0]]")
+	f := strings.Split(out, "\t")
+	if len(f) != 3 || f[2] != "PRIVATE" || !strings.HasSuffix(f[1], ":/domainnames/"+name+"+"+f[0]) {
+		t.Fatalf("create-domain-name: %q", out)
+	}
+	id, domainArn := f[0], f[1]
+	out = run(agCLI, true, "get-domain-name", "--domain-name", name)
+	if !strings.Contains(out, "(NotFoundException) when calling the GetDomainName operation: Invalid domain name identifier specified") {
+		t.Errorf("get-domain-name without --domain-name-id: %s", out)
+	}
+	run(agCLI, false, "create-base-path-mapping", "--domain-name", name, "--domain-name-id", id, "--rest-api-id", apiID, "--stage", iaStage)
+
+	out = run(agCLI, true, "create-domain-name-access-association", "--domain-name-arn", domainArn,
+		"--access-association-source", "vpce-0abc", "--access-association-source-type", "VPC")
+	if !strings.Contains(out, "Invalid access association source type VPC") {
+		t.Errorf("create-domain-name-access-association with type VPC: %s", out)
+	}
+	assocArn := run(agCLI, false, "create-domain-name-access-association", "--domain-name-arn", domainArn,
+		"--access-association-source", "vpce-0abc", "--access-association-source-type", "VPCE", "--query", "domainNameAccessAssociationArn")
+	if !strings.HasSuffix(assocArn, ":/domainnameaccessassociations/domainname/"+name+"+"+id+"/vpcesource/vpce-0abc") {
+		t.Errorf("create-domain-name-access-association: %q", assocArn)
+	}
+	if got := run(agCLI, false, "get-domain-name-access-associations", "--resource-owner", "SELF", "--query", "items[].[accessAssociationSource,domainNameArn]"); got != "vpce-0abc\t"+domainArn {
+		t.Errorf("get-domain-name-access-associations: %q", got)
+	}
+
+	call := func() iaAnswer {
+		return iaDo(t, iaReq(t, "GET", "http://"+in.Server.VPCEndpointAddr("vpce-0abc")+"/sample", name, ""))
+	}
+	got := call()
+	for i := 0; i < 200 && got.status != 200; i++ {
+		time.Sleep(10 * time.Millisecond)
+		got = call()
+	}
+	iaWantOK(t, got, "mock")
+
+	run(agCLI, false, "delete-domain-name-access-association", "--domain-name-access-association-arn", assocArn)
+	got = call()
+	for i := 0; i < 200 && got.status != 403; i++ {
+		time.Sleep(10 * time.Millisecond)
+		got = call()
+	}
+	iaWantError(t, got, http.StatusForbidden, "ForbiddenException", "message", "Forbidden")
+	if got := run(agCLI, false, "get-domain-name-access-associations", "--query", "length(items)"); got != "0" {
+		t.Errorf("get-domain-name-access-associations after delete: %q", got)
 	}
 }
