@@ -377,9 +377,12 @@ func (a *API) getDomainNamesV2(r *http.Request, _ []byte) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]*v2DomainName, len(ds))
-	for i, d := range ds {
-		out[i] = v2Domain(d)
+	// Private domains are the apigateway API's only, as on AWS.
+	out := make([]*v2DomainName, 0, len(ds))
+	for _, d := range ds {
+		if !d.Private() {
+			out = append(out, v2Domain(d))
+		}
 	}
 	p, err := v2Paginate(r, out, func(d *v2DomainName) string { return d.DomainName })
 	if err != nil {

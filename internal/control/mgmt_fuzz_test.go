@@ -89,3 +89,24 @@ func FuzzMappingKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAccessARN: no ARN makes the parsers of private domain and access
+// association ARNs panic; an accepted one gives a key that names it back.
+func FuzzAccessARN(f *testing.F) {
+	a := &API{Region: "us-east-1", AccountID: "000000000000"}
+	for _, s := range []string{a.accessArn("p.example.test+abc123", "vpce-0abc"), a.privateDomainArn("p.example.test+abc123"),
+		"arn:aws:apigateway:us-east-1:000000000000:/domainnameaccessassociations/domainname/a+b/vpcesource/", "arn:", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arn string) {
+		if key := a.accessKey(arn); key != "" {
+			domain, vpce, _ := strings.Cut(key, "/")
+			if a.accessArn(domain, vpce) != arn {
+				t.Fatalf("%q: key %q names %q", arn, key, a.accessArn(domain, vpce))
+			}
+		}
+		if key := a.privateDomainKey(arn); key != "" && !strings.EqualFold(a.privateDomainArn(key), arn) {
+			t.Fatalf("%q: key %q names %q", arn, key, a.privateDomainArn(key))
+		}
+	})
+}
