@@ -151,6 +151,13 @@ func TestPrivateCustomDomains(t *testing.T) {
 		if tags.Tags["team"] != "payments" {
 			t.Errorf("GetTags: %v", tags.Tags)
 		}
+		iaMust(c.TagResource(ctx, &apigateway.TagResourceInput{ResourceArn: &domainArn, Tags: map[string]string{"env": "test"}}))(t)
+		if tags := iaMust(c.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: &domainArn}))(t); tags.Tags["env"] != "test" {
+			t.Errorf("GetTags of the domain: %v", tags.Tags)
+		}
+		if g := iaMust(c.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String(name), DomainNameId: &id}))(t); g.Tags["env"] != "test" {
+			t.Errorf("GetDomainName tags: %v", g.Tags)
+		}
 	})
 
 	iaMust(c.CreateDomainNameAccessAssociation(ctx, &apigateway.CreateDomainNameAccessAssociationInput{DomainNameArn: &domainArn,
