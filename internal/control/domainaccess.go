@@ -211,8 +211,3 @@ func (a *API) rejectDomainAccess(r *http.Request, _ []byte) (int, any, error) {
 	}
 	return http.StatusAccepted, nil, nil
 }
-
-func isPrivateAPI(api *model.RestApi) bool {
-	ec := api.EndpointConfiguration
-	return ec != nil && len(ec.Types) == 1 && ec.Types[0] == "PRIVATE"
-}

@@ -475,7 +475,7 @@ func (a *API) checkMapping(ctx context.Context, rd store.Reader, d *model.Domain
 		}
 		return err
 	}
-	if d.Private() && !isPrivateAPI(api) {
+	if d.Private() && !api.Private() {
 		return badRequest("Only PRIVATE REST APIs can be mapped to a PRIVATE domain name")
 	}
 	if m.Stage != "" {

@@ -166,7 +166,7 @@ func (g *Gateway) compile(snap *model.Snapshot) *Deployment {
 	if api.Policy != "" {
 		doc := model.ExpandPolicy(api.Policy, g.Region, g.AccountID, api.ID)
 		d.resourcePolicy, d.policyErr = policy.ParseWith([]byte(doc), policy.ParseOptions{RequirePrincipal: true})
-	} else if isPrivate(&api) {
+	} else if api.Private() {
 		// A private API without a resource policy admits nobody, as on AWS.
 		d.resourcePolicy = denyAll
 	}
@@ -403,7 +403,7 @@ func (g *Gateway) executeAPIDisabled(ctx context.Context, apiID string, dep *Dep
 // to the stage or a new deployment does not reset its metrics.
 func newStage(apiID string, st *model.Stage, dep *Deployment, old *Stage) *Stage {
 	s := &Stage{APIID: apiID, Name: st.StageName, Vars: st.Variables, Stage: st, Deployment: dep,
-		throttles: stageThrottles(apiID, st, dep), private: isPrivate(dep.Api)}
+		throttles: stageThrottles(apiID, st, dep), private: dep.Api.Private()}
 	if als := st.AccessLogSettings; als != nil && als.Format != "" {
 		s.logFormat = compileLogFormat(als.Format)
 	}
@@ -479,11 +479,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-}
-
-func isPrivate(api *model.RestApi) bool {
-	ec := api.EndpointConfiguration
-	return ec != nil && len(ec.Types) == 1 && ec.Types[0] == "PRIVATE"
 }
 
 // denyAll is the empty policy: it allows nothing, so every call is denied

@@ -31,6 +31,13 @@ type RestApi struct {
 	SecurityPolicy            string                 `json:"securityPolicy,omitempty"`
 }
 
+// Private reports whether the API's endpoint type is PRIVATE (reached
+// through VPC endpoints only).
+func (api *RestApi) Private() bool {
+	ec := api.EndpointConfiguration
+	return ec != nil && len(ec.Types) == 1 && ec.Types[0] == "PRIVATE"
+}
+
 // Resource is one path node of an API. Methods are kept inside the resource
 // record, so a resource with everything under it is one read.
 type Resource struct {
