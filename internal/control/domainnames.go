@@ -259,6 +259,10 @@ func certCovers(c *model.CertificateRecord, name string) bool {
 // name, and for a private domain its domainNameId query parameter.
 func domainRef(r *http.Request) string {
 	name := r.PathValue("domain")
+	if strings.Contains(name, "+") {
+		// A private domain is named by its id, not by its store key.
+		return ""
+	}
 	if id := r.URL.Query().Get("domainNameId"); id != "" {
 		return name + "+" + id
 	}

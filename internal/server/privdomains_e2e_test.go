@@ -61,11 +61,13 @@ func TestPrivateCustomDomains(t *testing.T) {
 		if _, err := c.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String(name)}); err == nil {
 			t.Error("GetDomainName without domainNameId found the private domain")
 		}
+		_, err := c.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String(name + "+" + id)})
+		apigwtest.WantAPIError(t, err, 404, "NotFoundException", "Invalid domain name identifier specified")
 		g := iaMust(c.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String(name), DomainNameId: &id}))(t)
 		if aws.ToString(g.DomainNameArn) != domainArn {
 			t.Errorf("GetDomainName: %q", aws.ToString(g.DomainNameArn))
 		}
-		_, err := c.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(name), CertificateArn: &certArn,
+		_, err = c.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(name), CertificateArn: &certArn,
 			EndpointConfiguration: private, SecurityPolicy: agtypes.SecurityPolicyTls10})
 		apigwtest.WantAPIError(t, err, 400, "BadRequestException", "Security policy TLS_1_0 is not supported for PRIVATE endpoints")
 		_, err = c.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String(name), CertificateArn: &certArn, EndpointConfiguration: private})
