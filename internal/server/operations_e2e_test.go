@@ -16,8 +16,7 @@ import (
 // notImplemented lists the apigateway operations apigw does not answer yet
 // (issue 16). TestBotocoreOperations fails when one of them starts to
 // answer, so that the list, and the count in README, stay true.
-var notImplemented = []string{
-}
+var notImplemented = []string{}
 
 // queryDispatched are operations that share their method and path with
 // another and differ by a query parameter (POST /restapis?mode=import is
