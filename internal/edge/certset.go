@@ -42,7 +42,12 @@ type Certificates struct {
 
 type certTable struct {
 	names map[string]*tls.Config // lower-case name or "*.parent" → its handshake
-	def   *tls.Config
+	// refused are names whose handshakes fail: a mutual-TLS domain that
+	// cannot be served must not fall back to a wildcard's or the default
+	// handshake, which would verify its callers against another truststore
+	// or none.
+	refused map[string]bool
+	def     *tls.Config
 }
 
 // nextProtos are offered on every handshake: HTTP/2 first, by ALPN.
@@ -107,9 +112,12 @@ func (s *Certificates) update(f func(t *certTable)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.table()
-	t := &certTable{names: make(map[string]*tls.Config, len(old.names)+1), def: old.def}
+	t := &certTable{names: make(map[string]*tls.Config, len(old.names)+1), refused: make(map[string]bool, len(old.refused)), def: old.def}
 	for k, v := range old.names {
 		t.names[k] = v
+	}
+	for k := range old.refused {
+		t.refused[k] = true
 	}
 	f(t)
 	s.cur.Store(t)
@@ -126,14 +134,21 @@ func (s *Certificates) Put(name string, c Certificate) error {
 	if err != nil {
 		return err
 	}
-	s.update(func(t *certTable) { t.names[name] = cfg })
+	s.update(func(t *certTable) { t.names[name] = cfg; delete(t.refused, name) })
 	return nil
+}
+
+// Refuse makes every handshake for exactly name fail, with no fallback to
+// a wildcard or the default, until name is Put or Removed.
+func (s *Certificates) Refuse(name string) {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	s.update(func(t *certTable) { delete(t.names, name); t.refused[name] = true })
 }
 
 // Remove stops serving name; clients asking for it get the default.
 func (s *Certificates) Remove(name string) {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	s.update(func(t *certTable) { delete(t.names, name) })
+	s.update(func(t *certTable) { delete(t.names, name); delete(t.refused, name) })
 }
 
 // SetDefault serves c to clients whose name matches nothing, and to those
@@ -156,6 +171,9 @@ func (s *Certificates) ConfigForClient(hello *tls.ClientHelloInfo) (*tls.Config,
 	if name != "" {
 		if cfg := t.names[name]; cfg != nil {
 			return cfg, nil
+		}
+		if t.refused[name] {
+			return nil, fmt.Errorf("edge: %q is a mutual TLS domain that cannot be served now", hello.ServerName)
 		}
 		if _, parent, ok := strings.Cut(name, "."); ok {
 			if cfg := t.names["*."+parent]; cfg != nil {

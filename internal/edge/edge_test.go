@@ -266,6 +266,37 @@ func TestCertificatesBySNI(t *testing.T) {
 		}
 	})
 
+	// A refused name (a mutual-TLS domain that cannot be served) fails its
+	// handshakes instead of falling back to the wildcard above it.
+	t.Run("refused name does not fall back", func(t *testing.T) {
+		certs.Refuse("locked.two.test")
+		if c, err := dial(addr, "locked.two.test", roots, 0); err == nil {
+			c.Close()
+			t.Fatal("a refused name got the wildcard's handshake")
+		}
+		if c, err := dial(addr, "open.two.test", roots, 0); err != nil {
+			t.Fatalf("a sibling of the refused name: %v", err)
+		} else {
+			c.Close()
+		}
+		one2, _ := ca.Issue([]string{"locked.two.test"}, time.Now())
+		if err := certs.Put("locked.two.test", Certificate{Cert: one2}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := dial(addr, "locked.two.test", roots, 0)
+		if err != nil {
+			t.Fatalf("after Put: %v", err)
+		}
+		c.Close()
+		certs.Refuse("locked.two.test")
+		certs.Remove("locked.two.test")
+		if c, err := dial(addr, "locked.two.test", roots, 0); err != nil {
+			t.Fatalf("after Remove the wildcard serves it again: %v", err)
+		} else {
+			c.Close()
+		}
+	})
+
 	t.Run("replaced without dropping open connections", func(t *testing.T) {
 		open, err := dial(addr, "api.one.test", roots, 0)
 		if err != nil {

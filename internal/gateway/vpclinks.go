@@ -24,6 +24,9 @@ func (t vpcLinkTable) VpcLinkTarget(id string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("VPC link %s does not exist", id)
 	}
+	if e.err == nil && e.addr == "" {
+		return "", fmt.Errorf("VPC link %s has no target address", id)
+	}
 	return e.addr, e.err
 }
 

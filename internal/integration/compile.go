@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -135,6 +136,10 @@ func compileHTTP(in *model.Integration, opts Options) (endpoint, error) {
 		return nil, err
 	}
 	if in.ConnectionType == "VPC_LINK" {
+		// Fail closed: a VPC_LINK integration never goes to the URI's host.
+		if in.ConnectionID == "" {
+			return nil, errors.New("VPC_LINK integration without a connectionId")
+		}
 		ep.vpcLink = in.ConnectionID
 	}
 	if len(ep.uri) == 1 && ep.uri[0].kind == 0 {

@@ -138,10 +138,14 @@ func (s *Server) serveDomainCertificates(ctx context.Context, domains []*model.D
 			err = s.Certificates.Put(d.DomainName, edge.Certificate{Cert: c, Policy: d.SecurityPolicy, Truststore: ts})
 		}
 		if err != nil {
-			// Not served at all (removed below), so a mutual-TLS domain
-			// whose truststore does not load is never served without it;
-			// the gateway refuses its requests on other names' handshakes.
 			s.cfg.Log.Error("custom domain not served over TLS", "domain", d.DomainName, "err", err)
+			if d.MutualTLSAuthentication != nil {
+				// Its handshakes fail rather than fall back to a wildcard's
+				// truststore (or none); the gateway refuses its requests on
+				// other names' handshakes.
+				s.Certificates.Refuse(d.DomainName)
+				served[d.DomainName] = true // removed from the set once deleted
+			}
 			continue
 		}
 		served[d.DomainName] = true
