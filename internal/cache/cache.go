@@ -77,12 +77,20 @@ func New(maxBytes int64, shared *Redis, scope string) *Cache {
 // MaxBytes is the memory bound of the cache.
 func (c *Cache) MaxBytes() int64 { return int64(c.maxBytes) }
 
+// setTimeout bounds a write to Redis, which outlives the request's context.
+const setTimeout = 2 * time.Second
+
 // Get returns the entry under key, if one is kept and has not expired.
 func (c *Cache) Get(ctx context.Context, key string) (*Entry, bool) {
 	if c.shared != nil && c.shared.up() {
 		e, err := c.shared.get(ctx, c.scope+key)
 		if err == nil {
 			return e, e != nil
+		}
+		if ctx.Err() != nil {
+			// The caller went away: no sign that Redis did, and the local
+			// copy may be stale.
+			return nil, false
 		}
 		c.shared.failed(err)
 	}
@@ -97,7 +105,10 @@ func (c *Cache) Set(ctx context.Context, key string, e *Entry) {
 	}
 	c.stored.Add(1)
 	if c.shared != nil && c.shared.up() {
-		err := c.shared.set(ctx, c.scope+key, e)
+		// Kept whether or not the client that caused it is still there.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), setTimeout)
+		err := c.shared.set(sctx, c.scope+key, e)
+		cancel()
 		if err == nil {
 			return
 		}

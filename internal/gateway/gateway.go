@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apigw/apigw/internal/cache"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/lambda"
 	"github.com/apigw/apigw/internal/limit"
@@ -108,6 +109,9 @@ type Gateway struct {
 	requests       sync.Pool // of *request
 
 	stageCaches map[string]*stageCacheSlot // by apiID/stage, guarded by syncMu
+	// retiredCaches are replaced stage caches, closed once the state that
+	// no longer uses them is published; guarded by syncMu.
+	retiredCaches []*cache.Cache
 
 	authCache    authCache
 	verifierOnce sync.Once

@@ -384,19 +384,27 @@ func (g *Gateway) attachCache(ctx context.Context, apiID string, st *model.Stage
 		return
 	}
 	key := model.ChildKey(apiID, st.StageName)
+	slot := g.stageCaches[key]
 	gen, err := g.flushGeneration(ctx, key)
 	if err != nil {
 		g.storeErrors.Add(1)
 		g.log().Error("stage cache flush generation not read", "api", apiID, "stage", st.StageName, "err", err)
+		if slot == nil {
+			// Without its generation the stage could read entries a flush
+			// retired (in Redis): served without a cache until it is read.
+			return
+		}
+		gen = slot.gen
 	}
 	size := st.CacheClusterSize
 	if size == "" {
 		size = DefaultCacheClusterSize
 	}
-	slot := g.stageCaches[key]
 	if slot == nil || slot.size != size || slot.gen != gen {
 		if slot != nil {
-			slot.c.Close()
+			// Closed once the state that no longer uses it is published:
+			// the one serving now still does.
+			g.retiredCaches = append(g.retiredCaches, slot.c)
 		}
 		scope := key + ":" + strconv.FormatInt(gen, 10) + ":"
 		slot = &stageCacheSlot{c: cache.New(stageCacheBytes(size, g.StageCache.MaxBytes), g.StageCache.Redis, scope), size: size, gen: gen}
@@ -434,10 +442,19 @@ func (g *Gateway) forgetStageCaches(next *state) {
 	for key, slot := range g.stageCaches {
 		apiID, name, _ := strings.Cut(key, "/")
 		if st := next.apis[apiID][name]; st == nil || st.cache != slot.c {
-			slot.c.Close()
+			g.retiredCaches = append(g.retiredCaches, slot.c)
 			delete(g.stageCaches, key)
 		}
 	}
+}
+
+// closeRetiredCaches closes the caches no published state uses any more.
+// Sync calls it after publishing the state that replaced them.
+func (g *Gateway) closeRetiredCaches() {
+	for _, c := range g.retiredCaches {
+		c.Close()
+	}
+	g.retiredCaches = nil
 }
 
 // StageCache returns the cache a stage serves from, nil when it has none

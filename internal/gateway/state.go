@@ -376,6 +376,7 @@ func (g *Gateway) sync(ctx context.Context) error {
 	g.forgetCertTransports(next)
 	g.forgetStageCaches(next)
 	g.state.Store(next)
+	g.closeRetiredCaches()
 	g.synced.Store(time.Now().UnixNano())
 	return nil
 }
