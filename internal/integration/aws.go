@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/apigw/apigw/internal/fault"
 	"github.com/apigw/apigw/internal/model"
@@ -142,8 +143,8 @@ type RoleCredentials struct {
 	// apigateway.amazonaws.com.
 	Assume func(ctx context.Context, roleARN string) (aws.Credentials, error)
 
-	assuming sync.Mutex // held while Assume runs
-	mu       sync.Mutex // guards sessions
+	assuming singleflight.Group // one Assume at a time per role
+	mu       sync.Mutex         // guards sessions
 	sessions map[string]aws.Credentials
 }
 
@@ -163,16 +164,29 @@ func (r *RoleCredentials) Get(ctx context.Context, roleARN string) (aws.Credenti
 	if c, ok := r.kept(roleARN, time.Now()); ok {
 		return c, nil
 	}
-	r.assuming.Lock()
-	defer r.assuming.Unlock()
-	now := time.Now()
-	if c, ok := r.kept(roleARN, now); ok {
-		return c, nil // another request assumed it meanwhile
-	}
-	c, err := r.Assume(ctx, roleARN)
+	v, err, _ := r.assuming.Do(roleARN, func() (any, error) {
+		if c, ok := r.kept(roleARN, time.Now()); ok {
+			return c, nil // assumed by a call that just finished
+		}
+		// Shared by the requests waiting for it: none of them cancels it.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		c, err := r.Assume(actx, roleARN)
+		if err != nil {
+			return nil, err
+		}
+		r.keep(roleARN, c)
+		return c, nil
+	})
 	if err != nil {
 		return aws.Credentials{}, err
 	}
+	return v.(aws.Credentials), nil
+}
+
+// keep stores a session of roleARN, dropping the sessions about to expire.
+func (r *RoleCredentials) keep(roleARN string, c aws.Credentials) {
+	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.sessions == nil {
@@ -184,7 +198,6 @@ func (r *RoleCredentials) Get(ctx context.Context, roleARN string) (aws.Credenti
 		}
 	}
 	r.sessions[roleARN] = c
-	return c, nil
 }
 
 // awsEndpoint calls an AWS service. Its httpEndpoint builds and sends the
