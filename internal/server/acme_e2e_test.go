@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,7 +20,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -82,31 +80,13 @@ func (ca *testCA) serverFiles(t *testing.T, dir string) (certFile, keyFile strin
 	return certFile, keyFile
 }
 
-// syncBuffer collects a process's output for the test's log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startProcess runs a program until the test ends; its output is logged
 // if the test fails.
 func startProcess(t *testing.T, env []string, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), env...)
-	out := new(syncBuffer)
+	out := new(apigwtest.LogBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -256,7 +236,7 @@ func TestRequestCertificateACME(t *testing.T) {
 	caFile := filepath.Join(t.TempDir(), "acme-ca.pem")
 	os.WriteFile(caFile, httpsCA.pem, 0o600)
 	pebblePort := freePort(t)
-	logs := new(syncBuffer)
+	logs := new(apigwtest.LogBuffer)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("apigw's log:\n%s", logs)
@@ -451,7 +431,7 @@ func TestRequestCertificateACMECluster(t *testing.T) {
 	os.WriteFile(caFile, httpsCA.pem, 0o600)
 	pebblePort := freePort(t)
 	directory := "https://127.0.0.1:" + pebblePort + "/dir"
-	logs := new(syncBuffer)
+	logs := new(apigwtest.LogBuffer)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("node A's log:\n%s", logs)

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,7 +106,7 @@ const (
 
 func TestAWSIntegrationDynamoDB(t *testing.T) {
 	moto := awsMoto(t)
-	logs := &awsLog{}
+	logs := new(apigwtest.LogBuffer)
 	in := apigwtest.Start(t, func(c *server.Config) {
 		c.AWSEndpoints = map[string]string{"dynamodb": moto}
 		c.Log = slog.New(slog.NewTextHandler(logs, nil))
@@ -286,20 +285,6 @@ func TestAWSIntegrationDynamoDB(t *testing.T) {
 		}
 	})
 }
-
-// awsLog collects apigw's log lines.
-type awsLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *awsLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *awsLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
 
 // dpDo sends one request to the data plane.
 func dpDo(t *testing.T, method, url string, header map[string]string, body string) lmResp {
